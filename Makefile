@@ -1,0 +1,32 @@
+# LedgerMQ developer entry points. Every target that needs dependencies installs them first
+# (npm ci, re-run only when package-lock.json changes).
+.PHONY: all install build lint test up clean
+
+NODE_STAMP := node_modules/.ledgermq-installed
+DATA_DIR ?= ./data
+BASE_PORT ?= 9876
+
+all: build
+
+$(NODE_STAMP): package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
+
+install: $(NODE_STAMP)
+
+build: $(NODE_STAMP)
+	npm run build
+
+lint: build
+	npm run lint
+
+# The README's test command.
+test: build
+	npm test
+
+# The README's start command: a NameServer/Proxy and a broker group on 127.0.0.1, data in ./data.
+up: build
+	node dist/cmd/ledgermq.js up --dir $(DATA_DIR) --base-port $(BASE_PORT)
+
+clean:
+	rm -rf dist lib/gen
