@@ -27,18 +27,22 @@ export class NameServiceStub {
     this.client = new NameService(address, grpc.credentials.createInsecure());
   }
 
+  /** RegisterBroker: registration and heartbeat. */
   registerBroker(request: RegisterBrokerRequest, timeoutMs: number): Promise<RegisterBrokerResponse__Output> {
     return unaryCall(this.client, (req: RegisterBrokerRequest, options, callback) => this.client.RegisterBroker(req, options, callback), request, timeoutMs);
   }
 
+  /** UnregisterBroker: forget a node (OK even if unknown). */
   unregisterBroker(request: UnregisterBrokerRequest, timeoutMs: number): Promise<UnregisterBrokerResponse__Output> {
     return unaryCall(this.client, (req: UnregisterBrokerRequest, options, callback) => this.client.UnregisterBroker(req, options, callback), request, timeoutMs);
   }
 
+  /** GetRoute: the topic's route, or TOPIC_NOT_FOUND in the status. */
   getRoute(request: GetRouteRequest, timeoutMs: number): Promise<GetRouteResponse__Output> {
     return unaryCall(this.client, (req: GetRouteRequest, options, callback) => this.client.GetRoute(req, options, callback), request, timeoutMs);
   }
 
+  /** GetClusterInfo: every live registration. */
   getClusterInfo(timeoutMs: number): Promise<GetClusterInfoResponse__Output> {
     return unaryCall(this.client, (req: object, options, callback) => this.client.GetClusterInfo(req, options, callback), {}, timeoutMs);
   }
