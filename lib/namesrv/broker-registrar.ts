@@ -100,7 +100,7 @@ export class BrokerRegistrar {
   }
 
   /**
-   * Stops the timer, waits for a running round, then unregisters from every NameServer (best
+   * Stops the timer, waits for a running round, then (if `start()` was called) unregisters from every NameServer (best
    * effort, `unregisterTimeoutMs` each, in parallel) and closes the channels. Never rejects;
    * idempotent.
    */
