@@ -1,7 +1,102 @@
 #!/usr/bin/env node
 /** The `ledgermq` command: every process and operator tool of LedgerMQ behind one binary. */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { withDefaults } from '../lib/broker/broker-config.js';
+import type { BrokerConfigInput } from '../lib/broker/broker-config.js';
+import { BrokerNode } from '../lib/broker/broker-node.js';
+import { createLogger } from '../lib/common/logger.js';
+import { runUpdateTopic } from '../lib/admin/update-topic.js';
+import { runLocalCluster } from '../lib/cluster/up-command.js';
+import { NamesrvProcess } from '../lib/process/namesrv-process.js';
+
+/** Stops `close` on SIGINT/SIGTERM, then exits. */
+function exitOnSignal(close: () => Promise<void>): void {
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
 
 const program = new Command();
 program.name('ledgermq').description('LedgerMQ: a Raft-replicated message broker in the RocketMQ family');
+
+program
+  .command('namesrv')
+  .description('run a NameServer with the v2 Proxy (the official clients\' access point)')
+  .option('--host <host>', 'address to bind', '127.0.0.1')
+  .option('--port <port>', 'name service port', '9876')
+  .option('--proxy-port <port>', 'v2 Proxy port (clients connect here)', '8081')
+  .option('--http-port <port>', '/metrics, /healthz, /status', '5556')
+  .action(async (options: { host: string; port: string; proxyPort: string; httpPort: string }) => {
+    const logger = createLogger('namesrv');
+    const processHandle = await NamesrvProcess.start({
+      host: options.host,
+      port: Number(options.port),
+      proxyPort: Number(options.proxyPort),
+      httpPort: Number(options.httpPort),
+      logger,
+    });
+    exitOnSignal(() => processHandle.close());
+  });
+
+program
+  .command('broker')
+  .description('run one broker node')
+  .requiredOption('--config <file>', 'JSON config file (see lib/broker/broker-config.ts)')
+  .action(async (options: { config: string }) => {
+    const input = JSON.parse(readFileSync(options.config, 'utf8')) as BrokerConfigInput;
+    const config = withDefaults(input);
+    const logger = createLogger('broker', { group: config.group, node: config.nodeId });
+    const node = await BrokerNode.start({
+      config,
+      logger,
+      onFatal: (error) => {
+        logger.fatal({ err: error }, 'fatal storage error; stopping the node');
+        process.exit(70);
+      },
+    });
+    exitOnSignal(() => node.close());
+  });
+
+program
+  .command('up')
+  .description('start a NameServer/Proxy and a broker group on 127.0.0.1; Ctrl-C stops everything')
+  .option('--dir <dir>', 'data folder', './data')
+  .option('--base-port <port>', 'first port; the others follow it', '9876')
+  .option('--nodes <n>', 'nodes in the broker group', '1')
+  .addOption(new Option('--no-auto-create', 'refuse unknown topics and groups (TOPIC_NOT_FOUND / CONSUMER_GROUP_NOT_FOUND)'))
+  .action(async (options: { dir: string; basePort: string; nodes: string; autoCreate: boolean }) => {
+    await runLocalCluster({ dir: options.dir, basePort: Number(options.basePort), nodes: Number(options.nodes), autoCreate: options.autoCreate });
+  });
+
+const admin = program.command('admin').description('operator commands (mqadmin style)');
+admin
+  .command('updateTopic')
+  .description('create or update a topic on every broker group')
+  .requiredOption('-n, --namesrv <addresses>', 'NameServer addresses, host:port;host:port')
+  .requiredOption('-t, --topic <topic>', 'topic name')
+  .option('-r, --read-queues <n>', 'read queues', '8')
+  .option('-w, --write-queues <n>', 'write queues', '8')
+  .option('-p, --perm <perm>', 'permission bits: 2 write, 4 read, 6 both', '6')
+  .action(async (options: { namesrv: string; topic: string; readQueues: string; writeQueues: string; perm: string }) => {
+    process.exitCode = await runUpdateTopic({
+      namesrv: options.namesrv.split(';').filter(Boolean),
+      topic: options.topic,
+      readQueues: Number(options.readQueues),
+      writeQueues: Number(options.writeQueues),
+      perm: Number(options.perm),
+    });
+  });
+
 await program.parseAsync(process.argv);

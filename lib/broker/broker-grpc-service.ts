@@ -1,0 +1,170 @@
+/**
+ * Protocol adapter: the internal `ledgermq.v1.BrokerService` over the broker's domain services.
+ * Translates requests and results and maps every error to a status in one place ({@link answer});
+ * handlers never throw into grpc-js.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { toWireStatus } from '../common/errors.js';
+import type { WireStatus } from '../common/errors.js';
+import type { Logger } from '../common/logger.js';
+import type { BrokerServiceHandlers } from '../gen/internal/ledgermq/v1/BrokerService.js';
+import type { MessageData, MessageData__Output } from '../gen/internal/ledgermq/v1/MessageData.js';
+import type { TopicConfig as TopicConfigWire } from '../gen/internal/ledgermq/v1/TopicConfig.js';
+import type { StoredMessage } from '../store/message-codec.js';
+import type { BrokerMetrics } from './broker-metrics.js';
+import type { TopicConfig } from './meta-command.js';
+import type { IncomingMessage } from './message-validator.js';
+import type { PopService } from './pop-service.js';
+import type { SendService } from './send-service.js';
+import type { TopicService } from './topic-service.js';
+
+const OK: WireStatus = { code: 20000, message: 'OK' };
+
+export interface BrokerGrpcDeps {
+  sender: SendService;
+  popper: PopService;
+  topics: TopicService;
+  metrics: BrokerMetrics;
+  logger: Logger;
+}
+
+function toIncoming(data: MessageData__Output): IncomingMessage {
+  return {
+    topic: data.topic,
+    body: data.body,
+    tag: data.tag,
+    keys: data.keys,
+    properties: { ...data.properties },
+    messageId: data.messageId,
+    bornTimestampMs: Number(data.bornTimestampMs),
+    bornHost: data.bornHost,
+    messageGroup: data.messageGroup,
+    deliveryTimestampMs: Number(data.deliveryTimestampMs),
+    messageType: data.messageType,
+  };
+}
+
+/** StoredMessage → wire MessageData. */
+export function toMessageData(message: StoredMessage): MessageData {
+  return {
+    topic: message.topic,
+    body: message.body,
+    tag: message.tag,
+    keys: message.keys,
+    properties: message.properties,
+    messageId: message.messageId,
+    bornTimestampMs: message.bornTimestampMs,
+    bornHost: message.bornHost,
+    messageGroup: message.messageGroup,
+    deliveryTimestampMs: message.deliveryTimestampMs,
+    messageType: message.messageType,
+  };
+}
+
+function topicToWire(topic: TopicConfig): TopicConfigWire {
+  return { name: topic.name, readQueues: topic.readQueues, writeQueues: topic.writeQueues, perm: topic.perm, messageTypes: topic.messageTypes };
+}
+
+/**
+ * Runs `work` and answers `{ status: OK, ...fields }`; a failure answers its status alone (every
+ * other field of a response is optional on the wire). The one place errors become statuses.
+ */
+function answer<R extends { status?: WireStatus | null }>(
+  logger: Logger,
+  callback: (error: null, response: R) => void,
+  work: () => Promise<Omit<R, 'status'>>,
+): void {
+  work().then(
+    (fields) => callback(null, { ...fields, status: OK } as R),
+    (error: unknown) => {
+      const status = toWireStatus(error);
+      if (status.code >= 50000 && status.code !== 59001) logger.error({ err: error }, 'broker request failed');
+      callback(null, { status } as R);
+    },
+  );
+}
+
+/** Builds the BrokerService handlers. */
+export function brokerServiceHandlers(deps: BrokerGrpcDeps): BrokerServiceHandlers {
+  const { logger } = deps;
+  return {
+    SendMessages(call, callback) {
+      answer(logger, callback, async () => {
+        const request = call.request;
+        const results = await deps.sender.send(request.topic, request.queueId, request.messages.map(toIncoming));
+        deps.metrics.messagesIn.inc({ topic: request.topic }, results.length);
+        deps.metrics.bytesIn.inc({ topic: request.topic }, request.messages.reduce((sum, m) => sum + m.body.length, 0));
+        return { entries: results.map((r) => ({ messageId: r.messageId, queueId: r.queueId, queueOffset: r.queueOffset })) };
+      });
+    },
+    PopMessages(call, callback) {
+      answer(logger, callback, async () => {
+        const request = call.request;
+        const popped = await deps.popper.pop({
+          group: request.group,
+          topic: request.topic,
+          queueId: request.queueId,
+          maxMessages: request.maxMessages,
+          invisibleMs: Number(request.invisibleMs),
+          pollTimeoutMs: Number(request.pollTimeoutMs),
+          filterType: request.filter?.type ?? '',
+          filterExpression: request.filter?.expression ?? '',
+        });
+        if (popped.length > 0) deps.metrics.messagesOut.inc({ topic: request.topic, group: request.group }, popped.length);
+        return {
+          messages: popped.map((p) => ({
+            message: toMessageData(p.message),
+            queueId: p.queueId,
+            queueOffset: p.queueOffset,
+            receiptHandle: p.receiptHandle,
+            deliveryAttempt: p.deliveryAttempt,
+            invisibleUntilMs: p.invisibleUntilMs,
+          })),
+        };
+      });
+    },
+    AckMessages(call, callback) {
+      answer(logger, callback, async () => {
+        const { group, topic, receiptHandles } = call.request;
+        const outcomes = await deps.popper.ack(group, topic, receiptHandles);
+        return { results: outcomes.map((error, i) => ({ receiptHandle: receiptHandles[i], status: error ? toWireStatus(error) : OK })) };
+      });
+    },
+    ChangeInvisibleDuration(call, callback) {
+      answer(logger, callback, async () => {
+        const { group, topic, receiptHandle, invisibleMs } = call.request;
+        return deps.popper.changeInvisible(group, topic, receiptHandle, Number(invisibleMs));
+      });
+    },
+    ForwardToDeadLetter(call, callback) {
+      answer(logger, callback, async () => {
+        const { group, topic, receiptHandle } = call.request;
+        await deps.popper.forwardToDeadLetter(group, topic, receiptHandle);
+        return {};
+      });
+    },
+    GetTopic(call, callback) {
+      answer(logger, callback, async () => ({ topic: topicToWire(await deps.topics.topic(call.request.name, call.request.autoCreate)) }));
+    },
+    UpdateTopic(call, callback) {
+      answer(logger, callback, async () => {
+        const wire = call.request.topic;
+        if (!wire) throw new Error('UpdateTopic needs a topic');
+        const topic = await deps.topics.putTopic({
+          name: wire.name,
+          readQueues: wire.readQueues,
+          writeQueues: wire.writeQueues,
+          perm: wire.perm || 6,
+          messageTypes: wire.messageTypes,
+        });
+        return { topic: topicToWire(topic) };
+      });
+    },
+    GetGroup(call, callback) {
+      answer(logger, callback, async () => {
+        const group = await deps.topics.group(call.request.name, call.request.autoCreate);
+        return { group: { name: group.name, maxDeliveryAttempts: group.maxDeliveryAttempts } };
+      });
+    },
+  } satisfies grpc.UntypedServiceImplementation & BrokerServiceHandlers;
+}

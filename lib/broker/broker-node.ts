@@ -1,0 +1,209 @@
+/**
+ * One broker node: composes the store (CommitLog, ConsumeQueues, MetaStore), the replicated log,
+ * the state machine and the broker services, and serves them over gRPC (BrokerService) and HTTP
+ * (/metrics, /healthz, /status). Startup recovers the CommitLog, truncates ConsumeQueues to their
+ * durable checkpoint and replays committed entries before the node serves anything.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { HttpEndpoint } from '../common/http-endpoint.js';
+import type { Logger } from '../common/logger.js';
+import { BrokerRegistrar } from '../namesrv/broker-registrar.js';
+import { loadInternal } from '../protocol/proto-definitions.js';
+import { CommitLog } from '../store/commit-log.js';
+import { ConsumeQueueStore } from '../store/consume-queue-store.js';
+import { MetaStore } from '../store/meta-store.js';
+import type { BrokerConfig } from './broker-config.js';
+import { brokerServiceHandlers } from './broker-grpc-service.js';
+import { BrokerMetrics } from './broker-metrics.js';
+import { CommitPipeline } from './commit-pipeline.js';
+import { PollWaiters } from './poll-waiters.js';
+import { PopService } from './pop-service.js';
+import { PopState } from './pop-state.js';
+import { SendService } from './send-service.js';
+import { SingleNodeLog } from './single-node-log.js';
+import { StateMachine } from './state-machine.js';
+import { TopicService } from './topic-service.js';
+import { TopicTable } from './topic-table.js';
+
+/** Data folders of a node, under its dataDir. */
+export function nodeDirectories(dataDir: string): { commitLog: string; consumeQueue: string; meta: string } {
+  return { commitLog: join(dataDir, 'commitlog'), consumeQueue: join(dataDir, 'consumequeue'), meta: join(dataDir, 'meta') };
+}
+
+export interface BrokerNodeOptions {
+  config: BrokerConfig;
+  logger: Logger;
+  /** Called when storage fails (fsync, corrupt committed entry): the process must stop. */
+  onFatal: (error: unknown) => void;
+}
+
+/** See the file comment. */
+export class BrokerNode {
+  private closed = false;
+  private checkpointTimer: NodeJS.Timeout | undefined;
+  private checkpointRunning: Promise<void> = Promise.resolve();
+
+  private constructor(
+    readonly config: BrokerConfig,
+    private readonly logger: Logger,
+    private readonly commitLog: CommitLog,
+    private readonly consumeQueues: ConsumeQueueStore,
+    private readonly metaStore: MetaStore,
+    private readonly log: SingleNodeLog,
+    private readonly stateMachine: StateMachine,
+    private readonly topicTable: TopicTable,
+    private readonly waiters: PollWaiters,
+    readonly metrics: BrokerMetrics,
+    private readonly server: grpc.Server,
+    private readonly http: HttpEndpoint,
+    private readonly registrar: BrokerRegistrar,
+    readonly brokerAddress: string,
+  ) {}
+
+  /** Recovers the store, replays the log, then serves. Rejects if recovery or binding fails. */
+  static async start(options: BrokerNodeOptions): Promise<BrokerNode> {
+    const { config, logger } = options;
+    const dirs = nodeDirectories(config.dataDir);
+    // Startup only: create the folders synchronously.
+    for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true });
+    const metaStore = MetaStore.open(dirs.meta);
+    const popState = new PopState();
+    const topicTable = new TopicTable();
+    for (const topic of metaStore.topics()) topicTable.putTopic(topic);
+    for (const group of metaStore.groups()) topicTable.putGroup(group);
+    const inflightByQueue = new Map<string, Array<[number, { visibleAtMs: number; attempts: number; handleSeq: number }]>>();
+    for (const { queueKey, offset, value } of metaStore.inflight()) {
+      const list = inflightByQueue.get(queueKey) ?? [];
+      list.push([offset, value]);
+      inflightByQueue.set(queueKey, list);
+    }
+    for (const { key, value } of metaStore.progress()) {
+      const [group, topic, queueId] = key.split('\u0000');
+      popState.restore(group, topic, Number(queueId), value.ackOffset, value.popOffset, inflightByQueue.get(key) ?? []);
+    }
+    const applied = metaStore.applied();
+    const dispatched = metaStore.dispatched();
+    const replayFrom = Math.min(applied.nextPosition, dispatched.nextPosition);
+    const commitLog = await CommitLog.open({ dir: dirs.commitLog, segmentSizeBytes: config.segmentSizeBytes, logger, recoverFromPosition: replayFrom });
+    const consumeQueues = ConsumeQueueStore.open({ dir: dirs.consumeQueue, logger });
+    await consumeQueues.truncateAllFromPosition(dispatched.nextPosition);
+    logger.info({ recovery: commitLog.recovery, applied, dispatched, lastIndex: commitLog.lastIndex }, 'store recovered');
+
+    const metrics = new BrokerMetrics({ cluster: config.cluster, group: config.group, node: config.nodeId });
+    const brokerAddress = `${config.host}:${config.brokerPort}`;
+    const stateMachine = new StateMachine({ commitLog, consumeQueues, metaStore, popState, topics: topicTable, logger, onFatal: options.onFatal });
+    const log = new SingleNodeLog(commitLog, config.nodeId, brokerAddress, 1);
+    const waiters = new PollWaiters(config.maxParkedPolls);
+    log.onCommit((commitIndex) => stateMachine.notifyCommit(commitIndex));
+    stateMachine.onDispatch((topic) => waiters.notify(topic));
+    if (log.commitIndex > stateMachine.appliedIndex) {
+      const target = log.commitIndex;
+      stateMachine.notifyCommit(target);
+      await stateMachine.waitApplied(target);
+      logger.info({ replayedTo: target }, 'replayed committed entries');
+    }
+
+    const pipeline = new CommitPipeline(log, stateMachine);
+    const topics = new TopicService(config, topicTable, pipeline);
+    const sender = new SendService(config, log, topics, pipeline);
+    const popper = new PopService({
+      config, log, commitLog, consumeQueues, popState, topics, pipeline, waiters, sender, logger, corruptReads: metrics.corruptReads,
+    });
+
+    const server = new grpc.Server({ 'grpc.max_receive_message_length': config.maxBatchBytes + 1024 * 1024 });
+    server.addService(loadInternal().ledgermq.v1.BrokerService.service, brokerServiceHandlers({ sender, popper, topics, metrics, logger }));
+    await new Promise<void>((resolve, reject) =>
+      server.bindAsync(brokerAddress, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
+    );
+
+    const registrar = new BrokerRegistrar({
+      nameServerAddresses: config.namesrv,
+      intervalMs: config.registerIntervalMs,
+      logger,
+      registration: () => {
+        const view = log.leadership();
+        return {
+          cluster: config.cluster,
+          group: config.group,
+          nodeId: config.nodeId,
+          brokerAddress,
+          httpAddress: `${config.host}:${config.httpPort}`,
+          role: view.role,
+          term: view.term,
+          leaderId: view.leaderId ?? '',
+          leaderAddress: view.leaderAddress ?? '',
+          commitIndex: view.commitIndex,
+          topics: topicTable.topics().map((t) => ({ name: t.name, readQueues: t.readQueues, writeQueues: t.writeQueues, perm: t.perm, messageTypes: t.messageTypes })),
+        };
+      },
+    });
+    topicTable.onTopicsChanged(() => registrar.notifyChange());
+
+    // The node object exists before HTTP starts so /status can read it.
+    const holder: { node?: BrokerNode } = {};
+    const http = await HttpEndpoint.start({
+      host: config.host,
+      port: config.httpPort,
+      registry: metrics.registry,
+      status: () => holder.node?.status() ?? { node: config.nodeId, starting: true },
+    });
+    const node = new BrokerNode(config, logger, commitLog, consumeQueues, metaStore, log, stateMachine, topicTable, waiters, metrics, server, http, registrar, brokerAddress);
+    holder.node = node;
+    registrar.start();
+    node.checkpointTimer = setInterval(() => node.scheduleCheckpoint(), config.dispatchCheckpointIntervalMs);
+    logger.info({ broker: brokerAddress, http: http.address, group: config.group, node: config.nodeId }, 'broker node serving');
+    return node;
+  }
+
+  /** The `/status` document (field names are relied on by monitoring and the test harness). */
+  status(): Record<string, unknown> {
+    const view = this.log.leadership();
+    this.metrics.commitIndex.set(view.commitIndex);
+    this.metrics.appliedIndex.set(this.stateMachine.appliedIndex);
+    this.metrics.parkedPolls.set(this.waiters.size);
+    return {
+      cluster: this.config.cluster,
+      group: this.config.group,
+      node: this.config.nodeId,
+      role: view.role,
+      term: view.term,
+      leader: view.leaderId,
+      leaderAddress: view.leaderAddress,
+      commitIndex: view.commitIndex,
+      appliedIndex: this.stateMachine.appliedIndex,
+      lastIndex: this.commitLog.lastIndex,
+      broker: this.brokerAddress,
+      topics: this.topicTable.topics().map((t) => t.name),
+      recovery: this.commitLog.recovery,
+    };
+  }
+
+  /** Fsyncs every ConsumeQueue, then records the dispatch checkpoint; never runs twice at once. */
+  private scheduleCheckpoint(): void {
+    this.checkpointRunning = this.checkpointRunning.then(async () => {
+      const checkpoint = this.stateMachine.dispatchPosition();
+      await this.consumeQueues.flushAll();
+      await this.metaStore.writeDispatched(checkpoint);
+    }).catch((error: unknown) => {
+      this.logger.fatal({ err: error }, 'cannot persist the ConsumeQueue checkpoint');
+    });
+  }
+
+  /** Stops serving and closes the store cleanly (final checkpoint included). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.checkpointTimer);
+    await this.registrar.stop();
+    this.waiters.close();
+    await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+    await this.http.close();
+    this.scheduleCheckpoint();
+    await this.checkpointRunning;
+    await this.commitLog.close();
+    await this.consumeQueues.close();
+    await this.metaStore.close();
+  }
+}

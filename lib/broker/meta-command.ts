@@ -1,0 +1,98 @@
+/**
+ * Metadata commands: every change to topic config, subscription groups, consumer progress and
+ * pop/ack state is one of these, appended to the CommitLog as a META entry and applied, in log
+ * order, on every node. A META entry's body is a msgpack array of commands.
+ */
+import { Packr } from 'msgpackr';
+import { LedgerError } from '../common/errors.js';
+
+/** A topic's configuration (RocketMQ's TopicConfig). */
+export interface TopicConfig {
+  name: string;
+  readQueues: number;
+  writeQueues: number;
+  /** RocketMQ permission bits: 2 write, 4 read. */
+  perm: number;
+  /** apache.rocketmq.v2.MessageType numeric values the topic accepts. */
+  messageTypes: number[];
+}
+
+/** A subscription (consumer) group's configuration. */
+export interface GroupConfig {
+  name: string;
+  /** Deliveries before a message goes to `%DLQ%<group>` (RocketMQ: 16 retries + the first). */
+  maxDeliveryAttempts: number;
+}
+
+/** Creates or replaces a topic. */
+export interface PutTopicCommand {
+  kind: 'topic.put';
+  topic: TopicConfig;
+}
+
+/** Creates or replaces a subscription group. */
+export interface PutGroupCommand {
+  kind: 'group.put';
+  group: GroupConfig;
+}
+
+/**
+ * A pop on one queue: `offsets` (new or redelivered) become invisible until `visibleAtMs`;
+ * offsets in [old popOffset, newPopOffset) that are not listed did not match the group's filter
+ * and count as consumed.
+ */
+export interface PopCommand {
+  kind: 'pop';
+  group: string;
+  topic: string;
+  queueId: number;
+  newPopOffset: number;
+  offsets: number[];
+  visibleAtMs: number;
+}
+
+/** Acknowledges one delivery; `handleSeq` must match the delivery's current handle. */
+export interface AckCommand {
+  kind: 'ack';
+  group: string;
+  topic: string;
+  queueId: number;
+  offset: number;
+  handleSeq: number;
+}
+
+/** Moves one delivery's visibility time; issues a new handle (`handleSeq` + 1). */
+export interface ChangeInvisibleCommand {
+  kind: 'changeInvisible';
+  group: string;
+  topic: string;
+  queueId: number;
+  offset: number;
+  handleSeq: number;
+  visibleAtMs: number;
+}
+
+export type MetaCommand = PutTopicCommand | PutGroupCommand | PopCommand | AckCommand | ChangeInvisibleCommand;
+
+const packr = new Packr({ useRecords: false, mapsAsObjects: true });
+
+/** Encodes a batch of commands as the body of one META entry. */
+export function encodeMetaCommands(commands: readonly MetaCommand[]): Buffer {
+  return packr.pack(commands);
+}
+
+/**
+ * Decodes a META entry body. Throws LedgerError('MESSAGE_CORRUPTED') when the body is not an
+ * array of known commands (a META entry passed its CRC, so this means a bug or a newer format).
+ */
+export function decodeMetaCommands(body: Buffer): MetaCommand[] {
+  const value: unknown = packr.unpack(body);
+  if (!Array.isArray(value)) throw new LedgerError('MESSAGE_CORRUPTED', 'META entry body is not an array');
+  for (const item of value as unknown[]) {
+    const kind = (item as { kind?: unknown } | null)?.kind;
+    if (kind !== 'topic.put' && kind !== 'group.put' && kind !== 'pop' && kind !== 'ack' && kind !== 'changeInvisible') {
+      throw new LedgerError('MESSAGE_CORRUPTED', `unknown META command kind ${String(kind)}`);
+    }
+  }
+  return value as MetaCommand[];
+}

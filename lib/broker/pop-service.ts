@@ -1,0 +1,316 @@
+/**
+ * Pop consumption (RocketMQ 5's model, what the official clients use): a pop hands out visible
+ * messages of a topic to a consumer group and hides them for an invisible time; an ack consumes a
+ * message for good; a message not acked in time becomes visible again with its delivery attempt
+ * increased. Every pop, ack and visibility change is a META command committed through the log
+ * before the consumer hears of it, so a restart or failover never forgets an ack.
+ */
+import type { Counter } from 'prom-client';
+import { CorruptRecordError, LedgerError, NotLeaderError } from '../common/errors.js';
+import type { Logger } from '../common/logger.js';
+import type { CommitLog } from '../store/commit-log.js';
+import type { ConsumeQueueStore } from '../store/consume-queue-store.js';
+import { decodeStoredMessage } from '../store/message-codec.js';
+import type { StoredMessage } from '../store/message-codec.js';
+import type { BrokerConfig } from './broker-config.js';
+import type { CommitPipeline } from './commit-pipeline.js';
+import type { AckCommand, PopCommand } from './meta-command.js';
+import { checkGroupName, checkTopicName } from './name-rules.js';
+import type { PollWaiters } from './poll-waiters.js';
+import type { PopState } from './pop-state.js';
+import { decodeReceiptHandle, encodeReceiptHandle } from './receipt-handle.js';
+import type { ReplicatedLog } from './replicated-log.js';
+import type { SendService } from './send-service.js';
+import { TagFilter } from './tag-filter.js';
+import type { TopicService } from './topic-service.js';
+import { PERM_READ } from './topic-service.js';
+
+export interface PopRequest {
+  group: string;
+  topic: string;
+  /** -1 for any queue. */
+  queueId: number;
+  maxMessages: number;
+  invisibleMs: number;
+  pollTimeoutMs: number;
+  filterType: string;
+  filterExpression: string;
+}
+
+export interface PoppedMessage {
+  message: StoredMessage;
+  queueId: number;
+  queueOffset: number;
+  receiptHandle: string;
+  deliveryAttempt: number;
+  invisibleUntilMs: number;
+}
+
+/** Per-handle outcome of an ack: `null` when acknowledged, else the error. */
+export type AckOutcome = LedgerError | null;
+
+export interface PopServiceDeps {
+  config: BrokerConfig;
+  log: ReplicatedLog;
+  commitLog: CommitLog;
+  consumeQueues: ConsumeQueueStore;
+  popState: PopState;
+  topics: TopicService;
+  pipeline: CommitPipeline;
+  waiters: PollWaiters;
+  sender: SendService;
+  logger: Logger;
+  corruptReads: Counter;
+  clock?: () => number;
+}
+
+const MAX_POP_BATCH = 1024;
+const MAX_SCAN_UNITS = 1024;
+
+/** See the file comment. */
+export class PopService {
+  private readonly locks = new Map<string, Promise<void>>();
+  private nextStartQueue = 0;
+  private readonly clock: () => number;
+
+  constructor(private readonly deps: PopServiceDeps) {
+    this.clock = deps.clock ?? Date.now;
+  }
+
+  /** Pops up to `maxMessages`, waiting up to `pollTimeoutMs` when none is visible. */
+  async pop(request: PopRequest): Promise<PoppedMessage[]> {
+    const { config } = this.deps;
+    checkGroupName(request.group);
+    checkTopicName(request.topic);
+    if (!Number.isInteger(request.maxMessages) || request.maxMessages < 1 || request.maxMessages > MAX_POP_BATCH) {
+      throw new LedgerError('BAD_REQUEST', `batch size must be 1..${MAX_POP_BATCH}`);
+    }
+    const invisibleMs = request.invisibleMs > 0 ? request.invisibleMs : config.defaultInvisibleMs;
+    if (invisibleMs < config.minInvisibleMs || invisibleMs > config.maxInvisibleMs) {
+      throw new LedgerError('ILLEGAL_INVISIBLE_TIME', `invisible time must be ${config.minInvisibleMs}..${config.maxInvisibleMs} ms`);
+    }
+    if (request.pollTimeoutMs < 0 || request.pollTimeoutMs > config.maxPollTimeoutMs) {
+      throw new LedgerError('ILLEGAL_POLLING_TIME', `long-polling timeout must be 0..${config.maxPollTimeoutMs} ms`);
+    }
+    const filter = TagFilter.parse(request.filterType, request.filterExpression);
+    this.requireLeader();
+    const topic = await this.deps.topics.topic(request.topic, false);
+    if ((topic.perm & PERM_READ) === 0) throw new LedgerError('FORBIDDEN', `topic ${topic.name} is not readable`);
+    if (request.queueId >= topic.readQueues) throw new LedgerError('BAD_REQUEST', `topic ${topic.name} has no queue ${request.queueId}`);
+    await this.deps.topics.group(request.group, true);
+    const deadline = this.clock() + request.pollTimeoutMs;
+    for (;;) {
+      const popped = await this.withLock(`${request.group}\u0000${request.topic}`, () =>
+        this.popOnce(request, topic.readQueues, invisibleMs, filter),
+      );
+      const now = this.clock();
+      if (popped.length > 0 || now >= deadline) return popped;
+      await this.deps.waiters.wait(request.topic, Math.min(deadline, this.nextVisibleAt(request, topic.readQueues) ?? deadline) - now);
+      this.requireLeader();
+    }
+  }
+
+  /** Acknowledges deliveries; one outcome per handle, in order. */
+  async ack(group: string, topic: string, handles: readonly string[]): Promise<AckOutcome[]> {
+    checkGroupName(group);
+    checkTopicName(topic);
+    this.requireLeader();
+    await this.deps.topics.group(group, false);
+    const outcomes: AckOutcome[] = handles.map(() => null);
+    const commands: AckCommand[] = [];
+    const commandSlots: number[] = [];
+    handles.forEach((text, slot) => {
+      try {
+        const handle = this.decodeOwnHandle(text, group, topic);
+        const state = this.deps.popState.queue(group, topic, handle.queueId);
+        if (handle.offset >= state.popOffset) throw new LedgerError('INVALID_RECEIPT_HANDLE', 'invalid receipt handle: offset was never delivered');
+        commands.push({ kind: 'ack', group, topic, queueId: handle.queueId, offset: handle.offset, handleSeq: handle.handleSeq });
+        commandSlots.push(slot);
+      } catch (error) {
+        outcomes[slot] = error instanceof LedgerError ? error : new LedgerError('INVALID_RECEIPT_HANDLE', String(error));
+      }
+    });
+    if (commands.length > 0) {
+      const result = await this.deps.pipeline.submitMeta(commands);
+      if (result.kind !== 'meta') throw new LedgerError('INTERNAL_ERROR', 'ack entry applied without outcomes');
+      result.outcomes.forEach((outcome, i) => {
+        if (outcome && !outcome.ok && outcome.reason === 'STALE_HANDLE') {
+          outcomes[commandSlots[i]] = new LedgerError('INVALID_RECEIPT_HANDLE', 'receipt handle expired: the message was delivered again or its visibility changed');
+        }
+      });
+    }
+    return outcomes;
+  }
+
+  /** Changes a delivery's invisible time; returns the new receipt handle. */
+  async changeInvisible(group: string, topic: string, receiptHandle: string, invisibleMs: number): Promise<{ receiptHandle: string }> {
+    const { config } = this.deps;
+    checkGroupName(group);
+    checkTopicName(topic);
+    if (invisibleMs < 0 || invisibleMs > config.maxInvisibleMs) {
+      throw new LedgerError('ILLEGAL_INVISIBLE_TIME', `invisible time must be 0..${config.maxInvisibleMs} ms`);
+    }
+    this.requireLeader();
+    await this.deps.topics.group(group, false);
+    const handle = this.decodeOwnHandle(receiptHandle, group, topic);
+    const visibleAtMs = this.clock() + invisibleMs;
+    const result = await this.deps.pipeline.submitMeta([
+      { kind: 'changeInvisible', group, topic, queueId: handle.queueId, offset: handle.offset, handleSeq: handle.handleSeq, visibleAtMs },
+    ]);
+    const outcome = result.kind === 'meta' ? result.outcomes[0] : null;
+    if (!outcome || !outcome.ok) {
+      throw new LedgerError('INVALID_RECEIPT_HANDLE', 'receipt handle expired or the message was already acknowledged');
+    }
+    if (invisibleMs === 0) this.deps.waiters.notify(topic);
+    return {
+      receiptHandle: encodeReceiptHandle(
+        { brokerGroup: config.group, queueId: handle.queueId, offset: handle.offset, handleSeq: outcome.handleSeq, invisibleUntilMs: visibleAtMs },
+        group,
+        topic,
+      ),
+    };
+  }
+
+  /** Sends a delivered message to `%DLQ%<group>` and acknowledges it. */
+  async forwardToDeadLetter(group: string, topic: string, receiptHandle: string): Promise<void> {
+    checkGroupName(group);
+    this.requireLeader();
+    await this.deps.topics.group(group, false);
+    const handle = this.decodeOwnHandle(receiptHandle, group, topic);
+    const units = await this.deps.consumeQueues.queue(topic, handle.queueId).read(handle.offset, 1);
+    if (units.length === 0) throw new LedgerError('INVALID_RECEIPT_HANDLE', 'receipt handle names no message');
+    const message = await this.readMessage(topic, handle.queueId, units[0].offset, units[0].position, units[0].size);
+    const dlqTopic = `%DLQ%${group}`;
+    await this.deps.sender.send(dlqTopic, -1, [
+      { ...message, topic: dlqTopic, properties: { ...message.properties, ORIGIN_TOPIC: topic, ORIGIN_QUEUE_OFFSET: String(handle.offset) } },
+    ]);
+    const [outcome] = await this.ack(group, topic, [receiptHandle]);
+    if (outcome) throw outcome;
+  }
+
+  private async popOnce(request: PopRequest, readQueues: number, invisibleMs: number, filter: TagFilter): Promise<PoppedMessage[]> {
+    const { popState, consumeQueues, config } = this.deps;
+    const now = this.clock();
+    const visibleAtMs = now + invisibleMs;
+    const queueIds = request.queueId >= 0 ? [request.queueId] : this.rotation(readQueues);
+    const commands: PopCommand[] = [];
+    const picked: Array<{ queueId: number; offset: number; message: StoredMessage }> = [];
+    let remaining = request.maxMessages;
+    for (const queueId of queueIds) {
+      if (remaining <= 0) break;
+      const state = popState.queue(request.group, request.topic, queueId);
+      const queue = consumeQueues.queue(request.topic, queueId);
+      const offsets: number[] = [];
+      for (const offset of state.expired(now, remaining)) {
+        const [unit] = await queue.read(offset, 1);
+        if (!unit) continue;
+        const message = await this.readMessageOrNull(request.topic, queueId, unit.offset, unit.position, unit.size);
+        if (!message) continue;
+        offsets.push(offset);
+        picked.push({ queueId, offset, message });
+      }
+      let newPopOffset = state.popOffset;
+      if (state.inflight.size < config.maxInflightPerQueue && offsets.length < remaining && queue.maxOffset > state.popOffset) {
+        const units = await queue.read(state.popOffset, Math.min(MAX_SCAN_UNITS, Math.max(remaining * 4, 32)));
+        for (const unit of units) {
+          if (offsets.length >= remaining) break;
+          if (!filter.matchesHash(unit.tagHash)) {
+            newPopOffset = unit.offset + 1;
+            continue;
+          }
+          const message = await this.readMessageOrNull(request.topic, queueId, unit.offset, unit.position, unit.size);
+          if (!message) break; // never skip an unreadable message: this queue stops here until repaired
+          newPopOffset = unit.offset + 1;
+          if (!filter.matchesTag(message.tag)) continue;
+          offsets.push(unit.offset);
+          picked.push({ queueId, offset: unit.offset, message });
+        }
+      }
+      if (offsets.length > 0 || newPopOffset > state.popOffset) {
+        commands.push({ kind: 'pop', group: request.group, topic: request.topic, queueId, newPopOffset, offsets, visibleAtMs });
+      }
+      remaining -= offsets.length;
+    }
+    if (commands.length === 0) return [];
+    await this.deps.pipeline.submitMeta(commands);
+    const popped: PoppedMessage[] = [];
+    for (const { queueId, offset, message } of picked) {
+      const entry = popState.queue(request.group, request.topic, queueId).inflight.get(offset);
+      if (!entry || entry.visibleAtMs !== visibleAtMs) continue; // acknowledged while this pop was committing
+      const receiptHandle = encodeReceiptHandle(
+        { brokerGroup: config.group, queueId, offset, handleSeq: entry.handleSeq, invisibleUntilMs: visibleAtMs },
+        request.group,
+        request.topic,
+      );
+      popped.push({ message, queueId, queueOffset: offset, receiptHandle, deliveryAttempt: entry.attempts, invisibleUntilMs: visibleAtMs });
+    }
+    return popped;
+  }
+
+  private async readMessage(topic: string, queueId: number, offset: number, position: number, size: number): Promise<StoredMessage> {
+    const message = await this.readMessageOrNull(topic, queueId, offset, position, size);
+    if (!message) throw new LedgerError('MESSAGE_CORRUPTED', `message ${topic}/${queueId}@${offset} is corrupt on this node`);
+    return message;
+  }
+
+  /** Reads and verifies one message; a corrupt one is reported loudly and yields `null`. */
+  private async readMessageOrNull(topic: string, queueId: number, offset: number, position: number, size: number): Promise<StoredMessage | null> {
+    try {
+      return decodeStoredMessage(await this.deps.commitLog.readBytes(position, size));
+    } catch (error) {
+      if (!(error instanceof LedgerError) || (error.code !== 'MESSAGE_CORRUPTED' && !(error instanceof CorruptRecordError))) throw error;
+      this.deps.corruptReads.inc();
+      this.deps.logger.error(
+        { err: error, topic, queueId, queueOffset: offset, commitLogPosition: position, size },
+        `CORRUPT MESSAGE: ${topic}/${queueId} offset ${offset} at CommitLog position ${position} fails its checksum; it will not be served`,
+      );
+      return null;
+    }
+  }
+
+  private decodeOwnHandle(text: string, group: string, topic: string): ReturnType<typeof decodeReceiptHandle> {
+    const handle = decodeReceiptHandle(text, group, topic);
+    if (handle.brokerGroup !== this.deps.config.group) {
+      throw new LedgerError('INVALID_RECEIPT_HANDLE', `invalid receipt handle: issued by broker group ${handle.brokerGroup}`);
+    }
+    return handle;
+  }
+
+  private nextVisibleAt(request: PopRequest, readQueues: number): number | null {
+    let earliest: number | null = null;
+    const ids = request.queueId >= 0 ? [request.queueId] : Array.from({ length: readQueues }, (_, i) => i);
+    for (const queueId of ids) {
+      const at = this.deps.popState.queue(request.group, request.topic, queueId).nextVisibleAtMs();
+      if (at !== null && (earliest === null || at < earliest)) earliest = at;
+    }
+    return earliest;
+  }
+
+  private rotation(count: number): number[] {
+    const start = this.nextStartQueue++ % count;
+    return Array.from({ length: count }, (_, i) => (start + i) % count);
+  }
+
+  private requireLeader(): void {
+    if (!this.deps.log.isLeader()) {
+      const view = this.deps.log.leadership();
+      throw new NotLeaderError(view.leaderId, view.leaderAddress);
+    }
+  }
+
+  /** Runs `work` after every earlier holder of `key` finished. */
+  private async withLock<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const current = new Promise<void>((resolve) => (release = resolve));
+    const chained = previous.then(() => current);
+    this.locks.set(key, chained);
+    await previous;
+    try {
+      return await work();
+    } finally {
+      release();
+      if (this.locks.get(key) === chained) this.locks.delete(key);
+    }
+  }
+}

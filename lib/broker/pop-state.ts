@@ -1,0 +1,125 @@
+/**
+ * Pop/ack state of every (consumer group, topic, queue): the deterministic state machine behind
+ * RocketMQ-style pop consumption. Pure: no clock, no I/O; it changes only by {@link PopState.apply}
+ * of committed {@link MetaCommand}s, so every replica holds the same state for the same log.
+ */
+import type { AckCommand, ChangeInvisibleCommand, PopCommand } from './meta-command.js';
+
+/** One delivered, not yet acknowledged message. */
+export interface InflightEntry {
+  visibleAtMs: number;
+  /** Deliveries so far (1 on the first pop). */
+  attempts: number;
+  /** Increases on every pop and every visibility change; a receipt handle names one value. */
+  handleSeq: number;
+}
+
+/** Progress of one group on one queue. */
+export class QueuePopState {
+  /** Every offset below this one is consumed (the group's consumer offset). */
+  ackOffset = 0;
+  /** The next offset never handed out. */
+  popOffset = 0;
+  /** Delivered, unacknowledged offsets in [ackOffset, popOffset). */
+  readonly inflight = new Map<number, InflightEntry>();
+
+  /** Offsets whose invisibility ended by `nowMs`, ascending, at most `limit`. */
+  expired(nowMs: number, limit: number): number[] {
+    const due: number[] = [];
+    for (const [offset, entry] of this.inflight) if (entry.visibleAtMs <= nowMs) due.push(offset);
+    due.sort((a, b) => a - b);
+    return due.slice(0, limit);
+  }
+
+  /** Earliest time an inflight entry becomes visible again, or `null`. */
+  nextVisibleAtMs(): number | null {
+    let earliest: number | null = null;
+    for (const entry of this.inflight.values()) if (earliest === null || entry.visibleAtMs < earliest) earliest = entry.visibleAtMs;
+    return earliest;
+  }
+
+  advanceAckOffset(): void {
+    let lowest = this.popOffset;
+    for (const offset of this.inflight.keys()) if (offset < lowest) lowest = offset;
+    this.ackOffset = lowest;
+  }
+}
+
+/** Outcome of applying one ack or visibility change. */
+export type HandleOutcome = { ok: true; handleSeq: number } | { ok: false; reason: 'STALE_HANDLE' | 'ALREADY_ACKED' };
+
+/** Key of a (group, topic, queue); NUL cannot appear in validated names. */
+export function popStateKey(group: string, topic: string, queueId: number): string {
+  return `${group}\u0000${topic}\u0000${queueId}`;
+}
+
+/** Every queue's pop state; see the file comment. */
+export class PopState {
+  private readonly queues = new Map<string, QueuePopState>();
+
+  /** The state of one queue (created empty on first use). */
+  queue(group: string, topic: string, queueId: number): QueuePopState {
+    const key = popStateKey(group, topic, queueId);
+    let state = this.queues.get(key);
+    if (!state) {
+      state = new QueuePopState();
+      this.queues.set(key, state);
+    }
+    return state;
+  }
+
+  /** Every queue state with its key parts (for persistence and status). */
+  *entries(): IterableIterator<{ group: string; topic: string; queueId: number; state: QueuePopState }> {
+    for (const [key, state] of this.queues) {
+      const [group, topic, queueId] = key.split('\u0000');
+      yield { group, topic, queueId: Number(queueId), state };
+    }
+  }
+
+  /** Applies a pop: listed offsets become inflight (attempts + 1); the pop offset moves on. */
+  applyPop(command: PopCommand): void {
+    const state = this.queue(command.group, command.topic, command.queueId);
+    for (const offset of command.offsets) {
+      const previous = state.inflight.get(offset);
+      if (previous) {
+        state.inflight.set(offset, { visibleAtMs: command.visibleAtMs, attempts: previous.attempts + 1, handleSeq: previous.handleSeq + 1 });
+      } else if (offset >= state.popOffset) {
+        state.inflight.set(offset, { visibleAtMs: command.visibleAtMs, attempts: 1, handleSeq: 1 });
+      }
+      // An offset below popOffset that is no longer inflight was acknowledged meanwhile: skip it.
+    }
+    if (command.newPopOffset > state.popOffset) state.popOffset = command.newPopOffset;
+    state.advanceAckOffset();
+  }
+
+  /** Applies an ack. A handle from an earlier delivery of a still-inflight message is stale. */
+  applyAck(command: AckCommand): HandleOutcome {
+    const state = this.queue(command.group, command.topic, command.queueId);
+    const entry = state.inflight.get(command.offset);
+    if (!entry) return { ok: false, reason: 'ALREADY_ACKED' };
+    if (entry.handleSeq !== command.handleSeq) return { ok: false, reason: 'STALE_HANDLE' };
+    state.inflight.delete(command.offset);
+    state.advanceAckOffset();
+    return { ok: true, handleSeq: entry.handleSeq };
+  }
+
+  /** Applies a visibility change; the delivery gets a new handle sequence. */
+  applyChangeInvisible(command: ChangeInvisibleCommand): HandleOutcome {
+    const state = this.queue(command.group, command.topic, command.queueId);
+    const entry = state.inflight.get(command.offset);
+    if (!entry) return { ok: false, reason: 'ALREADY_ACKED' };
+    if (entry.handleSeq !== command.handleSeq) return { ok: false, reason: 'STALE_HANDLE' };
+    const next = { ...entry, visibleAtMs: command.visibleAtMs, handleSeq: entry.handleSeq + 1 };
+    state.inflight.set(command.offset, next);
+    return { ok: true, handleSeq: next.handleSeq };
+  }
+
+  /** Restores a queue's state as persisted (startup). */
+  restore(group: string, topic: string, queueId: number, ackOffset: number, popOffset: number, inflight: Iterable<[number, InflightEntry]>): void {
+    const state = this.queue(group, topic, queueId);
+    state.ackOffset = ackOffset;
+    state.popOffset = popOffset;
+    state.inflight.clear();
+    for (const [offset, entry] of inflight) state.inflight.set(offset, entry);
+  }
+}

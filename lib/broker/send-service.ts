@@ -1,0 +1,62 @@
+import { randomBytes } from 'node:crypto';
+import { LedgerError, NotLeaderError } from '../common/errors.js';
+import { encodeMessageBatch } from '../store/message-codec.js';
+import type { StoredMessage } from '../store/message-codec.js';
+import type { BrokerConfig } from './broker-config.js';
+import type { CommitPipeline } from './commit-pipeline.js';
+import { validateBatch } from './message-validator.js';
+import type { IncomingMessage } from './message-validator.js';
+import type { ReplicatedLog } from './replicated-log.js';
+import type { TopicService } from './topic-service.js';
+import { PERM_WRITE } from './topic-service.js';
+
+/** Where one sent message landed. */
+export interface SendResult {
+  messageId: string;
+  queueId: number;
+  queueOffset: number;
+}
+
+/**
+ * Producing: validates a batch, picks its queue (round robin unless the caller names one), commits
+ * it as one MESSAGES entry and answers with each message's queue offset once the entry is
+ * committed and dispatched. A batch is all-or-nothing.
+ */
+export class SendService {
+  private nextQueue = 0;
+
+  constructor(
+    private readonly config: BrokerConfig,
+    private readonly log: ReplicatedLog,
+    private readonly topics: TopicService,
+    private readonly pipeline: CommitPipeline,
+  ) {}
+
+  async send(topicName: string, queueId: number, messages: readonly IncomingMessage[]): Promise<SendResult[]> {
+    validateBatch(topicName, messages, this.config);
+    if (!this.log.isLeader()) {
+      const view = this.log.leadership();
+      throw new NotLeaderError(view.leaderId, view.leaderAddress);
+    }
+    const topic = await this.topics.topic(topicName, true);
+    if ((topic.perm & PERM_WRITE) === 0) throw new LedgerError('FORBIDDEN', `topic ${topicName} is not writable`);
+    let chosen = queueId;
+    if (chosen < 0) {
+      chosen = this.nextQueue % topic.writeQueues;
+      this.nextQueue = (this.nextQueue + 1) % 1_000_000_000;
+    } else if (chosen >= topic.writeQueues) {
+      throw new LedgerError('BAD_REQUEST', `topic ${topicName} has ${topic.writeQueues} write queues; queue ${queueId} does not exist`);
+    }
+    const stored: StoredMessage[] = messages.map((message) => ({
+      ...message,
+      queueId: chosen,
+      messageId: message.messageId || randomBytes(16).toString('hex').toUpperCase(),
+    }));
+    const { body } = encodeMessageBatch(stored);
+    const result = await this.pipeline.submitMessages(body);
+    if (result.kind !== 'messages' || result.placed.length !== stored.length) {
+      throw new LedgerError('INTERNAL_ERROR', 'send entry was applied without dispatching its messages');
+    }
+    return stored.map((message, i) => ({ messageId: message.messageId, queueId: result.placed[i].queueId, queueOffset: result.placed[i].queueOffset }));
+  }
+}

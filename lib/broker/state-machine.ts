@@ -1,0 +1,218 @@
+/**
+ * The broker's state machine: applies committed CommitLog entries, strictly in log order, on
+ * every node. MESSAGES entries are dispatched into ConsumeQueues (so queue offsets are a pure
+ * function of the committed log); META entries change topics, groups and pop/ack state and are
+ * written to the MetaStore with the applied checkpoint. Proposers wait here for their entry's
+ * result.
+ */
+import { LedgerError } from '../common/errors.js';
+import type { Logger } from '../common/logger.js';
+import type { CommitLog, LogEntry } from '../store/commit-log.js';
+import type { ConsumeQueueStore } from '../store/consume-queue-store.js';
+import { decodeMessageBatch } from '../store/message-codec.js';
+import { inflightKey } from '../store/meta-store.js';
+import type { LogCheckpoint, MetaStore, MetaWriteBatch } from '../store/meta-store.js';
+import { EntryType, RECORD_HEADER_SIZE_BYTES } from '../store/record-format.js';
+import { tagHash } from '../store/tag-hash.js';
+import { decodeMetaCommands } from './meta-command.js';
+import type { MetaCommand } from './meta-command.js';
+import { popStateKey } from './pop-state.js';
+import type { HandleOutcome, PopState } from './pop-state.js';
+import type { TopicTable } from './topic-table.js';
+
+/** Result of one applied entry, as its proposer sees it. */
+export type ApplyResult =
+  | { kind: 'messages'; placed: Array<{ topic: string; queueId: number; queueOffset: number }> }
+  | { kind: 'meta'; outcomes: Array<HandleOutcome | null> }
+  | { kind: 'none' };
+
+export interface StateMachineOptions {
+  commitLog: CommitLog;
+  consumeQueues: ConsumeQueueStore;
+  metaStore: MetaStore;
+  popState: PopState;
+  topics: TopicTable;
+  logger: Logger;
+  /** Called when a storage write fails: the node must stop. */
+  onFatal: (error: unknown) => void;
+  /** How many recent results are kept for proposers that ask late. */
+  resultsKept?: number;
+  /** Bytes read from the CommitLog per apply step. */
+  readBatchBytes?: number;
+}
+
+/** See the file comment. One apply loop runs at a time. */
+export class StateMachine {
+  private appliedIndexValue: number;
+  private appliedNextPosition: number;
+  private commitIndex = 0;
+  private running = false;
+  private readonly results = new Map<number, ApplyResult>();
+  private readonly waiters = new Map<number, Array<{ resolve: (result: ApplyResult) => void; reject: (error: unknown) => void }>>();
+  private readonly dispatchListeners: Array<(topic: string) => void> = [];
+  private metaCheckpoint: LogCheckpoint;
+  private lastDispatched: LogCheckpoint;
+  private failed: unknown = null;
+
+  constructor(private readonly options: StateMachineOptions) {
+    this.metaCheckpoint = options.metaStore.applied();
+    this.lastDispatched = options.metaStore.dispatched();
+    const start = this.metaCheckpoint.index < this.lastDispatched.index ? this.metaCheckpoint : this.lastDispatched;
+    this.appliedIndexValue = start.index;
+    this.appliedNextPosition = start.nextPosition;
+  }
+
+  /** Index of the last applied entry. */
+  get appliedIndex(): number {
+    return this.appliedIndexValue;
+  }
+
+  /** Where replay must start: the older of the META and dispatch checkpoints. */
+  get replayFrom(): LogCheckpoint {
+    return { index: this.appliedIndexValue, nextPosition: this.appliedNextPosition };
+  }
+
+  /** Registers a listener told the topic of every dispatched message batch (long-poll wake-ups). */
+  onDispatch(listener: (topic: string) => void): void {
+    this.dispatchListeners.push(listener);
+  }
+
+  /** Tells the state machine the commit index moved; applies up to it in the background. */
+  notifyCommit(commitIndex: number): void {
+    if (commitIndex > this.commitIndex) this.commitIndex = commitIndex;
+    if (!this.running) void this.applyLoop();
+  }
+
+  /**
+   * Resolves with the result of the entry at `index` once applied. Results are kept for the most
+   * recent entries only; asking for an older one rejects.
+   */
+  waitApplied(index: number): Promise<ApplyResult> {
+    if (this.failed) return Promise.reject(this.failed instanceof Error ? this.failed : new Error(String(this.failed)));
+    if (index <= this.appliedIndexValue) {
+      const result = this.results.get(index);
+      return result ? Promise.resolve(result) : Promise.reject(new LedgerError('INTERNAL_ERROR', `result of entry ${index} no longer kept`));
+    }
+    return new Promise((resolve, reject) => {
+      const list = this.waiters.get(index) ?? [];
+      list.push({ resolve, reject });
+      this.waiters.set(index, list);
+    });
+  }
+
+  /** The ConsumeQueue checkpoint up to which dispatch has been applied (not necessarily fsynced). */
+  dispatchPosition(): LogCheckpoint {
+    return { index: this.appliedIndexValue, nextPosition: this.appliedNextPosition };
+  }
+
+  private async applyLoop(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.appliedIndexValue < this.commitIndex && !this.failed) {
+        const batchBytes = this.options.readBatchBytes ?? 4 * 1024 * 1024;
+        const entries = await this.options.commitLog.readRange(this.appliedIndexValue + 1, batchBytes, this.commitIndex);
+        if (entries.length === 0) throw new LedgerError('INTERNAL_ERROR', `committed entry ${this.appliedIndexValue + 1} is missing from the log`);
+        for (const entry of entries) this.applyEntry(entry);
+      }
+    } catch (error) {
+      this.failed = error;
+      this.options.logger.fatal({ err: error, appliedIndex: this.appliedIndexValue }, 'state machine cannot apply a committed entry; stopping');
+      for (const list of this.waiters.values()) for (const waiter of list) waiter.reject(error);
+      this.waiters.clear();
+      this.options.onFatal(error);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private applyEntry(entry: LogEntry): void {
+    const nextPosition = entry.position + RECORD_HEADER_SIZE_BYTES + entry.body.length;
+    let result: ApplyResult = { kind: 'none' };
+    if (entry.type === EntryType.MESSAGES && entry.index > this.lastDispatched.index) {
+      result = this.dispatchMessages(entry);
+    } else if (entry.type === EntryType.META && entry.index > this.metaCheckpoint.index) {
+      result = this.applyMeta(entry, { index: entry.index, nextPosition });
+    }
+    this.appliedIndexValue = entry.index;
+    this.appliedNextPosition = nextPosition;
+    this.remember(entry.index, result);
+  }
+
+  private dispatchMessages(entry: LogEntry): ApplyResult {
+    const placed: Array<{ topic: string; queueId: number; queueOffset: number }> = [];
+    const bodyPosition = entry.position + RECORD_HEADER_SIZE_BYTES;
+    const topics = new Set<string>();
+    for (const { message, offset, size } of decodeMessageBatch(entry.body)) {
+      const queue = this.options.consumeQueues.queue(message.topic, message.queueId);
+      const queueOffset = queue.append({ position: bodyPosition + offset, size, tagHash: tagHash(message.tag) });
+      placed.push({ topic: message.topic, queueId: message.queueId, queueOffset });
+      topics.add(message.topic);
+    }
+    for (const topic of topics) for (const listener of this.dispatchListeners) listener(topic);
+    return { kind: 'messages', placed };
+  }
+
+  private applyMeta(entry: LogEntry, checkpoint: LogCheckpoint): ApplyResult {
+    const commands = decodeMetaCommands(entry.body);
+    const batch: MetaWriteBatch = { applied: checkpoint, topics: [], groups: [], progress: [], inflightPut: [], inflightDelete: [] };
+    const outcomes = commands.map((command) => this.applyCommand(command, batch));
+    this.metaCheckpoint = checkpoint;
+    this.options.metaStore.write(batch).catch((error: unknown) => this.options.onFatal(error));
+    return { kind: 'meta', outcomes };
+  }
+
+  private applyCommand(command: MetaCommand, batch: MetaWriteBatch): HandleOutcome | null {
+    const { popState, topics } = this.options;
+    switch (command.kind) {
+      case 'topic.put':
+        topics.putTopic(command.topic);
+        batch.topics.push(command.topic);
+        return null;
+      case 'group.put':
+        topics.putGroup(command.group);
+        batch.groups.push(command.group);
+        return null;
+      case 'pop': {
+        popState.applyPop(command);
+        this.recordQueue(command.group, command.topic, command.queueId, command.offsets, batch);
+        return null;
+      }
+      case 'ack': {
+        const outcome = popState.applyAck(command);
+        if (outcome.ok) this.recordQueue(command.group, command.topic, command.queueId, [command.offset], batch);
+        return outcome;
+      }
+      case 'changeInvisible': {
+        const outcome = popState.applyChangeInvisible(command);
+        if (outcome.ok) this.recordQueue(command.group, command.topic, command.queueId, [command.offset], batch);
+        return outcome;
+      }
+    }
+  }
+
+  /** Adds a queue's progress and the named offsets' inflight state (or deletion) to the batch. */
+  private recordQueue(group: string, topic: string, queueId: number, offsets: readonly number[], batch: MetaWriteBatch): void {
+    const queueKey = popStateKey(group, topic, queueId);
+    const state = this.options.popState.queue(group, topic, queueId);
+    batch.progress.push({ key: queueKey, value: { ackOffset: state.ackOffset, popOffset: state.popOffset } });
+    for (const offset of offsets) {
+      const entry = state.inflight.get(offset);
+      if (entry) batch.inflightPut.push({ key: inflightKey(queueKey, offset), value: entry });
+      else batch.inflightDelete.push(inflightKey(queueKey, offset));
+    }
+  }
+
+  private remember(index: number, result: ApplyResult): void {
+    this.results.set(index, result);
+    const kept = this.options.resultsKept ?? 8192;
+    if (this.results.size > kept) {
+      const oldest = this.results.keys().next().value;
+      if (oldest !== undefined) this.results.delete(oldest);
+    }
+    const list = this.waiters.get(index);
+    if (list) {
+      this.waiters.delete(index);
+      for (const waiter of list) waiter.resolve(result);
+    }
+  }
+}

@@ -1,0 +1,86 @@
+import { LedgerError } from '../common/errors.js';
+import type { BrokerConfig } from './broker-config.js';
+import type { CommitPipeline } from './commit-pipeline.js';
+import type { GroupConfig, TopicConfig } from './meta-command.js';
+import { checkGroupName, checkTopicName } from './name-rules.js';
+import type { TopicTable } from './topic-table.js';
+
+/** apache.rocketmq.v2.MessageType.NORMAL */
+export const MESSAGE_TYPE_NORMAL = 1;
+/** RocketMQ permission bits. */
+export const PERM_READ = 4;
+export const PERM_WRITE = 2;
+
+/**
+ * Topic and subscription-group lookup with RocketMQ-style auto-creation: a missing topic or group
+ * is created (through the log, so every replica has it) when auto-creation is on, otherwise the
+ * caller gets TOPIC_NOT_FOUND / CONSUMER_GROUP_NOT_FOUND.
+ */
+export class TopicService {
+  private readonly creating = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly config: BrokerConfig,
+    private readonly table: TopicTable,
+    private readonly pipeline: CommitPipeline,
+  ) {}
+
+  /** The topic, created if missing and `autoCreate` and the broker allows it. */
+  async topic(name: string, autoCreate: boolean): Promise<TopicConfig> {
+    checkTopicName(name);
+    const existing = this.table.topic(name);
+    if (existing) return existing;
+    if (!autoCreate || !this.config.autoCreateTopics) throw new LedgerError('TOPIC_NOT_FOUND', `topic ${name} does not exist`);
+    const queues = this.config.defaultQueueCount;
+    await this.once(`t:${name}`, () => this.putTopic({ name, readQueues: queues, writeQueues: queues, perm: PERM_READ | PERM_WRITE, messageTypes: [MESSAGE_TYPE_NORMAL] }));
+    return this.mustHaveTopic(name);
+  }
+
+  /** Creates or replaces a topic (admin `updateTopic`). */
+  async putTopic(topic: TopicConfig): Promise<TopicConfig> {
+    checkTopicName(topic.name);
+    const bad = (what: string): LedgerError => new LedgerError('BAD_REQUEST', `topic ${topic.name}: ${what}`);
+    if (!Number.isInteger(topic.readQueues) || topic.readQueues < 1 || topic.readQueues > 1024) throw bad('read queues must be 1..1024');
+    if (!Number.isInteger(topic.writeQueues) || topic.writeQueues < 1 || topic.writeQueues > 1024) throw bad('write queues must be 1..1024');
+    if ((topic.perm & ~(PERM_READ | PERM_WRITE)) !== 0) throw bad('perm must combine 2 (write) and 4 (read)');
+    const messageTypes = topic.messageTypes.length > 0 ? topic.messageTypes : [MESSAGE_TYPE_NORMAL];
+    await this.pipeline.submitMeta([{ kind: 'topic.put', topic: { ...topic, messageTypes } }]);
+    return this.mustHaveTopic(topic.name);
+  }
+
+  /** The subscription group, created if missing and `autoCreate` and the broker allows it. */
+  async group(name: string, autoCreate: boolean): Promise<GroupConfig> {
+    checkGroupName(name);
+    const existing = this.table.group(name);
+    if (existing) return existing;
+    if (!autoCreate || !this.config.autoCreateGroups) throw new LedgerError('CONSUMER_GROUP_NOT_FOUND', `consumer group ${name} does not exist`);
+    await this.once(`g:${name}`, () =>
+      this.pipeline.submitMeta([{ kind: 'group.put', group: { name, maxDeliveryAttempts: this.config.maxDeliveryAttempts } }]).then(() => undefined),
+    );
+    const created = this.table.group(name);
+    if (!created) throw new LedgerError('INTERNAL_ERROR', `group ${name} was not created`);
+    return created;
+  }
+
+  private mustHaveTopic(name: string): TopicConfig {
+    const topic = this.table.topic(name);
+    if (!topic) throw new LedgerError('INTERNAL_ERROR', `topic ${name} was not created`);
+    return topic;
+  }
+
+  /** Runs `create` once for concurrent callers with the same key. */
+  private async once(key: string, create: () => Promise<unknown>): Promise<void> {
+    let pending = this.creating.get(key);
+    if (!pending) {
+      pending = create().then(
+        () => undefined,
+        (error: unknown) => {
+          throw error;
+        },
+      );
+      pending.finally(() => this.creating.delete(key)).catch(() => undefined);
+      this.creating.set(key, pending);
+    }
+    await pending;
+  }
+}

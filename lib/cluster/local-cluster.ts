@@ -1,0 +1,182 @@
+/**
+ * A local LedgerMQ cluster of OS processes on 127.0.0.1: one NameServer/Proxy and one broker group.
+ * Used by `ledgermq up` and by the cluster tests (which kill and restart nodes by PID). Only the
+ * processes this object started are ever signalled.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, openSync, closeSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BrokerConfigInput } from '../broker/broker-config.js';
+
+export interface LocalClusterOptions {
+  dir: string;
+  basePort: number;
+  nodes: number;
+  group?: string;
+  autoCreate?: boolean;
+  /** Extra broker config (tests: small segments, short intervals). */
+  brokerOverrides?: Partial<BrokerConfigInput>;
+}
+
+export interface NodeInfo {
+  id: string;
+  pid: number | null;
+  dataDir: string;
+  broker: string;
+  raft: string | null;
+  http: string;
+  configFile: string;
+  logFile: string;
+}
+
+/** The `cluster.json` document. */
+export interface ClusterDescription {
+  accessPoint: string;
+  namesrv: string[];
+  namesrvProcess: { pid: number | null; http: string; logFile: string };
+  groups: Array<{ name: string; nodes: NodeInfo[] }>;
+}
+
+const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../../cmd/ledgermq.js');
+
+export class LocalCluster {
+  private namesrvChild: ChildProcess | null = null;
+  private readonly brokerChildren = new Map<string, ChildProcess>();
+  readonly description: ClusterDescription;
+
+  constructor(private readonly options: LocalClusterOptions) {
+    const dir = resolve(options.dir);
+    const base = options.basePort;
+    const group = options.group ?? 'broker-a';
+    const nodes: NodeInfo[] = Array.from({ length: options.nodes }, (_, i) => ({
+      id: `n${i}`,
+      pid: null,
+      dataDir: join(dir, group, `n${i}`),
+      broker: `127.0.0.1:${base + 10 + i * 10}`,
+      raft: null,
+      http: `127.0.0.1:${base + 12 + i * 10}`,
+      configFile: join(dir, group, `n${i}`, 'broker.json'),
+      logFile: join(dir, 'logs', `${group}-n${i}.log`),
+    }));
+    this.description = {
+      accessPoint: `127.0.0.1:${base + 1}`,
+      namesrv: [`127.0.0.1:${base}`],
+      namesrvProcess: { pid: null, http: `127.0.0.1:${base + 2}`, logFile: join(dir, 'logs', 'namesrv.log') },
+      groups: [{ name: group, nodes }],
+    };
+  }
+
+  get nodes(): NodeInfo[] {
+    return this.description.groups[0].nodes;
+  }
+
+  /** Starts every process and waits until each answers /healthz; writes `cluster.json`. */
+  async start(timeoutMs = 30_000): Promise<void> {
+    const dir = resolve(this.options.dir);
+    mkdirSync(join(dir, 'logs'), { recursive: true });
+    await this.startNamesrv(timeoutMs);
+    for (const node of this.nodes) await this.startNode(node.id, timeoutMs);
+    this.writeDescription();
+  }
+
+  /** Starts (or restarts) one broker node and waits for /healthz. */
+  async startNode(id: string, timeoutMs = 30_000): Promise<void> {
+    const node = this.node(id);
+    mkdirSync(node.dataDir, { recursive: true });
+    const [host, brokerPort] = node.broker.split(':');
+    const config: BrokerConfigInput = {
+      group: this.description.groups[0].name,
+      nodeId: node.id,
+      dataDir: node.dataDir,
+      host,
+      brokerPort: Number(brokerPort),
+      httpPort: Number(node.http.split(':')[1]),
+      namesrv: this.description.namesrv,
+      autoCreateTopics: this.options.autoCreate ?? true,
+      autoCreateGroups: this.options.autoCreate ?? true,
+      ...this.options.brokerOverrides,
+    };
+    writeFileSync(node.configFile, JSON.stringify(config, null, 2) + '\n');
+    const child = this.spawnLogged(['broker', '--config', node.configFile], node.logFile);
+    this.brokerChildren.set(id, child);
+    node.pid = child.pid ?? null;
+    await waitHealthy(node.http, child, timeoutMs);
+    this.writeDescription();
+  }
+
+  /** Sends `signal` to one node's process (only if this cluster started it) and waits for exit. */
+  async stopNode(id: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const child = this.brokerChildren.get(id);
+    if (!child) return;
+    this.brokerChildren.delete(id);
+    await stopChild(child, signal);
+    this.node(id).pid = null;
+  }
+
+  /** Stops everything this cluster started (SIGTERM, then SIGKILL after 10 s). */
+  async stop(): Promise<void> {
+    for (const id of [...this.brokerChildren.keys()]) await this.stopNode(id);
+    if (this.namesrvChild) {
+      await stopChild(this.namesrvChild, 'SIGTERM');
+      this.namesrvChild = null;
+    }
+  }
+
+  private async startNamesrv(timeoutMs: number): Promise<void> {
+    const info = this.description.namesrvProcess;
+    const [host, port] = this.description.namesrv[0].split(':');
+    const child = this.spawnLogged(
+      ['namesrv', '--host', host, '--port', port, '--proxy-port', this.description.accessPoint.split(':')[1], '--http-port', info.http.split(':')[1]],
+      info.logFile,
+    );
+    this.namesrvChild = child;
+    info.pid = child.pid ?? null;
+    await waitHealthy(info.http, child, timeoutMs);
+  }
+
+  private spawnLogged(args: string[], logFile: string): ChildProcess {
+    const fd = openSync(logFile, 'a');
+    try {
+      return spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', fd, fd] });
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private node(id: string): NodeInfo {
+    const node = this.nodes.find((n) => n.id === id);
+    if (!node) throw new Error(`no node ${id}`);
+    return node;
+  }
+
+  private writeDescription(): void {
+    writeFileSync(join(resolve(this.options.dir), 'cluster.json'), JSON.stringify(this.description, null, 2) + '\n');
+  }
+}
+
+/** Polls `http://address/healthz` until 200, the child exits, or the deadline passes. */
+async function waitHealthy(address: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`process ${child.pid} exited before serving (${child.exitCode ?? child.signalCode})`);
+    try {
+      const response = await fetch(`http://${address}/healthz`);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${address} did not become healthy within ${timeoutMs} ms`);
+}
+
+async function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}

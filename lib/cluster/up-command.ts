@@ -1,0 +1,45 @@
+import { LocalCluster } from './local-cluster.js';
+
+export interface UpOptions {
+  dir: string;
+  basePort: number;
+  nodes: number;
+  autoCreate: boolean;
+}
+
+/**
+ * `ledgermq up`: starts the local cluster, prints where clients connect, and stops every process it
+ * started on SIGINT/SIGTERM.
+ */
+export async function runLocalCluster(options: UpOptions): Promise<void> {
+  if (options.nodes !== 1) {
+    // Until lib/raft lands, a broker group is one node; three unreplicated nodes would not be a group.
+    console.error('ledgermq up: only --nodes 1 is supported until Raft replication lands (issue 3)');
+    process.exitCode = 2;
+    return;
+  }
+  const cluster = new LocalCluster({ dir: options.dir, basePort: options.basePort, nodes: options.nodes, autoCreate: options.autoCreate });
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    console.log('stopping...');
+    cluster.stop().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  try {
+    await cluster.start();
+  } catch (error) {
+    console.error(`ledgermq up: ${error instanceof Error ? error.message : String(error)}`);
+    await cluster.stop();
+    process.exitCode = 1;
+    return;
+  }
+  const d = cluster.description;
+  console.log(`LedgerMQ is up (data in ${options.dir}, description in ${options.dir}/cluster.json)`);
+  console.log(`  access point (official RocketMQ 5 clients): ${d.accessPoint}`);
+  console.log(`  NameServer: ${d.namesrv.join(', ')}   status: http://${d.namesrvProcess.http}/status`);
+  for (const node of cluster.nodes) console.log(`  broker ${d.groups[0].name}/${node.id}: ${node.broker}   status: http://${node.http}/status`);
+  console.log('Press Ctrl-C to stop.');
+}

@@ -1,0 +1,53 @@
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { HttpEndpoint } from '../common/http-endpoint.js';
+import type { Logger } from '../common/logger.js';
+import { NameServer } from '../namesrv/name-server.js';
+import { ProxyServer } from '../proxy/proxy-server.js';
+
+export interface NamesrvProcessOptions {
+  host: string;
+  port: number;
+  proxyPort: number;
+  httpPort: number;
+  logger: Logger;
+  expireAfterMs?: number;
+}
+
+/**
+ * What `ledgermq namesrv` runs: a NameServer, the v2 Proxy reading its routes, and the HTTP
+ * endpoint (/metrics, /healthz, /status) of the process.
+ */
+export class NamesrvProcess {
+  private constructor(
+    readonly nameServer: NameServer,
+    readonly proxy: ProxyServer,
+    private readonly http: HttpEndpoint,
+  ) {}
+
+  static async start(options: NamesrvProcessOptions): Promise<NamesrvProcess> {
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry });
+    const nameServer = await NameServer.start({ host: options.host, port: options.port, registry, logger: options.logger, expireAfterMs: options.expireAfterMs });
+    const table = nameServer.routeTable;
+    const proxy = await ProxyServer.start({
+      host: options.host,
+      port: options.proxyPort,
+      logger: options.logger,
+      routes: { route: (topic) => table.route(topic), groups: () => table.groups() },
+    });
+    const http = await HttpEndpoint.start({
+      host: options.host,
+      port: options.httpPort,
+      registry,
+      status: () => ({ ...nameServer.statusJson(), accessPoint: proxy.address, namesrv: nameServer.address }),
+    });
+    options.logger.info({ namesrv: nameServer.address, accessPoint: proxy.address, http: http.address }, 'NameServer and v2 Proxy serving');
+    return new NamesrvProcess(nameServer, proxy, http);
+  }
+
+  async close(): Promise<void> {
+    await this.proxy.close();
+    await this.http.close();
+    await this.nameServer.close();
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * The Proxy's way to a broker group: finds the group's leader from the {@link RouteSource}, calls
+ * it over the internal BrokerService, and follows NOT_LEADER hints and transport failures to the
+ * new leader within the request's deadline.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { LedgerError, NotLeaderError, fromWireStatus } from '../common/errors.js';
+import type { WireStatus } from '../common/errors.js';
+import type { AckMessagesRequest } from '../gen/internal/ledgermq/v1/AckMessagesRequest.js';
+import type { AckMessagesResponse__Output } from '../gen/internal/ledgermq/v1/AckMessagesResponse.js';
+import type { BrokerServiceClient } from '../gen/internal/ledgermq/v1/BrokerService.js';
+import type { ChangeInvisibleDurationRequest } from '../gen/internal/ledgermq/v1/ChangeInvisibleDurationRequest.js';
+import type { ChangeInvisibleDurationResponse__Output } from '../gen/internal/ledgermq/v1/ChangeInvisibleDurationResponse.js';
+import type { ForwardToDeadLetterRequest } from '../gen/internal/ledgermq/v1/ForwardToDeadLetterRequest.js';
+import type { ForwardToDeadLetterResponse__Output } from '../gen/internal/ledgermq/v1/ForwardToDeadLetterResponse.js';
+import type { GetGroupRequest } from '../gen/internal/ledgermq/v1/GetGroupRequest.js';
+import type { GetGroupResponse__Output } from '../gen/internal/ledgermq/v1/GetGroupResponse.js';
+import type { GetTopicRequest } from '../gen/internal/ledgermq/v1/GetTopicRequest.js';
+import type { GetTopicResponse__Output } from '../gen/internal/ledgermq/v1/GetTopicResponse.js';
+import type { PopMessagesRequest } from '../gen/internal/ledgermq/v1/PopMessagesRequest.js';
+import type { PopMessagesResponse__Output } from '../gen/internal/ledgermq/v1/PopMessagesResponse.js';
+import type { SendMessagesRequest } from '../gen/internal/ledgermq/v1/SendMessagesRequest.js';
+import type { SendMessagesResponse__Output } from '../gen/internal/ledgermq/v1/SendMessagesResponse.js';
+import type { UpdateTopicRequest } from '../gen/internal/ledgermq/v1/UpdateTopicRequest.js';
+import type { UpdateTopicResponse__Output } from '../gen/internal/ledgermq/v1/UpdateTopicResponse.js';
+import { loadInternal } from '../protocol/proto-definitions.js';
+import { unaryCall } from '../protocol/unary-call.js';
+import type { RouteSource } from './route-source.js';
+
+type Method<Req, Res> = (
+  request: Req,
+  options: grpc.CallOptions,
+  callback: (error: grpc.ServiceError | null, response?: Res) => void,
+) => grpc.ClientUnaryCall;
+
+const MAX_HOPS = 4;
+const RETRY_PAUSE_MS = 100;
+
+export class BrokerGateway {
+  private readonly clients = new Map<string, BrokerServiceClient>();
+  private readonly leaderHints = new Map<string, string>();
+
+  constructor(private readonly routes: RouteSource) {}
+
+  /** Address of the leader of `group` (hint from an earlier NOT_LEADER first, then the routes). */
+  async leaderAddress(group: string): Promise<string> {
+    const hinted = this.leaderHints.get(group);
+    if (hinted) return hinted;
+    const summary = (await this.routes.groups()).find((g) => g.group === group);
+    if (!summary) throw new LedgerError('NOT_FOUND', `broker group ${group} is not registered`);
+    if (!summary.leaderAddress) throw new LedgerError('HA_NOT_AVAILABLE', `broker group ${group} has no leader now`);
+    return summary.leaderAddress;
+  }
+
+  /**
+   * Calls `method` on the leader of `group` and returns the response once its status is OK or a
+   * final error; NOT_LEADER and unreachable leaders are retried on the new leader until
+   * `timeoutMs` is spent. Throws the LedgerError a final status stands for.
+   */
+  private async call<Req, Res extends { status: WireStatus | null }>(
+    group: string,
+    method: (client: BrokerServiceClient) => Method<Req, Res>,
+    request: Req,
+    timeoutMs: number,
+  ): Promise<Res> {
+    const deadline = Date.now() + timeoutMs;
+    let lastError: unknown = null;
+    for (let hop = 0; hop < MAX_HOPS && Date.now() < deadline; hop++) {
+      let address: string;
+      try {
+        address = await this.leaderAddress(group);
+      } catch (error) {
+        lastError = error;
+        await pause(RETRY_PAUSE_MS);
+        continue;
+      }
+      const client = this.client(address);
+      try {
+        const response = await unaryCall(client, method(client), request, Math.max(1, deadline - Date.now()));
+        const error = fromWireStatus(response.status);
+        if (!error) {
+          this.leaderHints.set(group, address);
+          return response;
+        }
+        if (error instanceof NotLeaderError) {
+          lastError = error;
+          if (error.leaderAddress && error.leaderAddress !== address) this.leaderHints.set(group, error.leaderAddress);
+          else this.leaderHints.delete(group);
+          continue;
+        }
+        throw error;
+      } catch (error) {
+        if (error instanceof LedgerError && error.cause === undefined && !(error instanceof NotLeaderError)) throw error;
+        lastError = error;
+        this.leaderHints.delete(group);
+        await pause(RETRY_PAUSE_MS);
+      }
+    }
+    if (lastError instanceof LedgerError) throw lastError;
+    throw new LedgerError('PROXY_TIMEOUT', `no answer from broker group ${group} in ${timeoutMs} ms`, { cause: lastError });
+  }
+
+  sendMessages(group: string, request: SendMessagesRequest, timeoutMs: number): Promise<SendMessagesResponse__Output> {
+    return this.call<SendMessagesRequest, SendMessagesResponse__Output>(group, (c) => c.SendMessages, request, timeoutMs);
+  }
+
+  popMessages(group: string, request: PopMessagesRequest, timeoutMs: number): Promise<PopMessagesResponse__Output> {
+    return this.call<PopMessagesRequest, PopMessagesResponse__Output>(group, (c) => c.PopMessages, request, timeoutMs);
+  }
+
+  ackMessages(group: string, request: AckMessagesRequest, timeoutMs: number): Promise<AckMessagesResponse__Output> {
+    return this.call<AckMessagesRequest, AckMessagesResponse__Output>(group, (c) => c.AckMessages, request, timeoutMs);
+  }
+
+  changeInvisibleDuration(group: string, request: ChangeInvisibleDurationRequest, timeoutMs: number): Promise<ChangeInvisibleDurationResponse__Output> {
+    return this.call<ChangeInvisibleDurationRequest, ChangeInvisibleDurationResponse__Output>(group, (c) => c.ChangeInvisibleDuration, request, timeoutMs);
+  }
+
+  forwardToDeadLetter(group: string, request: ForwardToDeadLetterRequest, timeoutMs: number): Promise<ForwardToDeadLetterResponse__Output> {
+    return this.call<ForwardToDeadLetterRequest, ForwardToDeadLetterResponse__Output>(group, (c) => c.ForwardToDeadLetter, request, timeoutMs);
+  }
+
+  getTopic(group: string, request: GetTopicRequest, timeoutMs: number): Promise<GetTopicResponse__Output> {
+    return this.call<GetTopicRequest, GetTopicResponse__Output>(group, (c) => c.GetTopic, request, timeoutMs);
+  }
+
+  updateTopic(group: string, request: UpdateTopicRequest, timeoutMs: number): Promise<UpdateTopicResponse__Output> {
+    return this.call<UpdateTopicRequest, UpdateTopicResponse__Output>(group, (c) => c.UpdateTopic, request, timeoutMs);
+  }
+
+  getGroup(group: string, request: GetGroupRequest, timeoutMs: number): Promise<GetGroupResponse__Output> {
+    return this.call<GetGroupRequest, GetGroupResponse__Output>(group, (c) => c.GetGroup, request, timeoutMs);
+  }
+
+  /** The client for one broker address (kept open). */
+  client(address: string): BrokerServiceClient {
+    let client = this.clients.get(address);
+    if (!client) {
+      client = new (loadInternal().ledgermq.v1.BrokerService)(address, grpc.credentials.createInsecure(), {
+        'grpc.max_receive_message_length': 64 * 1024 * 1024,
+        'grpc.max_send_message_length': 64 * 1024 * 1024,
+      });
+      this.clients.set(address, client);
+    }
+    return client;
+  }
+
+  close(): void {
+    for (const client of this.clients.values()) client.close();
+    this.clients.clear();
+  }
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,63 @@
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../common/logger.js';
+import { loadV2 } from '../protocol/proto-definitions.js';
+import { BrokerGateway } from './broker-gateway.js';
+import { messagingServiceHandlers } from './messaging-service.js';
+import type { RouteSource } from './route-source.js';
+import type { SettingsLimits } from './telemetry-settings.js';
+
+export interface ProxyServerOptions {
+  host: string;
+  port: number;
+  routes: RouteSource;
+  logger: Logger;
+  limits?: Partial<SettingsLimits>;
+}
+
+/**
+ * The v2 Proxy: serves `apache.rocketmq.v2.MessagingService` (the official clients' access point)
+ * and forwards to broker group leaders. Stateless; several may run side by side.
+ */
+export class ProxyServer {
+  private constructor(
+    private readonly server: grpc.Server,
+    private readonly gateway: BrokerGateway,
+    readonly address: string,
+  ) {}
+
+  static async start(options: ProxyServerOptions): Promise<ProxyServer> {
+    const address = `${options.host}:${options.port}`;
+    const gateway = new BrokerGateway(options.routes);
+    const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+    server.addService(
+      loadV2().apache.rocketmq.v2.MessagingService.service,
+      messagingServiceHandlers({
+        gateway,
+        routes: options.routes,
+        logger: options.logger,
+        accessPoint: address,
+        limits: { maxBodyBytes: 4 * 1024 * 1024, maxDeliveryAttempts: 17, receiveBatchSize: 32, longPollingTimeoutMs: 20_000, ...options.limits },
+        brokerTimeoutMs: 5_000,
+        maxPollMs: 20_000,
+      }),
+    );
+    await new Promise<void>((resolve, reject) =>
+      server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
+    );
+    return new ProxyServer(server, gateway, address);
+  }
+
+  async close(): Promise<void> {
+    this.gateway.close();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, 1000);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}

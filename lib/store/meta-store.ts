@@ -1,0 +1,128 @@
+/**
+ * MetaStore: the node's LMDB environment (`<dataDir>/meta`). It holds the state that metadata
+ * commands build (topics, subscription groups, consumer progress, pop/ack state) together with the
+ * checkpoint of the last applied entry, written in the same transaction, so replaying the CommitLog
+ * after that entry rebuilds exactly what a crash lost. It also holds the ConsumeQueue dispatch
+ * checkpoint and, for Raft, the hard state (term, vote).
+ *
+ * Databases and keys (values are msgpack, lmdb's default encoding):
+ * | db        | key                                               | value                              |
+ * |-----------|---------------------------------------------------|------------------------------------|
+ * | topics    | topic name                                        | TopicConfig                        |
+ * | groups    | group name                                        | GroupConfig                        |
+ * | progress  | group NUL topic NUL queueId                       | { ackOffset, popOffset }           |
+ * | inflight  | group NUL topic NUL queueId NUL offset(16 digits) | { visibleAtMs, attempts, handleSeq } |
+ * | system    | 'applied', 'dispatch'                             | { index, nextPosition }            |
+ */
+import { open } from 'lmdb';
+import type { Database, RootDatabase } from 'lmdb';
+import type { GroupConfig, TopicConfig } from '../broker/meta-command.js';
+import type { InflightEntry } from '../broker/pop-state.js';
+
+/** A position in the CommitLog: the last entry covered and where the next one starts. */
+export interface LogCheckpoint {
+  index: number;
+  nextPosition: number;
+}
+
+export interface QueueProgress {
+  ackOffset: number;
+  popOffset: number;
+}
+
+/** One applied META entry's writes, committed atomically with the applied checkpoint. */
+export interface MetaWriteBatch {
+  applied: LogCheckpoint;
+  topics: TopicConfig[];
+  groups: GroupConfig[];
+  progress: Array<{ key: string; value: QueueProgress }>;
+  inflightPut: Array<{ key: string; value: InflightEntry }>;
+  inflightDelete: string[];
+}
+
+/** Key of one inflight entry; offsets are zero-padded so keys sort by offset. */
+export function inflightKey(queueKey: string, offset: number): string {
+  return `${queueKey}\u0000${String(offset).padStart(16, '0')}`;
+}
+
+export class MetaStore {
+  private constructor(
+    private readonly root: RootDatabase,
+    private readonly topicDb: Database<TopicConfig, string>,
+    private readonly groupDb: Database<GroupConfig, string>,
+    private readonly progressDb: Database<QueueProgress, string>,
+    private readonly inflightDb: Database<InflightEntry, string>,
+    private readonly systemDb: Database<LogCheckpoint, string>,
+  ) {}
+
+  /** Opens (creating) the environment in `dir`. */
+  static open(dir: string): MetaStore {
+    const root = open({ path: dir, compression: false });
+    return new MetaStore(
+      root,
+      root.openDB<TopicConfig, string>({ name: 'topics' }),
+      root.openDB<GroupConfig, string>({ name: 'groups' }),
+      root.openDB<QueueProgress, string>({ name: 'progress' }),
+      root.openDB<InflightEntry, string>({ name: 'inflight' }),
+      root.openDB<LogCheckpoint, string>({ name: 'system' }),
+    );
+  }
+
+  /** Last applied META checkpoint; `{0, 0}` on a new store. */
+  applied(): LogCheckpoint {
+    return this.systemDb.get('applied') ?? { index: 0, nextPosition: 0 };
+  }
+
+  /** Last ConsumeQueue dispatch checkpoint (every queue fsynced up to it); `{0, 0}` when new. */
+  dispatched(): LogCheckpoint {
+    return this.systemDb.get('dispatch') ?? { index: 0, nextPosition: 0 };
+  }
+
+  topics(): TopicConfig[] {
+    return [...this.topicDb.getRange()].map((entry) => entry.value);
+  }
+
+  groups(): GroupConfig[] {
+    return [...this.groupDb.getRange()].map((entry) => entry.value);
+  }
+
+  /** Every persisted queue progress, keyed `group NUL topic NUL queueId`. */
+  progress(): Array<{ key: string; value: QueueProgress }> {
+    return [...this.progressDb.getRange()].map((entry) => ({ key: entry.key, value: entry.value }));
+  }
+
+  /** Every persisted inflight entry with its queue key and offset. */
+  inflight(): Array<{ queueKey: string; offset: number; value: InflightEntry }> {
+    return [...this.inflightDb.getRange()].map((entry) => {
+      const cut = entry.key.lastIndexOf('\u0000');
+      return { queueKey: entry.key.slice(0, cut), offset: Number(entry.key.slice(cut + 1)), value: entry.value };
+    });
+  }
+
+  /** Writes one batch atomically; resolves when LMDB committed it. Batches commit in call order. */
+  async write(batch: MetaWriteBatch): Promise<void> {
+    await this.root.transaction(() => {
+      for (const topic of batch.topics) void this.topicDb.put(topic.name, topic);
+      for (const group of batch.groups) void this.groupDb.put(group.name, group);
+      for (const { key, value } of batch.progress) void this.progressDb.put(key, value);
+      for (const { key, value } of batch.inflightPut) void this.inflightDb.put(key, value);
+      for (const key of batch.inflightDelete) void this.inflightDb.remove(key);
+      void this.systemDb.put('applied', batch.applied);
+    });
+  }
+
+  /** Records that every ConsumeQueue is durable up to `checkpoint`. Call only after fsyncing them. */
+  async writeDispatched(checkpoint: LogCheckpoint): Promise<void> {
+    await this.systemDb.put('dispatch', checkpoint);
+  }
+
+  /** Waits until every write issued so far is durable. */
+  async flushed(): Promise<void> {
+    await this.root.flushed;
+  }
+
+  async close(): Promise<void> {
+    await this.root.flushed;
+    await this.root.close();
+  }
+}
