@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CorruptRecordError, LedgerError } from '../common/errors.js';
+import type { LedgerError } from '../common/errors.js';
+import { CorruptRecordError } from '../common/errors.js';
 import { silentLogger } from '../common/logger.js';
 import { CommitLog } from './commit-log.js';
 import type { AppendEntry } from './commit-log.js';
@@ -80,8 +81,8 @@ describe('CommitLog', () => {
     const small = await reopened.readRange(10, 1);
     expect(small.map((e) => e.index)).to.deep.equal([10]);
     const appended = await reopened.append([entry(9, 'after reopen')]);
-    expect(appended[0]!.index).to.equal(601);
-    expect((await reopened.readBytes(appended[0]!.bodyPosition, 12)).toString()).to.equal('after reopen');
+    expect(appended[0].index).to.equal(601);
+    expect((await reopened.readBytes(appended[0].bodyPosition, 12)).toString()).to.equal('after reopen');
     await expectRejection(reopened.read(602)).then((error) => expect((error as LedgerError).code).to.equal('NOT_FOUND'));
     await reopened.close();
   });
@@ -93,9 +94,9 @@ describe('CommitLog', () => {
     expect(log.lastIndex).to.equal(3);
     const [a, c] = await Promise.all([first, second]);
     expect(a.map((e) => e.index)).to.deep.equal([1, 2]);
-    expect(c[0]!.index).to.equal(3);
-    expect(c[0]!.position).to.equal(a[1]!.position + a[1]!.totalSize);
-    expect(c[0]!.bodyPosition).to.equal(c[0]!.position + RECORD_HEADER_SIZE_BYTES);
+    expect(c[0].index).to.equal(3);
+    expect(c[0].position).to.equal(a[1].position + a[1].totalSize);
+    expect(c[0].bodyPosition).to.equal(c[0].position + RECORD_HEADER_SIZE_BYTES);
     const pending = log.append([entry(2, 'pending-bytes')]);
     const [{ bodyPosition }] = [{ bodyPosition: log.endPosition - 'pending-bytes'.length }];
     expect((await log.readBytes(bodyPosition, 13)).toString()).to.equal('pending-bytes');
@@ -122,7 +123,7 @@ describe('CommitLog', () => {
   it('applies back-pressure without losing order', async () => {
     const log = await CommitLog.open({ dir, segmentSizeBytes: 1 << 20, maxPendingBytes: 200, logger });
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => log.append([entry(1, `payload-${i}-${'p'.repeat(30)}`)])));
-    expect(results.map((r) => r[0]!.index)).to.deep.equal(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(results.map((r) => r[0].index)).to.deep.equal(Array.from({ length: 50 }, (_, i) => i + 1));
     for (const index of [1, 25, 50]) expect((await log.read(index)).body.toString()).to.match(new RegExp(`^payload-${index - 1}-`));
     await log.close();
   });
@@ -149,7 +150,7 @@ describe('CommitLog', () => {
     expect(reopened.recovery.reason).to.match(/torn/);
     expect(reopened.endPosition).to.equal(last.position);
     expect((await reopened.read(299)).body.toString()).to.equal(bodyOf(299));
-    expect((await reopened.append([entry(5, 'next')]))[0]!.index).to.equal(300);
+    expect((await reopened.append([entry(5, 'next')]))[0].index).to.equal(300);
     await reopened.close();
   });
 
@@ -171,7 +172,7 @@ describe('CommitLog', () => {
     await log.close();
     const file = path.join(dir, segmentFileName(0));
     const bytes = fs.readFileSync(file);
-    bytes[victim.position + RECORD_HEADER_SIZE_BYTES + 3]! ^= 0xff;
+    bytes[victim.position + RECORD_HEADER_SIZE_BYTES + 3] ^= 0xff;
     fs.writeFileSync(file, bytes);
     const reopened = await CommitLog.open({ dir, segmentSizeBytes: 1 << 20, logger });
     expect(reopened.lastIndex).to.equal(50);
@@ -192,7 +193,7 @@ describe('CommitLog', () => {
     await log.close();
     const file = path.join(dir, segmentFileName(0));
     const bytes = fs.readFileSync(file);
-    bytes[victim.position + RECORD_HEADER_SIZE_BYTES]! ^= 0x01;
+    bytes[victim.position + RECORD_HEADER_SIZE_BYTES] ^= 0x01;
     fs.writeFileSync(file, bytes);
     const reopened = await CommitLog.open({ dir, logger });
     expect(reopened.lastIndex).to.equal(9);
@@ -223,7 +224,7 @@ describe('CommitLog', () => {
     expect(log.endPosition).to.equal(cutAt.position);
     await expectRejection(log.read(101)).then((error) => expect((error as LedgerError).code).to.equal('NOT_FOUND'));
     const [appended] = await log.append([entry(3, 'replacement')]);
-    expect(appended!.index).to.equal(101);
+    expect(appended.index).to.equal(101);
     await log.close();
     const reopened = await CommitLog.open({ dir, segmentSizeBytes: 1024, logger });
     expect(reopened.lastIndex).to.equal(101);
