@@ -1,0 +1,34 @@
+/** Helpers for tests that run real LedgerMQ processes on 127.0.0.1. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocalCluster } from '../lib/cluster/local-cluster.js';
+import type { LocalClusterOptions } from '../lib/cluster/local-cluster.js';
+
+let nextBasePort = 21000 + (process.pid % 50) * 200;
+
+/** A LocalCluster in a fresh temp folder on its own port range; `dispose()` stops it and removes the folder. */
+export async function startCluster(options: Partial<LocalClusterOptions> = {}): Promise<LocalCluster & { dispose: () => Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'ledgermq-test-'));
+  const basePort = nextBasePort;
+  nextBasePort += 100;
+  const cluster = new LocalCluster({ dir, basePort, nodes: 1, ...options });
+  await cluster.start();
+  return Object.assign(cluster, {
+    dispose: async () => {
+      await cluster.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  });
+}
+
+/** Polls `check` until it returns a value other than undefined/false, or throws at the deadline. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * Acceptance: the official, unmodified rocketmq-client-nodejs against a real NameServer/Proxy and
+ * broker process (issue 2).
+ */
+import { expect } from 'chai';
+import { Producer, PushConsumer, SimpleConsumer, ConsumeResult } from 'rocketmq-client-nodejs';
+import type { MessageView } from 'rocketmq-client-nodejs';
+import { startCluster, waitFor } from './cluster-helpers.js';
+
+type Cluster = Awaited<ReturnType<typeof startCluster>>;
+
+const COUNT = 1000;
+
+describe('official RocketMQ client against LedgerMQ', function () {
+  this.timeout(180_000);
+  let cluster: Cluster;
+  const producers: Producer[] = [];
+  const consumers: Array<{ shutdown(): Promise<void> }> = [];
+
+  before(async () => {
+    cluster = await startCluster();
+  });
+
+  afterEach(async () => {
+    for (const client of [...producers.splice(0), ...consumers.splice(0)]) await client.shutdown().catch(() => undefined);
+  });
+
+  after(async () => {
+    await cluster?.dispose();
+  });
+
+  async function producer(topic: string): Promise<Producer> {
+    const p = new Producer({ endpoints: cluster.description.accessPoint, namespace: '', topics: [topic] });
+    await p.startup();
+    producers.push(p);
+    return p;
+  }
+
+  async function simpleConsumer(group: string, topic: string): Promise<SimpleConsumer> {
+    const c = new SimpleConsumer({ endpoints: cluster.description.accessPoint, namespace: '', consumerGroup: group, subscriptions: new Map([[topic, '*']]), awaitDuration: 2000 });
+    await c.startup();
+    consumers.push(c);
+    return c;
+  }
+
+  it('delivers 1,000 messages with tags, keys and properties intact to a SimpleConsumer and a PushConsumer, each once', async () => {
+    const topic = 'AcceptanceTopic';
+    const p = await producer(topic);
+    const sent = new Map<string, { tag: string; key: string; prop: string }>();
+    for (let start = 0; start < COUNT; start += 50) {
+      await Promise.all(
+        Array.from({ length: 50 }, async (_, j) => {
+          const i = start + j;
+          const body = `message-${i}`;
+          await p.send({ topic, tag: `tag${i % 3}`, keys: [`key-${i}`], properties: new Map([['seq', String(i)]]), body: Buffer.from(body) });
+          sent.set(body, { tag: `tag${i % 3}`, key: `key-${i}`, prop: String(i) });
+        }),
+      );
+    }
+
+    const pushReceived = new Map<string, number>();
+    const push = new PushConsumer({
+      endpoints: cluster.description.accessPoint,
+      namespace: '',
+      consumerGroup: 'acceptance-push',
+      subscriptions: new Map([[topic, '*']]),
+      messageListener: {
+        consume(message: MessageView) {
+          const body = message.body.toString();
+          pushReceived.set(body, (pushReceived.get(body) ?? 0) + 1);
+          return Promise.resolve(ConsumeResult.SUCCESS);
+        },
+      },
+    });
+    await push.startup();
+    consumers.push(push);
+
+    const c = await simpleConsumer('acceptance-simple', topic);
+    const received = new Map<string, number>();
+    await waitFor('every message at the SimpleConsumer', async () => {
+      const messages = await c.receive(32, 20_000);
+      for (const m of messages) {
+        const body = m.body.toString();
+        const expected = sent.get(body);
+        expect(expected, `unexpected message ${body}`).to.not.equal(undefined);
+        expect(m.tag).to.equal(expected?.tag);
+        expect(m.keys).to.deep.equal([expected?.key]);
+        expect(m.properties.get('seq')).to.equal(expected?.prop);
+        expect(m.corrupted, "body digest mismatch").to.not.equal(true);
+        received.set(body, (received.get(body) ?? 0) + 1);
+        await c.ack(m);
+      }
+      return received.size === COUNT;
+    }, 120_000);
+    expect([...received.values()].every((n) => n === 1), 'a message was received twice while acks succeeded').to.equal(true);
+    const extra = await c.receive(32, 20_000);
+    expect(extra.map((m) => m.body.toString())).to.deep.equal([]);
+
+    await waitFor('every message at the PushConsumer', () => pushReceived.size === COUNT, 120_000);
+    expect([...pushReceived.keys()].every((body) => sent.has(body))).to.equal(true);
+  });
+
+  it('makes a received, unacked message visible again after its invisible duration with delivery_attempt 2', async () => {
+    const topic = 'RedeliveryTopic';
+    const p = await producer(topic);
+    await p.send({ topic, tag: 'x', body: Buffer.from('redeliver-me') });
+    const c = await simpleConsumer('redelivery-group', topic);
+    const first = await waitFor('first delivery', async () => {
+      const messages = await c.receive(1, 2000);
+      return messages.length > 0 ? messages[0] : undefined;
+    });
+    expect(first.deliveryAttempt).to.equal(1);
+    const immediately = await c.receive(1, 2000);
+    expect(immediately, 'message visible during its invisible time').to.have.length(0);
+    const second = await waitFor('redelivery', async () => {
+      const messages = await c.receive(1, 2000);
+      return messages.length > 0 ? messages[0] : undefined;
+    });
+    expect(second.body.toString()).to.equal('redeliver-me');
+    expect(second.deliveryAttempt).to.equal(2);
+    await c.ack(second);
+  });
+});
