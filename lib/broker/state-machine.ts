@@ -88,7 +88,7 @@ export class StateMachine {
    * recent entries only; asking for an older one rejects.
    */
   waitApplied(index: number): Promise<ApplyResult> {
-    if (this.failed) return Promise.reject(this.failed instanceof Error ? this.failed : new Error(String(this.failed)));
+    if (this.failed) return Promise.reject(new LedgerError('INTERNAL_ERROR', 'the state machine stopped after a storage failure', { cause: this.failed }));
     if (index <= this.appliedIndexValue) {
       const result = this.results.get(index);
       return result ? Promise.resolve(result) : Promise.reject(new LedgerError('INTERNAL_ERROR', `result of entry ${index} no longer kept`));

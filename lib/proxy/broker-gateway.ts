@@ -101,35 +101,35 @@ export class BrokerGateway {
   }
 
   sendMessages(group: string, request: SendMessagesRequest, timeoutMs: number): Promise<SendMessagesResponse__Output> {
-    return this.call<SendMessagesRequest, SendMessagesResponse__Output>(group, (c) => c.SendMessages, request, timeoutMs);
+    return this.call<SendMessagesRequest, SendMessagesResponse__Output>(group, (c) => (r, o, cb) => c.SendMessages(r, o, cb), request, timeoutMs);
   }
 
   popMessages(group: string, request: PopMessagesRequest, timeoutMs: number): Promise<PopMessagesResponse__Output> {
-    return this.call<PopMessagesRequest, PopMessagesResponse__Output>(group, (c) => c.PopMessages, request, timeoutMs);
+    return this.call<PopMessagesRequest, PopMessagesResponse__Output>(group, (c) => (r, o, cb) => c.PopMessages(r, o, cb), request, timeoutMs);
   }
 
   ackMessages(group: string, request: AckMessagesRequest, timeoutMs: number): Promise<AckMessagesResponse__Output> {
-    return this.call<AckMessagesRequest, AckMessagesResponse__Output>(group, (c) => c.AckMessages, request, timeoutMs);
+    return this.call<AckMessagesRequest, AckMessagesResponse__Output>(group, (c) => (r, o, cb) => c.AckMessages(r, o, cb), request, timeoutMs);
   }
 
   changeInvisibleDuration(group: string, request: ChangeInvisibleDurationRequest, timeoutMs: number): Promise<ChangeInvisibleDurationResponse__Output> {
-    return this.call<ChangeInvisibleDurationRequest, ChangeInvisibleDurationResponse__Output>(group, (c) => c.ChangeInvisibleDuration, request, timeoutMs);
+    return this.call<ChangeInvisibleDurationRequest, ChangeInvisibleDurationResponse__Output>(group, (c) => (r, o, cb) => c.ChangeInvisibleDuration(r, o, cb), request, timeoutMs);
   }
 
   forwardToDeadLetter(group: string, request: ForwardToDeadLetterRequest, timeoutMs: number): Promise<ForwardToDeadLetterResponse__Output> {
-    return this.call<ForwardToDeadLetterRequest, ForwardToDeadLetterResponse__Output>(group, (c) => c.ForwardToDeadLetter, request, timeoutMs);
+    return this.call<ForwardToDeadLetterRequest, ForwardToDeadLetterResponse__Output>(group, (c) => (r, o, cb) => c.ForwardToDeadLetter(r, o, cb), request, timeoutMs);
   }
 
   getTopic(group: string, request: GetTopicRequest, timeoutMs: number): Promise<GetTopicResponse__Output> {
-    return this.call<GetTopicRequest, GetTopicResponse__Output>(group, (c) => c.GetTopic, request, timeoutMs);
+    return this.call<GetTopicRequest, GetTopicResponse__Output>(group, (c) => (r, o, cb) => c.GetTopic(r, o, cb), request, timeoutMs);
   }
 
   updateTopic(group: string, request: UpdateTopicRequest, timeoutMs: number): Promise<UpdateTopicResponse__Output> {
-    return this.call<UpdateTopicRequest, UpdateTopicResponse__Output>(group, (c) => c.UpdateTopic, request, timeoutMs);
+    return this.call<UpdateTopicRequest, UpdateTopicResponse__Output>(group, (c) => (r, o, cb) => c.UpdateTopic(r, o, cb), request, timeoutMs);
   }
 
   getGroup(group: string, request: GetGroupRequest, timeoutMs: number): Promise<GetGroupResponse__Output> {
-    return this.call<GetGroupRequest, GetGroupResponse__Output>(group, (c) => c.GetGroup, request, timeoutMs);
+    return this.call<GetGroupRequest, GetGroupResponse__Output>(group, (c) => (r, o, cb) => c.GetGroup(r, o, cb), request, timeoutMs);
   }
 
   /** The client for one broker address (kept open). */

@@ -12,6 +12,7 @@ import type { TopicConfig__Output } from '../gen/internal/ledgermq/v1/TopicConfi
 import type { MessageQueue } from '../gen/v2/apache/rocketmq/v2/MessageQueue.js';
 import type { MessagingServiceHandlers } from '../gen/v2/apache/rocketmq/v2/MessagingService.js';
 import type { Status as V2StatusType } from '../gen/v2/apache/rocketmq/v2/Status.js';
+import type { TelemetryCommand__Output } from '../gen/v2/apache/rocketmq/v2/TelemetryCommand.js';
 import { checkGroupName, checkTopicName } from '../broker/name-rules.js';
 import { peekBrokerGroup } from '../broker/receipt-handle.js';
 import type { BrokerGateway } from './broker-gateway.js';
@@ -204,7 +205,7 @@ export function messagingServiceHandlers(options: MessagingServiceOptions): Mess
         const topicName = topic?.name ?? '';
         checkGroupName(groupName);
         checkTopicName(topicName);
-        const results = entries.map((entry) => ({ messageId: entry.messageId, receiptHandle: entry.receiptHandle, status: V2_OK as V2StatusType }));
+        const results = entries.map((entry) => ({ messageId: entry.messageId, receiptHandle: entry.receiptHandle, status: V2_OK }));
         const byBrokerGroup = new Map<string, number[]>();
         entries.forEach((entry, i) => {
           const brokerGroup = peekBrokerGroup(entry.receiptHandle);
@@ -260,7 +261,7 @@ export function messagingServiceHandlers(options: MessagingServiceOptions): Mess
       callback(null, { status: V2_OK });
     },
     Telemetry(call) {
-      call.on('data', (command) => {
+      call.on('data', (command: TelemetryCommand__Output) => {
         if (!command.settings) return;
         const settings = command.settings;
         const group = settings.subscription?.group?.name;
