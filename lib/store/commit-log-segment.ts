@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { CorruptRecordError } from '../common/errors.js';
+import { CorruptRecordError, LedgerError } from '../common/errors.js';
 import { FatalStoreError } from './fatal-store-error.js';
 import { RECORD_HEADER_SIZE_BYTES, SPARSE_INDEX_INTERVAL, isPlausibleHeader, parseRecordHeader, segmentFileName } from './record-format.js';
 
@@ -154,6 +154,28 @@ export class LogSegment {
     return { endOffset: offset, sparse };
   }
 
+  /** Writes `buffers` contiguously at file offset `fileOffset` (writev, repeated until every byte is written). */
+  async writeAll(buffers: Buffer[], fileOffset: number): Promise<void> {
+    const handle = await this.handle();
+    let remaining = buffers;
+    let offset = fileOffset;
+    while (remaining.length > 0) {
+      const { bytesWritten } = await handle.writev(remaining, offset);
+      offset += bytesWritten;
+      let skip = bytesWritten;
+      const rest: Buffer[] = [];
+      for (const buffer of remaining) {
+        if (skip >= buffer.length) {
+          skip -= buffer.length;
+        } else {
+          rest.push(skip > 0 ? buffer.subarray(skip) : buffer);
+          skip = 0;
+        }
+      }
+      remaining = rest;
+    }
+  }
+
   /** Closes the file handle if open. */
   async close(): Promise<void> {
     const pending = this.handlePromise;
@@ -162,4 +184,30 @@ export class LogSegment {
     const handle = await pending;
     await handle.close();
   }
+}
+
+/** The segment holding record `index`. Throws LedgerError NOT_FOUND when no segment does. */
+export function findSegmentByIndex(segments: readonly LogSegment[], index: number): LogSegment {
+  let low = 0;
+  let high = segments.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >>> 1;
+    const segment = segments[middle];
+    if (segment.entryCount > 0 && index < segment.firstIndex) high = middle - 1;
+    else if (segment.entryCount === 0 || index > segment.lastIndex) low = middle + 1;
+    else return segment;
+  }
+  throw new LedgerError('NOT_FOUND', `index ${index} is not in the log`);
+}
+
+/** The last segment starting at or before `position`. Precondition: `segments` is not empty. */
+export function findSegmentByPosition(segments: readonly LogSegment[], position: number): LogSegment {
+  let low = 0;
+  let high = segments.length - 1;
+  while (low < high) {
+    const middle = (low + high + 1) >>> 1;
+    if (segments[middle].startPosition <= position) low = middle;
+    else high = middle - 1;
+  }
+  return segments[low];
 }

@@ -1,10 +1,13 @@
 import { open, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { CorruptRecordError, LedgerError } from '../common/errors.js';
+import { LedgerError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
+import { entryFromRecord, readEntries, readEntry, readTerm } from './commit-log-reader.js';
+import type { LogEntry } from './commit-log-reader.js';
 import { recoverLog } from './commit-log-recovery.js';
 import type { RecoveryReport } from './commit-log-recovery.js';
-import { LogSegment } from './commit-log-segment.js';
+import { LogSegment, findSegmentByIndex, findSegmentByPosition } from './commit-log-segment.js';
+import type { AppendEntry, AppendedEntry, CommitLogFaults, CommitLogOptions, CommitLogStats } from './commit-log-types.js';
 import { FatalStoreError } from './fatal-store-error.js';
 import {
   DEFAULT_SEGMENT_SIZE_BYTES,
@@ -13,69 +16,12 @@ import {
   SPARSE_INDEX_INTERVAL,
   encodeRecord,
   isEntryType,
-  isPlausibleHeader,
   parseRecordHeader,
-  recordDefect,
 } from './record-format.js';
-import type { EntryType, RecordHeader } from './record-format.js';
 
 export type { RecoveryReport } from './commit-log-recovery.js';
-
-/** Test-only fault injection: each hook is asked before the operation; `true` makes it fail. */
-export interface CommitLogFaults {
-  failWrite?: () => boolean;
-  failFsync?: () => boolean;
-}
-
-/** Options of {@link CommitLog.open}; defaults are filled in one place ({@link CommitLog.open}). */
-export interface CommitLogOptions {
-  /** Directory holding the segment files (created if missing). */
-  dir: string;
-  /** Target segment size; a record larger than it gets a segment of its own. Default 1 GiB. */
-  segmentSizeBytes?: number;
-  /** Bytes appended but not yet written above which `append` waits. Default 64 MiB. */
-  maxPendingBytes?: number;
-  /** Bytes of recent written records kept in memory for reads (unwritten ones are always kept). Default 16 MiB. */
-  cacheMaxBytes?: number;
-  logger: Logger;
-  /** Record boundary below which records were verified before (a checkpoint); default 0. */
-  recoverFromPosition?: number;
-  faults?: CommitLogFaults;
-}
-
-/** One entry to append. The body is copied; the caller keeps ownership of its buffer. */
-export interface AppendEntry {
-  term: number;
-  type: EntryType;
-  storeTimestampMs: number;
-  body: Buffer;
-}
-
-/** Where an appended entry landed. `position` is the record start; its body starts at `bodyPosition`. */
-export interface AppendedEntry {
-  index: number;
-  term: number;
-  position: number;
-  bodyPosition: number;
-  totalSize: number;
-}
-
-/** One entry read back. `body` may share memory with the log's cache: never mutate it. */
-export interface LogEntry {
-  term: number;
-  index: number;
-  type: EntryType;
-  storeTimestampMs: number;
-  body: Buffer;
-  position: number;
-}
-
-/** Counters for tests and metrics. */
-export interface CommitLogStats {
-  writeCalls: number;
-  fsyncCalls: number;
-  pendingBytes: number;
-}
+export type { LogEntry } from './commit-log-reader.js';
+export type { AppendEntry, AppendedEntry, CommitLogFaults, CommitLogOptions, CommitLogStats } from './commit-log-types.js';
 
 interface PendingWrite {
   segment: LogSegment;
@@ -259,14 +205,8 @@ export class CommitLog {
   async read(index: number): Promise<LogEntry> {
     this.assertReadable(index);
     const cached = this.cache.get(index);
-    if (cached !== undefined) return toEntry(parseRecordHeader(cached.record), cached.record, cached.position);
-    const segment = this.segmentForIndex(index);
-    const offset = await segment.offsetOf(index);
-    const head = await segment.readAt(offset, RECORD_HEADER_SIZE_BYTES);
-    const header = parseRecordHeader(head);
-    if (!isPlausibleHeader(header)) throw this.corrupt(segment, offset, index, 'implausible header');
-    const record = await segment.readAt(offset, header.totalSize);
-    return this.verified(segment, offset, index, record, header);
+    if (cached !== undefined) return entryFromRecord(cached.record, cached.position);
+    return readEntry(findSegmentByIndex(this.segments, index), index, this.logger);
   }
 
   /**
@@ -282,34 +222,20 @@ export class CommitLog {
     const entries: LogEntry[] = [];
     let usedBytes = 0;
     let index = fromIndex;
-    while (index <= lastWanted && (entries.length === 0 || usedBytes < maxBytes)) {
+    while (index <= lastWanted && usedBytes < maxBytes) {
       const cached = this.cache.get(index);
       if (cached !== undefined) {
         if (entries.length > 0 && usedBytes + cached.record.length > maxBytes) break;
-        entries.push(toEntry(parseRecordHeader(cached.record), cached.record, cached.position));
+        entries.push(entryFromRecord(cached.record, cached.position));
         usedBytes += cached.record.length;
         index += 1;
         continue;
       }
-      const segment = this.segmentForIndex(index);
-      let offset = await segment.offsetOf(index);
-      const length = Math.min(Math.max(maxBytes - usedBytes, RECORD_HEADER_SIZE_BYTES), segment.writtenBytes - offset);
-      const chunk = await segment.readAt(offset, length);
-      let chunkOffset = 0;
-      const before = entries.length;
-      while (index <= Math.min(lastWanted, segment.lastIndex) && chunkOffset + RECORD_HEADER_SIZE_BYTES <= chunk.length) {
-        const header = parseRecordHeader(chunk, chunkOffset);
-        if (!isPlausibleHeader(header)) throw this.corrupt(segment, offset, index, 'implausible header');
-        if (entries.length > 0 && usedBytes + header.totalSize > maxBytes) return entries;
-        const record = chunkOffset + header.totalSize <= chunk.length ? chunk.subarray(chunkOffset, chunkOffset + header.totalSize) : await segment.readAt(offset, header.totalSize);
-        entries.push(this.verified(segment, offset, index, record, header));
-        usedBytes += header.totalSize;
-        chunkOffset += header.totalSize;
-        offset += header.totalSize;
-        index += 1;
-        if (chunkOffset > chunk.length) break;
-      }
-      if (entries.length === before) throw this.corrupt(segment, offset, index, 'no record readable');
+      const read = await readEntries(findSegmentByIndex(this.segments, index), index, lastWanted, maxBytes - usedBytes, entries.length === 0, this.logger);
+      if (read.length === 0) break;
+      for (const entry of read) usedBytes += RECORD_HEADER_SIZE_BYTES + entry.body.length;
+      entries.push(...read);
+      index += read.length;
     }
     return entries;
   }
@@ -324,7 +250,7 @@ export class CommitLog {
       throw new LedgerError('BAD_REQUEST', `byte range [${position}, +${length}) is outside the log`);
     }
     await this.waitWritten(position + length);
-    const segment = this.segmentForPosition(position);
+    const segment = findSegmentByPosition(this.segments, position);
     if (position + length > segment.endPosition) throw new LedgerError('BAD_REQUEST', `byte range [${position}, +${length}) spans segments`);
     return segment.readAt(position - segment.startPosition, length);
   }
@@ -336,11 +262,7 @@ export class CommitLog {
     this.assertReadable(index);
     const cached = this.cache.get(index);
     if (cached !== undefined) return parseRecordHeader(cached.record).term;
-    const segment = this.segmentForIndex(index);
-    const offset = await segment.offsetOf(index);
-    const header = parseRecordHeader(await segment.readAt(offset, RECORD_HEADER_SIZE_BYTES));
-    if (!isPlausibleHeader(header) || header.term < 0) throw this.corrupt(segment, offset, index, 'implausible header');
-    return header.term;
+    return readTerm(findSegmentByIndex(this.segments, index), index, this.logger);
   }
 
   /**
@@ -359,7 +281,7 @@ export class CommitLog {
       // Entries admitted from the back-pressure queue while we wait extend the end: drain them all.
       while (this.writtenEndPosition < this.endPositionValue) await this.waitWritten(this.endPositionValue);
       while (this.syncInFlight !== null) await this.syncInFlight;
-      const segmentIndex = this.segments.indexOf(this.segmentForIndex(index + 1));
+      const segmentIndex = this.segments.indexOf(findSegmentByIndex(this.segments, index + 1));
       const segment = this.segments[segmentIndex];
       const offset = await segment.offsetOf(index + 1);
       const newLastTerm = index >= this.firstIndex ? await this.termAt(index) : 0;
@@ -427,9 +349,8 @@ export class CommitLog {
           count += 1;
         }
         const batch = this.pending.slice(0, count);
-        const handle = await segment.handle();
         if (this.faults.failWrite?.() === true) throw new Error('injected write failure');
-        await writeFully(handle, batch.map((write) => write.record), first.fileOffset);
+        await segment.writeAll(batch.map((write) => write.record), first.fileOffset);
         this.writeCalls += 1;
         this.pending.splice(0, count);
         this.pendingBytes -= bytes;
@@ -563,43 +484,6 @@ export class CommitLog {
     return fatal;
   }
 
-  private verified(segment: LogSegment, offset: number, index: number, record: Buffer, header: RecordHeader): LogEntry {
-    let defect = recordDefect(record, 0, header);
-    if (defect === null && header.index !== index) defect = `index ${header.index}, expected ${index}`;
-    if (defect !== null) throw this.corrupt(segment, offset, index, defect);
-    return toEntry(header, record, segment.startPosition + offset);
-  }
-
-  private corrupt(segment: LogSegment, offset: number, index: number, detail: string): CorruptRecordError {
-    const position = segment.startPosition + offset;
-    this.logger.error({ segmentFile: segment.fileName, position, index, detail }, 'corrupt commit log record');
-    return new CorruptRecordError(segment.fileName, position, `index ${index}: ${detail}`);
-  }
-
-  private segmentForIndex(index: number): LogSegment {
-    let low = 0;
-    let high = this.segments.length - 1;
-    while (low <= high) {
-      const middle = (low + high) >>> 1;
-      const segment = this.segments[middle];
-      if (segment.entryCount > 0 && index < segment.firstIndex) high = middle - 1;
-      else if (segment.entryCount === 0 || index > segment.lastIndex) low = middle + 1;
-      else return segment;
-    }
-    throw new LedgerError('NOT_FOUND', `index ${index} is not in the log`);
-  }
-
-  private segmentForPosition(position: number): LogSegment {
-    let low = 0;
-    let high = this.segments.length - 1;
-    while (low < high) {
-      const middle = (low + high + 1) >>> 1;
-      if (this.segments[middle].startPosition <= position) low = middle;
-      else high = middle - 1;
-    }
-    return this.segments[low];
-  }
-
   private assertReadable(index: number): void {
     if (this.isClosed) throw new LedgerError('INTERNAL_ERROR', 'commit log is closed');
     if (!Number.isSafeInteger(index) || index < this.firstIndex || index > this.lastIndexValue) {
@@ -616,28 +500,4 @@ export class CommitLog {
 
 function assertU64(name: string, value: number): void {
   if (!Number.isSafeInteger(value) || value < 0) throw new LedgerError('BAD_REQUEST', `${name} must be a non-negative safe integer, got ${value}`);
-}
-
-function toEntry(header: RecordHeader, record: Buffer, position: number): LogEntry {
-  return { term: header.term, index: header.index, type: header.entryType as EntryType, storeTimestampMs: header.storeTimestampMs, body: record.subarray(RECORD_HEADER_SIZE_BYTES, header.totalSize), position };
-}
-
-/** writev until every byte is written (the kernel may write fewer bytes than asked). */
-async function writeFully(handle: FileHandle, buffers: Buffer[], fileOffset: number): Promise<void> {
-  let remaining = buffers;
-  let offset = fileOffset;
-  while (remaining.length > 0) {
-    const { bytesWritten } = await handle.writev(remaining, offset);
-    offset += bytesWritten;
-    let skip = bytesWritten;
-    const rest: Buffer[] = [];
-    for (const buffer of remaining) {
-      if (skip >= buffer.length) skip -= buffer.length;
-      else {
-        rest.push(skip > 0 ? buffer.subarray(skip) : buffer);
-        skip = 0;
-      }
-    }
-    remaining = rest;
-  }
 }
