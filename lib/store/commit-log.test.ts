@@ -8,6 +8,7 @@ import { silentLogger } from '../common/logger.js';
 import { CommitLog } from './commit-log.js';
 import type { AppendEntry } from './commit-log.js';
 import { FatalStoreError } from './fatal-store-error.js';
+import { decodeStoredMessage, encodeMessageBatch } from './message-codec.js';
 import { EntryType, RECORD_HEADER_SIZE_BYTES, segmentFileName } from './record-format.js';
 
 function entry(term: number, text: string): AppendEntry {
@@ -247,5 +248,32 @@ describe('CommitLog', () => {
     expect(await expectRejection(log.append([entry(1, 'later')]))).to.be.instanceOf(FatalStoreError);
     expect(log.durableIndex).to.equal(1);
     await log.close();
+  });
+
+  it('serves one stored message through readBytes at record position + 40 + offset', async () => {
+    const log = await CommitLog.open({ dir, segmentSizeBytes: 4096, logger });
+    const message = { topic: 'orders', queueId: 1, body: Buffer.from('payload'), tag: 'TagA', keys: ['k'], properties: { p: 'v' }, messageId: 'id-1', bornTimestampMs: 5, bornHost: 'h:1', messageGroup: '', deliveryTimestampMs: 0, messageType: 0 };
+    const batch = encodeMessageBatch([message, { ...message, messageId: 'id-2' }]);
+    const [appended] = await log.append([{ term: 1, type: EntryType.MESSAGES, storeTimestampMs: 9, body: batch.body }]);
+    const second = batch.messages[1];
+    const bytes = await log.readBytes(appended.position + RECORD_HEADER_SIZE_BYTES + second.offset, second.size);
+    expect(decodeStoredMessage(bytes)).to.deep.equal({ ...message, messageId: 'id-2' });
+    await expectRejection(log.readBytes(log.endPosition - 2, 10)).then((error) => expect((error as LedgerError).code).to.equal('BAD_REQUEST'));
+    await log.close();
+  });
+
+  it('makes a failed write fatal and never reports it durable', async () => {
+    let failing = false;
+    const log = await CommitLog.open({ dir, logger, faults: { failWrite: () => failing } });
+    await log.append([entry(1, 'ok')]);
+    failing = true;
+    const error = await expectRejection(log.append([entry(1, 'lost')]));
+    expect(error).to.be.instanceOf(FatalStoreError);
+    expect(await expectRejection(log.flush())).to.equal(error);
+    expect(log.durableIndex).to.be.at.most(1);
+    await log.close();
+    const reopened = await CommitLog.open({ dir, logger });
+    expect(reopened.lastIndex).to.equal(1);
+    await reopened.close();
   });
 });
