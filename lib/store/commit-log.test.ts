@@ -81,6 +81,7 @@ describe('CommitLog', () => {
     expect(range.every((e) => e.body.toString() === bodyOf(e.index))).to.equal(true);
     const small = await reopened.readRange(10, 1);
     expect(small.map((e) => e.index)).to.deep.equal([10]);
+    expect((await reopened.readRange(600, 0)).map((e) => e.index)).to.deep.equal([600]);
     const appended = await reopened.append([entry(9, 'after reopen')]);
     expect(appended[0].index).to.equal(601);
     expect((await reopened.readBytes(appended[0].bodyPosition, 12)).toString()).to.equal('after reopen');

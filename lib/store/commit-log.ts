@@ -222,7 +222,7 @@ export class CommitLog {
     const entries: LogEntry[] = [];
     let usedBytes = 0;
     let index = fromIndex;
-    while (index <= lastWanted && usedBytes < maxBytes) {
+    while (index <= lastWanted && (entries.length === 0 || usedBytes < maxBytes)) {
       const cached = this.cache.get(index);
       if (cached !== undefined) {
         if (entries.length > 0 && usedBytes + cached.record.length > maxBytes) break;
