@@ -1,21 +1,10 @@
 import { LedgerError } from '../common/errors.js';
+import type { StoredMessage } from '../store/message-codec.js';
 import type { BrokerConfig } from './broker-config.js';
 import { checkTopicName } from './name-rules.js';
 
-/** A message as it arrives at the broker (the internal protocol's MessageData). */
-export interface IncomingMessage {
-  topic: string;
-  body: Buffer;
-  tag: string;
-  keys: string[];
-  properties: Record<string, string>;
-  messageId: string;
-  bornTimestampMs: number;
-  bornHost: string;
-  messageGroup: string;
-  deliveryTimestampMs: number;
-  messageType: number;
-}
+/** A message as it arrives at the broker: a stored message before the broker picks its queue. */
+export type IncomingMessage = Omit<StoredMessage, 'queueId'>;
 
 const MAX_TAG_CHARS = 255;
 const MAX_KEY_CHARS = 255;
