@@ -9,7 +9,7 @@ BASE_PORT ?= 9876
 all: build
 
 $(NODE_STAMP): package-lock.json
-	npm ci --no-audit --no-fund || npm install --no-audit --no-fund
+	npm ci --no-audit --no-fund
 	touch $(NODE_STAMP)
 
 install: $(NODE_STAMP)
