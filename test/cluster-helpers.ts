@@ -7,7 +7,7 @@ import type { LocalClusterOptions } from '../lib/cluster/local-cluster.js';
 
 let nextBasePort = 21000 + (process.pid % 50) * 200;
 
-/** A LocalCluster in a fresh temp folder on its own port range; `dispose()` stops it and removes the folder. */
+/** A LocalCluster in a fresh temp folder on its own port range; `dispose()` stops it and removes the folder (see LEDGERMQ_KEEP_TEST_DIRS). */
 export async function startCluster(options: Partial<LocalClusterOptions> = {}): Promise<LocalCluster & { dispose: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'ledgermq-test-'));
   const basePort = nextBasePort;
@@ -17,7 +17,9 @@ export async function startCluster(options: Partial<LocalClusterOptions> = {}): 
   return Object.assign(cluster, {
     dispose: async () => {
       await cluster.stop();
-      rmSync(dir, { recursive: true, force: true });
+      // LEDGERMQ_KEEP_TEST_DIRS=1 keeps data and logs of every test cluster for debugging.
+      if (process.env.LEDGERMQ_KEEP_TEST_DIRS) console.log(`test cluster kept in ${dir}`);
+      else rmSync(dir, { recursive: true, force: true });
     },
   });
 }

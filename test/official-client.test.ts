@@ -120,4 +120,19 @@ describe('official RocketMQ client against LedgerMQ', function () {
     expect(second.deliveryAttempt).to.equal(2);
     await c.ack(second);
   });
+
+  it('refuses an ack whose receipt handle belongs to another group, and keeps the owner able to ack', async () => {
+    const topic = 'HandleOwnerTopic';
+    const p = await producer(topic);
+    await p.send({ topic, tag: 'x', body: Buffer.from('owned-by-a') });
+    const owner = await simpleConsumer('handle-owner-a', topic);
+    const stranger = await simpleConsumer('handle-stranger-b', topic);
+    const message = await waitFor('delivery to the owner', async () => (await owner.receive(1, 20_000))[0]);
+    let refusal: unknown = null;
+    await stranger.ack(message).catch((error: unknown) => (refusal = error));
+    expect(refusal, 'ack with another group\'s handle succeeded').to.not.equal(null);
+    expect(String((refusal as { code?: number }).code) + String(refusal)).to.match(/40012|INVALID_RECEIPT_HANDLE|receipt handle/i);
+    await owner.ack(message);
+    expect(await owner.receive(1, 2000), 'acked by its owner, delivered again').to.have.length(0);
+  });
 });

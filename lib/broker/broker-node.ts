@@ -18,6 +18,8 @@ import type { BrokerConfig } from './broker-config.js';
 import { brokerServiceHandlers } from './broker-grpc-service.js';
 import { BrokerMetrics } from './broker-metrics.js';
 import { CommitPipeline } from './commit-pipeline.js';
+import { clampConsumerProgress, findLostEntries, rollBackCheckpoints } from './lost-log-tail.js';
+import type { LostEntries } from './lost-log-tail.js';
 import { PollWaiters } from './poll-waiters.js';
 import { PopService } from './pop-service.js';
 import { PopState } from './pop-state.js';
@@ -60,6 +62,7 @@ export class BrokerNode {
     private readonly http: HttpEndpoint,
     private readonly registrar: BrokerRegistrar,
     readonly brokerAddress: string,
+    private readonly lostEntries: LostEntries | null,
   ) {}
 
   /** Recovers the store, replays the log, then serves. Rejects if recovery or binding fails. */
@@ -83,13 +86,14 @@ export class BrokerNode {
       const [group, topic, queueId] = key.split('\u0000');
       popState.restore(group, topic, Number(queueId), value.ackOffset, value.popOffset, inflightByQueue.get(key) ?? []);
     }
-    const applied = metaStore.applied();
-    const dispatched = metaStore.dispatched();
-    const replayFrom = Math.min(applied.nextPosition, dispatched.nextPosition);
+    const replayFrom = Math.min(metaStore.applied().nextPosition, metaStore.dispatched().nextPosition);
     const commitLog = await CommitLog.open({ dir: dirs.commitLog, segmentSizeBytes: config.segmentSizeBytes, logger, recoverFromPosition: replayFrom });
+    // A single node has no replica to restore committed entries its log lost: forget them.
+    const lostEntries = findLostEntries(commitLog, metaStore, logger);
+    if (lostEntries) await rollBackCheckpoints(commitLog, metaStore);
     const consumeQueues = ConsumeQueueStore.open({ dir: dirs.consumeQueue, logger });
-    await consumeQueues.truncateAllFromPosition(dispatched.nextPosition);
-    logger.info({ recovery: commitLog.recovery, applied, dispatched, lastIndex: commitLog.lastIndex }, 'store recovered');
+    await consumeQueues.truncateAllFromPosition(metaStore.dispatched().nextPosition);
+    logger.info({ recovery: commitLog.recovery, applied: metaStore.applied(), dispatched: metaStore.dispatched(), lastIndex: commitLog.lastIndex }, 'store recovered');
 
     const metrics = new BrokerMetrics({ cluster: config.cluster, group: config.group, node: config.nodeId });
     const brokerAddress = `${config.host}:${config.brokerPort}`;
@@ -104,6 +108,7 @@ export class BrokerNode {
       await stateMachine.waitApplied(target);
       logger.info({ replayedTo: target }, 'replayed committed entries');
     }
+    if (lostEntries) await clampConsumerProgress(popState, consumeQueues, metaStore, logger);
 
     const pipeline = new CommitPipeline(log, stateMachine);
     const topics = new TopicService(config, topicTable, pipeline);
@@ -149,7 +154,7 @@ export class BrokerNode {
       registry: metrics.registry,
       status: () => holder.node?.status() ?? { node: config.nodeId, starting: true },
     });
-    const node = new BrokerNode(config, logger, commitLog, consumeQueues, metaStore, log, stateMachine, topicTable, waiters, metrics, server, http, registrar, brokerAddress);
+    const node = new BrokerNode(config, logger, commitLog, consumeQueues, metaStore, log, stateMachine, topicTable, waiters, metrics, server, http, registrar, brokerAddress, lostEntries);
     holder.node = node;
     registrar.start();
     node.checkpointTimer = setInterval(() => node.scheduleCheckpoint(), config.dispatchCheckpointIntervalMs);
@@ -177,15 +182,16 @@ export class BrokerNode {
       broker: this.brokerAddress,
       topics: this.topicTable.topics().map((t) => t.name),
       recovery: this.commitLog.recovery,
+      lostEntries: this.lostEntries,
     };
   }
 
-  /** Fsyncs every ConsumeQueue, then records the dispatch checkpoint; never runs twice at once. */
+  /** Fsyncs every ConsumeQueue, then records the dispatch and applied checkpoint; never runs twice at once. */
   private scheduleCheckpoint(): void {
     this.checkpointRunning = this.checkpointRunning.then(async () => {
       const checkpoint = this.stateMachine.dispatchPosition();
       await this.consumeQueues.flushAll();
-      await this.metaStore.writeDispatched(checkpoint);
+      await this.metaStore.writeCheckpoint(checkpoint);
     }).catch((error: unknown) => {
       this.logger.fatal({ err: error }, 'cannot persist the ConsumeQueue checkpoint');
     });

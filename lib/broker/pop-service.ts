@@ -66,12 +66,15 @@ export interface PopServiceDeps {
 
 const MAX_POP_BATCH = 1024;
 const MAX_SCAN_UNITS = 1024;
+/** Corrupt positions remembered so each is logged at error level once, not on every poll. */
+const MAX_REPORTED_CORRUPT = 1024;
 
 /** See the file comment. */
 export class PopService {
   private readonly locks = new Map<string, Promise<void>>();
   private nextStartQueue = 0;
   private readonly clock: () => number;
+  private readonly reportedCorrupt = new Set<number>();
 
   constructor(private readonly deps: PopServiceDeps) {
     this.clock = deps.clock ?? Date.now;
@@ -260,9 +263,16 @@ export class PopService {
     } catch (error) {
       if (!(error instanceof LedgerError) || (error.code !== 'MESSAGE_CORRUPTED' && !(error instanceof CorruptRecordError))) throw error;
       this.deps.corruptReads.inc();
+      const details = { err: error, topic, queueId, queueOffset: offset, commitLogPosition: position, size };
+      if (this.reportedCorrupt.has(position)) {
+        this.deps.logger.debug(details, 'corrupt message read again');
+        return null;
+      }
+      if (this.reportedCorrupt.size >= MAX_REPORTED_CORRUPT) this.reportedCorrupt.clear();
+      this.reportedCorrupt.add(position);
       this.deps.logger.error(
-        { err: error, topic, queueId, queueOffset: offset, commitLogPosition: position, size },
-        `CORRUPT MESSAGE: ${topic}/${queueId} offset ${offset} at CommitLog position ${position} fails its checksum; it will not be served`,
+        details,
+        `CORRUPT MESSAGE: ${topic}/${queueId} offset ${offset} at CommitLog position ${position} fails its checksum; it will not be served and its queue stops here until repaired`,
       );
       return null;
     }

@@ -114,6 +114,25 @@ export class PopState {
     return { ok: true, handleSeq: next.handleSeq };
   }
 
+  /**
+   * Pulls every queue's offsets back to its queue's end (`endOf(topic, queueId)`), dropping inflight
+   * entries at or past it. Only for a log that lost committed entries no replica can restore (see
+   * lost-log-tail.ts); returns the keys of the queues it changed, with the offsets it dropped.
+   */
+  clampToQueueEnds(endOf: (topic: string, queueId: number) => number): Array<{ group: string; topic: string; queueId: number; droppedOffsets: number[] }> {
+    const changed: Array<{ group: string; topic: string; queueId: number; droppedOffsets: number[] }> = [];
+    for (const { group, topic, queueId, state } of this.entries()) {
+      const end = endOf(topic, queueId);
+      if (state.popOffset <= end && state.ackOffset <= end) continue;
+      const droppedOffsets = [...state.inflight.keys()].filter((offset) => offset >= end);
+      for (const offset of droppedOffsets) state.inflight.delete(offset);
+      state.popOffset = Math.min(state.popOffset, end);
+      state.advanceAckOffset();
+      changed.push({ group, topic, queueId, droppedOffsets });
+    }
+    return changed;
+  }
+
   /** Restores a queue's state as persisted (startup). */
   restore(group: string, topic: string, queueId: number, ackOffset: number, popOffset: number, inflight: Iterable<[number, InflightEntry]>): void {
     const state = this.queue(group, topic, queueId);

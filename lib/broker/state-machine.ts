@@ -112,7 +112,7 @@ export class StateMachine {
         const batchBytes = this.options.readBatchBytes ?? 4 * 1024 * 1024;
         const entries = await this.options.commitLog.readRange(this.appliedIndexValue + 1, batchBytes, this.commitIndex);
         if (entries.length === 0) throw new LedgerError('INTERNAL_ERROR', `committed entry ${this.appliedIndexValue + 1} is missing from the log`);
-        for (const entry of entries) this.applyEntry(entry);
+        for (const entry of entries) await this.applyEntry(entry);
       }
     } catch (error) {
       this.failed = error;
@@ -125,11 +125,11 @@ export class StateMachine {
     }
   }
 
-  private applyEntry(entry: LogEntry): void {
+  private async applyEntry(entry: LogEntry): Promise<void> {
     const nextPosition = entry.position + RECORD_HEADER_SIZE_BYTES + entry.body.length;
     let result: ApplyResult = { kind: 'none' };
     if (entry.type === EntryType.MESSAGES && entry.index > this.lastDispatched.index) {
-      result = this.dispatchMessages(entry);
+      result = await this.dispatchMessages(entry);
     } else if (entry.type === EntryType.META && entry.index > this.metaCheckpoint.index) {
       result = this.applyMeta(entry, { index: entry.index, nextPosition });
     }
@@ -138,12 +138,14 @@ export class StateMachine {
     this.remember(entry.index, result);
   }
 
-  private dispatchMessages(entry: LogEntry): ApplyResult {
+  /** Appends each message's unit to its ConsumeQueue, waiting while a queue has too many unwritten units. */
+  private async dispatchMessages(entry: LogEntry): Promise<ApplyResult> {
     const placed: Array<{ topic: string; queueId: number; queueOffset: number }> = [];
     const bodyPosition = entry.position + RECORD_HEADER_SIZE_BYTES;
     const topics = new Set<string>();
     for (const { message, offset, size } of decodeMessageBatch(entry.body)) {
       const queue = this.options.consumeQueues.queue(message.topic, message.queueId);
+      await queue.writable();
       const queueOffset = queue.append({ position: bodyPosition + offset, size, tagHash: tagHash(message.tag) });
       placed.push({ topic: message.topic, queueId: message.queueId, queueOffset });
       topics.add(message.topic);

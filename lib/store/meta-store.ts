@@ -116,6 +116,20 @@ export class MetaStore {
     await this.systemDb.put('dispatch', checkpoint);
   }
 
+  /**
+   * The periodic checkpoint: every ConsumeQueue is durable up to `checkpoint` (call only after
+   * fsyncing them) and every entry up to it is applied. Moves the dispatch checkpoint and, never
+   * backwards, the applied checkpoint, so replay after a restart starts here even when no META entry
+   * was applied for a long time. Ordered after every earlier {@link write}.
+   */
+  async writeCheckpoint(checkpoint: LogCheckpoint): Promise<void> {
+    await this.root.transaction(() => {
+      void this.systemDb.put('dispatch', checkpoint);
+      const applied = this.systemDb.get('applied');
+      if (applied === undefined || applied.index < checkpoint.index) void this.systemDb.put('applied', checkpoint);
+    });
+  }
+
   /** Waits until every write issued so far is durable. */
   async flushed(): Promise<void> {
     await this.root.flushed;
