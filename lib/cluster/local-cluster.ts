@@ -9,6 +9,7 @@ import { mkdirSync, openSync, closeSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BrokerConfigInput } from '../broker/broker-config.js';
+import type { NameServerStatus } from '../namesrv/name-server.js';
 
 export interface LocalClusterOptions {
   dir: string;
@@ -72,7 +73,10 @@ export class LocalCluster {
     return this.description.groups[0].nodes;
   }
 
-  /** Starts every process and waits until each answers /healthz; writes `cluster.json`. */
+  /**
+   * Starts every process, waits until each answers /healthz and the NameServer routes to every
+   * node (ready for clients), then writes `cluster.json`.
+   */
   async start(timeoutMs = 30_000): Promise<void> {
     const dir = resolve(this.options.dir);
     mkdirSync(join(dir, 'logs'), { recursive: true });
@@ -81,7 +85,7 @@ export class LocalCluster {
     this.writeDescription();
   }
 
-  /** Starts (or restarts) one broker node and waits for /healthz. */
+  /** Starts (or restarts) one broker node and waits for /healthz and its registration with the NameServer. */
   async startNode(id: string, timeoutMs = 30_000): Promise<void> {
     const node = this.node(id);
     mkdirSync(node.dataDir, { recursive: true });
@@ -102,8 +106,28 @@ export class LocalCluster {
     const child = this.spawnLogged(['broker', '--config', node.configFile], node.logFile);
     this.brokerChildren.set(id, child);
     node.pid = child.pid ?? null;
+    const startedAtMs = Date.now();
     await waitHealthy(node.http, child, timeoutMs);
+    if (this.namesrvChild) await this.waitRegistered(node.id, startedAtMs, timeoutMs);
     this.writeDescription();
+  }
+
+  /** Waits until the NameServer has a heartbeat from `nodeId` sent after `sinceMs`, with a known group leader. */
+  private async waitRegistered(nodeId: string, sinceMs: number, timeoutMs: number): Promise<void> {
+    const group = this.description.groups[0].name;
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      try {
+        const status = (await (await fetch(`http://${this.description.namesrvProcess.http}/status`)).json()) as NameServerStatus;
+        const broker = status.brokers.find((b) => b.group === group && b.nodeId === nodeId);
+        const leaderKnown = status.groups.some((g) => g.group === group && g.leaderAddress !== '');
+        if (broker && broker.lastHeartbeatMs >= sinceMs && leaderKnown) return;
+      } catch {
+        // NameServer busy or restarting: poll again
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`node ${nodeId} did not register with the NameServer within ${timeoutMs} ms`);
   }
 
   /** Sends `signal` to one node's process (only if this cluster started it) and waits for exit. */
