@@ -1,6 +1,6 @@
 # LedgerMQ developer entry points. Every target that needs dependencies installs them first
 # (npm ci, re-run only when package-lock.json changes).
-.PHONY: all install build lint test up clean
+.PHONY: all install build lint test up sim clean
 
 NODE_STAMP := node_modules/.ledgermq-installed
 DATA_DIR ?= ./data
@@ -23,6 +23,10 @@ lint: build
 # The README's test command.
 test: build
 	npm test
+
+# Randomized Raft simulation: SEEDS=N seeds (default 10,000), SEED=S replays one, NODES=3|5.
+sim: build
+	node dist/lib/raft/sim/run-seeds.js
 
 # The README's start command: a NameServer/Proxy and a broker group on 127.0.0.1, data in ./data.
 up: build

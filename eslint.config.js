@@ -22,6 +22,16 @@ export default tseslint.config(
     },
   },
   {
+    // The Raft core is pure and deterministic: no I/O, clock, timers or global randomness.
+    files: ['lib/raft/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['node:*', 'fs', 'net', 'os', 'child_process', 'timers', '../../*'], message: 'lib/raft/core is pure: inject what it needs' }] }],
+      'no-restricted-globals': ['error', 'setTimeout', 'setInterval', 'setImmediate', 'clearTimeout', 'clearInterval', 'process', 'performance', 'fetch', 'require'],
+      'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'use the injected random' }, { object: 'Date', property: 'now', message: 'time is ticks' }],
+      'no-restricted-syntax': ['error', { selector: "NewExpression[callee.name='Date']", message: 'time is ticks' }],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: { globals: globals.node },
