@@ -192,7 +192,7 @@ export class RaftCore<P> {
 
   /** Handles one message from a peer. Messages for other nodes or from non-members are dropped. */
   step(message: Message<P>): void {
-    if (message.to !== this.config.id) return;
+    if (message.to !== this.config.id || !this.isMember(message.from)) return;
     if (message.term > this.term) {
       if (message.type === 'vote') {
         // A live leader's followers ignore campaigns (check-quorum lease), unless it is a transfer.
@@ -274,6 +274,10 @@ export class RaftCore<P> {
 
   private softState(): SoftState {
     return { role: this.roleValue, leaderId: this.leaderIdValue, term: this.term };
+  }
+
+  private isMember(id: NodeId): boolean {
+    return this.membership.voters.includes(id) || this.membership.learners.includes(id);
   }
 
   private isPromotable(): boolean {
