@@ -72,7 +72,7 @@ export class RaftCore<P> {
   private needsBroadcast = false;
   private persistedHardState: HardState;
   private lastSoftState: SoftState;
-  private readyInFlight: { lastEntryIndex: LogIndex | null } | null = null;
+  private readyInFlight: { lastEntry: { index: LogIndex; term: Term } | null } | null = null;
 
   constructor(
     private readonly config: RaftConfig,
@@ -259,7 +259,8 @@ export class RaftCore<P> {
     this.messagesAfterPersist = [];
     this.lastSoftState = softState;
     if (hardChanged) this.persistedHardState = hardState;
-    this.readyInFlight = { lastEntryIndex: entries.at(-1)?.index ?? null };
+    const lastEntry = entries.at(-1);
+    this.readyInFlight = { lastEntry: lastEntry ? { index: lastEntry.index, term: lastEntry.term } : null };
     return ready;
   }
 
@@ -268,7 +269,7 @@ export class RaftCore<P> {
     const inFlight = this.readyInFlight;
     if (!inFlight) throw new Error('advance() without a Ready in flight');
     this.readyInFlight = null;
-    if (inFlight.lastEntryIndex !== null) this.log.markPersisted(inFlight.lastEntryIndex);
+    if (inFlight.lastEntry !== null) this.log.markPersisted(inFlight.lastEntry.index, inFlight.lastEntry.term);
     if (this.leader && this.leader.maybeCommit()) this.leader.broadcastAppend(true);
   }
 
@@ -296,8 +297,19 @@ export class RaftCore<P> {
     }
     this.roleValue = 'follower';
     this.leaderIdValue = leaderId;
-    this.leader = null;
+    this.stopLeading();
     this.resetElectionTimer();
+  }
+
+  /**
+   * Leaves leadership (if held) and drops the appends, heartbeats and TimeoutNows it queued: an
+   * append names its entries by index and the driver reads them when it sends, so after a later
+   * truncation in the same Ready it would carry another leader's entries under this leader's term.
+   */
+  private stopLeading(): void {
+    if (this.leader === null) return;
+    this.leader = null;
+    this.messages = this.messages.filter((message) => message.type !== 'append' && message.type !== 'heartbeat' && message.type !== 'timeoutNow');
   }
 
   private campaign(kind: 'preVote' | 'vote', transfer: boolean): void {
@@ -312,7 +324,7 @@ export class RaftCore<P> {
       campaignTerm = this.term;
     }
     this.leaderIdValue = null;
-    this.leader = null;
+    this.stopLeading();
     this.resetElectionTimer();
     this.votes = new Map([[this.config.id, true]]);
     if (this.hasVoteQuorum()) {
@@ -458,7 +470,10 @@ export class RaftCore<P> {
       this.respondAppend(message.from, true, this.log.committed, asIndex(0), asIndex(0), asTerm(0));
       return;
     }
-    const matched = this.log.tryAppend(message.prevIndex, message.prevTerm, entries, message.commit);
+    // A malformed append (entries not contiguous after prevIndex, or newer than the sender's term)
+    // cannot come from a correct leader: drop it rather than let it near the log.
+    if (entries.some((entry, i) => entry.index !== message.prevIndex + i + 1 || entry.term > message.term)) return;
+    const matched = this.log.tryAppend(message.prevIndex, message.prevTerm, entries, message.commit, message.term);
     if (matched !== null) {
       this.respondAppend(message.from, true, matched, asIndex(0), asIndex(0), asTerm(0));
       return;

@@ -50,6 +50,7 @@ export class RaftLog<P> {
       if (this.runs[i].start <= this.runs[i - 1].start || this.runs[i].term <= this.runs[i - 1].term) throw new Error('term runs must ascend by start and term');
     }
     if (this.runs.length > 0 && this.runs[this.runs.length - 1].start > this.lastIndexValue) throw new Error('a term run starts after the last index');
+    if (this.runs.length > 0 && this.runs[0].start > this.firstIndexValue) throw new Error('the first term run starts after the first index');
   }
 
   get lastIndex(): LogIndex {
@@ -120,10 +121,11 @@ export class RaftLog<P> {
    * A follower's append: checks `prevIndex`/`prevTerm`, drops a conflicting suffix, appends what is
    * new, and advances the commit index to min(`leaderCommit`, last new index). Returns the last
    * index known to match the leader, or null when `prevIndex`/`prevTerm` do not match. Throws if
-   * asked to drop a committed entry (a protocol bug).
+   * asked to drop a committed entry or given an entry of a term above `leaderTerm` (protocol bugs).
    */
-  tryAppend(prevIndex: LogIndex, prevTerm: Term, entries: ReadonlyArray<Entry<P>>, leaderCommit: LogIndex): LogIndex | null {
+  tryAppend(prevIndex: LogIndex, prevTerm: Term, entries: ReadonlyArray<Entry<P>>, leaderCommit: LogIndex, leaderTerm: Term): LogIndex | null {
     if (!this.matches(prevIndex, prevTerm)) return null;
+    for (const entry of entries) if (entry.term > leaderTerm) throw new Error(`append of term ${leaderTerm} carries entry ${entry.index} of term ${entry.term}`);
     let firstNew = entries.length;
     for (let i = 0; i < entries.length; i += 1) {
       const entry = entries[i];
@@ -163,9 +165,13 @@ export class RaftLog<P> {
     return taken;
   }
 
-  /** The driver made everything handed out up to `index` durable. */
-  markPersisted(index: LogIndex): void {
-    if (index > this.persistedIndexValue && index <= this.lastIndexValue) this.persistedIndexValue = index;
+  /**
+   * The driver made everything it was handed up to entry (`index`, `term`) durable. Ignored when
+   * that entry has been replaced since (a truncation while the Ready was in flight): the entries now
+   * at those indexes are not durable yet.
+   */
+  markPersisted(index: LogIndex, term: Term): void {
+    if (index > this.persistedIndexValue && index <= this.lastIndexValue && this.termAt(index) === term) this.persistedIndexValue = index;
   }
 
   private truncateAfter(index: LogIndex): void {

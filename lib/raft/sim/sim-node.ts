@@ -110,8 +110,12 @@ export class SimNode {
   /** The driver's job for a core append: load the entries it names from the (written) log. */
   private filled(message: Message<string>, written: ReadonlyArray<Entry<string>>): Message<string> {
     if (message.type !== 'append' || message.entries !== null) return message;
+    // What a real driver must check too: the append still describes this log.
+    const prevTerm = message.prevIndex === 0 ? 0 : written[message.prevIndex - 1]?.term;
+    if (prevTerm !== message.prevTerm) throw new Error(`${this.id}: append after ${message.prevIndex}/${message.prevTerm} but the log has term ${prevTerm} there`);
     const entries = written.slice(message.prevIndex, message.prevIndex + message.count);
     if (entries.length !== message.count) throw new Error(`${this.id}: append names entries ${message.prevIndex + 1}..${message.prevIndex + message.count} past the log end ${written.length}`);
+    if (entries.some((entry) => entry.term > message.term)) throw new Error(`${this.id}: append of term ${message.term} would carry a later term's entry`);
     return { ...message, entries };
   }
 }

@@ -1,0 +1,64 @@
+/**
+ * Focused RaftCore cases that the trace language cannot stage (several messages between two
+ * Readies). Scenario tests live in ../sim/testdata; randomized ones in ../sim/simulation.test.ts.
+ */
+import { expect } from 'chai';
+import { RaftCore } from './raft-core.js';
+import { asIndex, asTerm } from './types.js';
+import type { Message, Ready } from './types.js';
+
+function newCore(): RaftCore<string> {
+  return new RaftCore<string>(
+    { id: 'n0', electionTicks: 10, heartbeatTicks: 1, preVote: false, checkQuorum: false, maxInflightAppends: 8, maxEntriesPerAppend: 16, random: () => 0 },
+    { hardState: { term: asTerm(0), vote: null, commit: asIndex(0) }, membership: { voters: ['n0', 'n1', 'n2'], learners: [] }, log: { lastIndex: asIndex(0), termRuns: [] } },
+  );
+}
+
+/** Handles the pending Ready like a driver would (nothing to store in this test) and returns it. */
+function handle(core: RaftCore<string>): Ready<string> {
+  const ready = core.ready();
+  if (ready === null) throw new Error('no Ready');
+  core.advance();
+  return ready;
+}
+
+describe('RaftCore', () => {
+  it('drops the appends it queued as leader when a newer leader makes it truncate in the same Ready', () => {
+    const core = newCore();
+    for (let i = 0; i < 10; i += 1) core.tick();
+    expect(core.role).to.equal('candidate');
+    handle(core);
+    core.step({ type: 'voteResponse', from: 'n1', to: 'n0', term: asTerm(1), preVote: false, granted: true });
+    expect(core.role).to.equal('leader');
+    handle(core); // 1/1 no-op
+    core.step({ type: 'appendResponse', from: 'n1', to: 'n0', term: asTerm(1), success: true, matchIndex: asIndex(1), rejectedPrevIndex: asIndex(0), hintIndex: asIndex(0), hintTerm: asTerm(0) });
+    expect(core.commitIndex).to.equal(1);
+    expect(core.propose([{ kind: 'data', data: 'a' }, { kind: 'data', data: 'b' }]).ok).to.equal(true);
+    handle(core); // 2/1 a, 3/1 b
+
+    // Between two Readies: n2's heartbeat answer makes the leader queue an append to n2 ...
+    core.step({ type: 'heartbeatResponse', from: 'n2', to: 'n0', term: asTerm(1) });
+    // ... then the leader of term 2 overwrites entries 2 and 3.
+    const newerAppend: Message<string> = {
+      type: 'append', from: 'n1', to: 'n0', term: asTerm(2), prevIndex: asIndex(1), prevTerm: asTerm(1), commit: asIndex(1), count: 1,
+      entries: [{ index: asIndex(2), term: asTerm(2), kind: 'noop', data: null }],
+    };
+    core.step(newerAppend);
+    expect(core.role).to.equal('follower');
+
+    const ready = handle(core);
+    expect(ready.truncateAfter).to.equal(1);
+    expect(ready.entries.map((e) => `${e.index}/${e.term}`)).to.deep.equal(['2/2']);
+    // Filled after the truncation, an old-term append would carry 2/2 under term 1.
+    expect(ready.messages.filter((m) => m.type === 'append' || m.type === 'heartbeat' || m.type === 'timeoutNow')).to.deep.equal([]);
+    expect(ready.messagesAfterPersist.map((m) => m.type)).to.deep.equal(['appendResponse']);
+  });
+
+  it('drops an append whose entries are newer than its term or not contiguous', () => {
+    const core = newCore();
+    core.step({ type: 'append', from: 'n1', to: 'n0', term: asTerm(1), prevIndex: asIndex(0), prevTerm: asTerm(0), commit: asIndex(0), count: 1, entries: [{ index: asIndex(1), term: asTerm(5), kind: 'noop', data: null }] });
+    core.step({ type: 'append', from: 'n1', to: 'n0', term: asTerm(1), prevIndex: asIndex(0), prevTerm: asTerm(0), commit: asIndex(0), count: 1, entries: [{ index: asIndex(3), term: asTerm(1), kind: 'noop', data: null }] });
+    expect(core.lastIndex).to.equal(0);
+    expect(core.ready()?.messagesAfterPersist ?? []).to.deep.equal([]);
+  });
+});
