@@ -358,15 +358,16 @@ export class RaftCore<P> {
   }
 
   private hasVoteQuorum(): boolean {
-    let granted = 0;
-    for (const voter of this.membership.voters) if (this.votes.get(voter) === true) granted += 1;
-    return granted >= quorumSize(this.membership.voters.length);
+    return this.countVotes(true) >= quorumSize(this.membership.voters.length);
   }
 
   private hasRejectQuorum(): boolean {
-    let rejected = 0;
-    for (const voter of this.membership.voters) if (this.votes.get(voter) === false) rejected += 1;
-    return rejected >= quorumSize(this.membership.voters.length);
+    return this.countVotes(false) >= quorumSize(this.membership.voters.length);
+  }
+
+  /** Voters whose answer this round was `granted`. */
+  private countVotes(granted: boolean): number {
+    return this.membership.voters.filter((voter) => this.votes.get(voter) === granted).length;
   }
 
   private handleVote(message: VoteRequest): void {
