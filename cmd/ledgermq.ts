@@ -74,7 +74,7 @@ program
   .description('start a NameServer/Proxy and a broker group on 127.0.0.1; Ctrl-C stops everything')
   .option('--dir <dir>', 'data folder', './data')
   .option('--base-port <port>', 'first port; the others follow it', '9876')
-  .option('--nodes <n>', 'nodes in the broker group', '1')
+  .option('--nodes <n>', 'nodes in the broker group (Raft-replicated when more than 1)', '3')
   .addOption(new Option('--no-auto-create', 'refuse unknown topics and groups (TOPIC_NOT_FOUND / CONSUMER_GROUP_NOT_FOUND)'))
   .action(async (options: { dir: string; basePort: string; nodes: string; autoCreate: boolean }) => {
     await runLocalCluster({ dir: options.dir, basePort: Number(options.basePort), nodes: Number(options.nodes), autoCreate: options.autoCreate });

@@ -18,6 +18,9 @@ rmSync(outDir, { recursive: true, force: true });
 execFileSync(bin, [...common, '-I', v2Root, '-O', join(outDir, 'v2'), 'apache/rocketmq/v2/service.proto'], { stdio: 'inherit' });
 execFileSync(bin, [...common, '-I', ourRoot, '-O', join(outDir, 'internal'),
   'ledgermq/v1/broker.proto', 'ledgermq/v1/namesrv.proto'], { stdio: 'inherit' });
+// Raft messages carry many u64 fields on a hot path: numbers, not strings (all stay below 2^53).
+execFileSync(bin, [...common.map((option) => (option === '--longs=String' ? '--longs=Number' : option)), '-I', ourRoot, '-O', join(outDir, 'raft'),
+  'ledgermq/raft/v1/raft.proto'], { stdio: 'inherit' });
 
 function walk(dir) {
   for (const name of readdirSync(dir)) {

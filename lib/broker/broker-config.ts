@@ -1,3 +1,5 @@
+import { LedgerError } from '../common/errors.js';
+
 /**
  * Configuration of one broker node, with every default filled in one place ({@link withDefaults}).
  * A config file (`ledgermq broker --config FILE`) is JSON with these keys.
@@ -10,8 +12,22 @@ export interface BrokerConfig {
   dataDir: string;
   host: string;
   brokerPort: number;
-  /** Raft port; null until lib/raft lands (a one-node group). */
-  raftPort: number | null;
+  /**
+   * The group's members and their Raft addresses, DLedger style: `n0-host:port;n1-host:port;n2-host:port`
+   * (this node's own entry included: it binds there). Empty: a group of one node, no Raft traffic.
+   */
+  peers: string;
+  /** Base Raft election timeout; each timeout is drawn from [t, 2t). */
+  electionTimeoutMs: number;
+  /** Leader heartbeat interval; also the Raft tick. */
+  heartbeatIntervalMs: number;
+  /**
+   * RocketMQ's flushDiskType. Only `SYNC_FLUSH` exists: an entry is acknowledged once fsynced on a
+   * majority of the group. (An ASYNC mode would be weaker and is not offered.)
+   */
+  flushDiskType: 'SYNC_FLUSH';
+  /** A write not committed within this time is answered MASTER_PERSISTENCE_TIMEOUT (outcome unknown). */
+  commitTimeoutMs: number;
   httpPort: number;
   /** NameServers to register with ("host:port"). */
   namesrv: string[];
@@ -45,7 +61,11 @@ export function withDefaults(input: BrokerConfigInput): BrokerConfig {
     cluster: 'DefaultCluster',
     host: '127.0.0.1',
     brokerPort: 10911,
-    raftPort: null,
+    peers: '',
+    electionTimeoutMs: 300,
+    heartbeatIntervalMs: 50,
+    flushDiskType: 'SYNC_FLUSH',
+    commitTimeoutMs: 5_000,
     httpPort: 5557,
     namesrv: ['127.0.0.1:9876'],
     registerIntervalMs: 30_000,
@@ -68,4 +88,22 @@ export function withDefaults(input: BrokerConfigInput): BrokerConfig {
     dispatchCheckpointIntervalMs: 1_000,
     ...input,
   };
+}
+
+/**
+ * Parses `peers` (`id-host:port;...`) into id → Raft address. Throws LedgerError BAD_REQUEST on a
+ * malformed entry, a duplicate id, or when `selfId` is not listed (unless `peers` is empty).
+ */
+export function parsePeers(peers: string, selfId: string): Map<string, string> {
+  const members = new Map<string, string>();
+  for (const part of peers.split(';').map((item) => item.trim()).filter(Boolean)) {
+    const match = /^([A-Za-z0-9_]+)-([^:;\s]+):(\d{1,5})$/.exec(part);
+    if (!match) throw new LedgerError('BAD_REQUEST', `peers entry "${part}" is not id-host:port`);
+    const [, id, host, port] = match;
+    if (members.has(id)) throw new LedgerError('BAD_REQUEST', `peers lists ${id} twice`);
+    if (Number(port) < 1 || Number(port) > 65535) throw new LedgerError('BAD_REQUEST', `peers entry "${part}" has an invalid port`);
+    members.set(id, `${host}:${port}`);
+  }
+  if (members.size > 0 && !members.has(selfId)) throw new LedgerError('BAD_REQUEST', `peers does not list this node (${selfId})`);
+  return members;
 }

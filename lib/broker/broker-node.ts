@@ -14,6 +14,8 @@ import { loadInternal } from '../protocol/proto-definitions.js';
 import { CommitLog } from '../store/commit-log.js';
 import { ConsumeQueueStore } from '../store/consume-queue-store.js';
 import { MetaStore } from '../store/meta-store.js';
+import { RaftNode } from '../raft/driver/raft-node.js';
+import { parsePeers } from './broker-config.js';
 import type { BrokerConfig } from './broker-config.js';
 import { brokerServiceHandlers } from './broker-grpc-service.js';
 import { BrokerMetrics } from './broker-metrics.js';
@@ -24,6 +26,8 @@ import { PollWaiters } from './poll-waiters.js';
 import { PopService } from './pop-service.js';
 import { PopState } from './pop-state.js';
 import { SendService } from './send-service.js';
+import { RaftReplicatedLog } from './raft-replicated-log.js';
+import type { ReplicatedLog } from './replicated-log.js';
 import { SingleNodeLog } from './single-node-log.js';
 import { StateMachine } from './state-machine.js';
 import { TopicService } from './topic-service.js';
@@ -53,7 +57,8 @@ export class BrokerNode {
     private readonly commitLog: CommitLog,
     private readonly consumeQueues: ConsumeQueueStore,
     private readonly metaStore: MetaStore,
-    private readonly log: SingleNodeLog,
+    private readonly log: ReplicatedLog,
+    private readonly raft: RaftNode | null,
     private readonly stateMachine: StateMachine,
     private readonly topicTable: TopicTable,
     private readonly waiters: PollWaiters,
@@ -86,11 +91,14 @@ export class BrokerNode {
       const [group, topic, queueId] = key.split('\u0000');
       popState.restore(group, topic, Number(queueId), value.ackOffset, value.popOffset, inflightByQueue.get(key) ?? []);
     }
+    const members = parsePeers(config.peers, config.nodeId);
+    const replicated = members.size > 0;
     const replayFrom = Math.min(metaStore.applied().nextPosition, metaStore.dispatched().nextPosition);
     const commitLog = await CommitLog.open({ dir: dirs.commitLog, segmentSizeBytes: config.segmentSizeBytes, logger, recoverFromPosition: replayFrom });
-    // A single node has no replica to restore committed entries its log lost: forget them.
     const lostEntries = findLostEntries(commitLog, metaStore, logger);
-    if (lostEntries) await rollBackCheckpoints(commitLog, metaStore);
+    // A single node has no replica to restore committed entries its log lost: forget them. In a
+    // group the leader sends them again, byte for byte, and the state machine skips what it applied.
+    if (lostEntries && !replicated) await rollBackCheckpoints(commitLog, metaStore);
     const consumeQueues = ConsumeQueueStore.open({ dir: dirs.consumeQueue, logger });
     await consumeQueues.truncateAllFromPosition(metaStore.dispatched().nextPosition);
     logger.info({ recovery: commitLog.recovery, applied: metaStore.applied(), dispatched: metaStore.dispatched(), lastIndex: commitLog.lastIndex }, 'store recovered');
@@ -98,17 +106,43 @@ export class BrokerNode {
     const metrics = new BrokerMetrics({ cluster: config.cluster, group: config.group, node: config.nodeId });
     const brokerAddress = `${config.host}:${config.brokerPort}`;
     const stateMachine = new StateMachine({ commitLog, consumeQueues, metaStore, popState, topics: topicTable, logger, onFatal: options.onFatal });
-    const log = new SingleNodeLog(commitLog, config.nodeId, brokerAddress, 1);
     const waiters = new PollWaiters(config.maxParkedPolls);
-    log.onCommit((commitIndex) => stateMachine.notifyCommit(commitIndex));
     stateMachine.onDispatch((topic) => waiters.notify(topic));
-    if (log.commitIndex > stateMachine.appliedIndex) {
-      const target = log.commitIndex;
-      stateMachine.notifyCommit(target);
-      await stateMachine.waitApplied(target);
-      logger.info({ replayedTo: target }, 'replayed committed entries');
+    // Entries up to a checkpoint were applied, so committed: replay them before serving.
+    const knownCommitted = Math.min(commitLog.lastIndex, Math.max(metaStore.applied().index, metaStore.dispatched().index));
+    let log: ReplicatedLog;
+    let raft: RaftNode | null = null;
+    if (replicated) {
+      await replay(stateMachine, knownCommitted, logger);
+      raft = await RaftNode.start({
+        id: config.nodeId,
+        group: config.group,
+        members,
+        brokerAddress,
+        commitLog,
+        hardState: { load: () => metaStore.raftHardState(), save: (state) => metaStore.writeRaftHardState(state) },
+        knownCommitted,
+        settings: {
+          tickMs: config.heartbeatIntervalMs,
+          electionTicks: Math.max(2, Math.round(config.electionTimeoutMs / config.heartbeatIntervalMs)),
+          heartbeatTicks: 1,
+          maxInflightAppends: 64,
+          maxEntriesPerAppend: 1024,
+          maxAppendBytes: 4 * 1024 * 1024,
+          proposalTimeoutMs: config.commitTimeoutMs,
+          maxQueuedMessagesPerPeer: 4096,
+        },
+        logger,
+        onFatal: options.onFatal,
+      });
+      log = new RaftReplicatedLog(raft, config.nodeId, () => stateMachine.appliedIndex);
+    } else {
+      const single = new SingleNodeLog(commitLog, config.nodeId, brokerAddress, 1);
+      log = single;
+      await replay(stateMachine, single.commitIndex, logger);
+      if (lostEntries) await clampConsumerProgress(popState, consumeQueues, metaStore, logger);
     }
-    if (lostEntries) await clampConsumerProgress(popState, consumeQueues, metaStore, logger);
+    log.onCommit((commitIndex) => stateMachine.notifyCommit(commitIndex));
 
     const pipeline = new CommitPipeline(log, stateMachine);
     const topics = new TopicService(config, topicTable, pipeline);
@@ -145,6 +179,8 @@ export class BrokerNode {
       },
     });
     topicTable.onTopicsChanged(() => registrar.notifyChange());
+    // RocketMQ brokers re-register at once on a role change; the Proxy routes by it.
+    if (log instanceof RaftReplicatedLog) log.onLeadershipChange(() => registrar.notifyChange(), (index) => stateMachine.waitApplied(index));
 
     // The node object exists before HTTP starts so /status can read it.
     const holder: { node?: BrokerNode } = {};
@@ -154,7 +190,7 @@ export class BrokerNode {
       registry: metrics.registry,
       status: () => holder.node?.status() ?? { node: config.nodeId, starting: true },
     });
-    const node = new BrokerNode(config, logger, commitLog, consumeQueues, metaStore, log, stateMachine, topicTable, waiters, metrics, server, http, registrar, brokerAddress, lostEntries);
+    const node = new BrokerNode(config, logger, commitLog, consumeQueues, metaStore, log, raft, stateMachine, topicTable, waiters, metrics, server, http, registrar, brokerAddress, lostEntries);
     holder.node = node;
     registrar.start();
     node.checkpointTimer = setInterval(() => node.scheduleCheckpoint(), config.dispatchCheckpointIntervalMs);
@@ -183,6 +219,7 @@ export class BrokerNode {
       topics: this.topicTable.topics().map((t) => t.name),
       recovery: this.commitLog.recovery,
       lostEntries: this.lostEntries,
+      raft: this.raft?.status() ?? null,
     };
   }
 
@@ -206,10 +243,19 @@ export class BrokerNode {
     this.waiters.close();
     await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
     await this.http.close();
+    await this.raft?.close();
     this.scheduleCheckpoint();
     await this.checkpointRunning;
     await this.commitLog.close();
     await this.consumeQueues.close();
     await this.metaStore.close();
   }
+}
+
+/** Applies committed entries up to `commitIndex` (startup replay) and waits for them. */
+async function replay(stateMachine: StateMachine, commitIndex: number, logger: Logger): Promise<void> {
+  if (commitIndex <= stateMachine.appliedIndex) return;
+  stateMachine.notifyCommit(commitIndex);
+  await stateMachine.waitApplied(commitIndex);
+  logger.info({ replayedTo: commitIndex }, 'replayed committed entries');
 }

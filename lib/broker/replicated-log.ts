@@ -1,8 +1,8 @@
 /**
  * The seam between the broker and replication. The broker proposes entries; the replicated log
  * appends them to the CommitLog (which is the Raft log), makes them durable on a majority of the
- * group, and advances the commit index. With one node (this issue) a majority is the node itself;
- * lib/raft slots in behind the same interface.
+ * group, and advances the commit index. Two implementations: {@link SingleNodeLog} for a group of
+ * one node, and RaftReplicatedLog (lib/raft's driver) for a real group.
  */
 import type { EntryType } from '../store/record-format.js';
 
@@ -16,7 +16,6 @@ export interface ProposedEntry {
 export interface CommittedPosition {
   index: number;
   term: number;
-  position: number;
 }
 
 /** What this node knows of its group's leadership. */

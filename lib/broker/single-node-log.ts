@@ -4,8 +4,8 @@ import type { CommittedPosition, LeadershipView, ProposedEntry, ReplicatedLog } 
 
 /**
  * A {@link ReplicatedLog} for a group of one node: an entry is committed once it is fsynced
- * locally (group commit: concurrent proposals share one fsync). Used until lib/raft lands and by
- * single-node deployments; the node is always leader of term `term`.
+ * locally (group commit: concurrent proposals share one fsync). Used by single-node deployments
+ * (no `peers` configured); the node is always leader of term `term`.
  */
 export class SingleNodeLog implements ReplicatedLog {
   private committed: number;
@@ -32,7 +32,7 @@ export class SingleNodeLog implements ReplicatedLog {
     const appended = await this.commitLog.append(entries.map((entry) => ({ term: this.term, type: entry.type, storeTimestampMs, body: entry.body })));
     const durableIndex = await this.commitLog.flush();
     this.advance(durableIndex);
-    return appended.map((entry) => ({ index: entry.index, term: entry.term, position: entry.position }));
+    return appended.map((entry) => ({ index: entry.index, term: entry.term }));
   }
 
   onCommit(listener: (commitIndex: number) => void): void {

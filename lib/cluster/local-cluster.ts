@@ -56,7 +56,7 @@ export class LocalCluster {
       pid: null,
       dataDir: join(dir, group, `n${i}`),
       broker: `127.0.0.1:${base + 10 + i * 10}`,
-      raft: null,
+      raft: options.nodes > 1 ? `127.0.0.1:${base + 11 + i * 10}` : null,
       http: `127.0.0.1:${base + 12 + i * 10}`,
       configFile: join(dir, group, `n${i}`, 'broker.json'),
       logFile: join(dir, 'logs', `${group}-n${i}.log`),
@@ -81,7 +81,8 @@ export class LocalCluster {
     const dir = resolve(this.options.dir);
     mkdirSync(join(dir, 'logs'), { recursive: true });
     await this.startNamesrv(timeoutMs);
-    for (const node of this.nodes) await this.startNode(node.id, timeoutMs);
+    // All at once: a Raft group elects its leader only once a majority runs.
+    await Promise.all(this.nodes.map((node) => this.startNode(node.id, timeoutMs)));
     this.writeDescription();
   }
 
@@ -98,6 +99,7 @@ export class LocalCluster {
       brokerPort: Number(brokerPort),
       httpPort: Number(node.http.split(':')[1]),
       namesrv: this.description.namesrv,
+      peers: this.nodes.filter((n) => n.raft !== null).map((n) => `${n.id}-${n.raft}`).join(';'),
       autoCreateTopics: this.options.autoCreate ?? true,
       autoCreateGroups: this.options.autoCreate ?? true,
       ...this.options.brokerOverrides,
@@ -128,6 +130,19 @@ export class LocalCluster {
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new Error(`node ${nodeId} did not register with the NameServer within ${timeoutMs} ms`);
+  }
+
+  /** The node that the NameServer routes the group's writes to now, or null. */
+  async leaderId(): Promise<string | null> {
+    const group = this.description.groups[0].name;
+    const status = (await (await fetch(`http://${this.description.namesrvProcess.http}/status`)).json()) as NameServerStatus;
+    const summary = status.groups.find((g) => g.group === group);
+    return summary && summary.leaderId !== '' ? summary.leaderId : null;
+  }
+
+  /** The `/status` document of one node. */
+  async nodeStatus(id: string): Promise<Record<string, unknown>> {
+    return (await (await fetch(`http://${this.node(id).http}/status`)).json()) as Record<string, unknown>;
   }
 
   /** Sends `signal` to one node's process (only if this cluster started it) and waits for exit. */

@@ -12,9 +12,8 @@ export interface UpOptions {
  * started on SIGINT/SIGTERM.
  */
 export async function runLocalCluster(options: UpOptions): Promise<void> {
-  if (options.nodes !== 1) {
-    // Until lib/raft lands, a broker group is one node; three unreplicated nodes would not be a group.
-    console.error('ledgermq up: only --nodes 1 is supported until Raft replication lands (issue 3)');
+  if (!Number.isSafeInteger(options.nodes) || options.nodes < 1 || options.nodes > 9) {
+    console.error('ledgermq up: --nodes must be between 1 and 9 (3 is a normal Raft group; 1 runs without replication)');
     process.exitCode = 2;
     return;
   }

@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ProtoGrpcType as BrokerProto } from '../gen/internal/broker.js';
 import type { ProtoGrpcType as NameServiceProto } from '../gen/internal/namesrv.js';
+import type { ProtoGrpcType as RaftProto } from '../gen/raft/raft.js';
 import type { ProtoGrpcType as V2Proto } from '../gen/v2/service.js';
 
 /** Options matching the generated types in lib/gen (scripts/gen-proto-types.mjs). */
@@ -47,6 +48,7 @@ export function internalProtoRoot(): string {
 
 let v2: V2Proto | undefined;
 let internal: (BrokerProto & NameServiceProto) | undefined;
+let raft: RaftProto | undefined;
 
 /** The `apache.rocketmq.v2` package (MessagingService and its messages). */
 export function loadV2(): V2Proto {
@@ -67,4 +69,13 @@ export function loadInternal(): BrokerProto & NameServiceProto {
     internal = grpc.loadPackageDefinition(definition) as unknown as BrokerProto & NameServiceProto;
   }
   return internal;
+}
+
+/** The `ledgermq.raft.v1` package (RaftService). Its u64 fields load as numbers, not strings. */
+export function loadRaft(): RaftProto {
+  if (!raft) {
+    const definition = protoLoader.loadSync('ledgermq/raft/v1/raft.proto', { ...LOADER_OPTIONS, longs: Number, includeDirs: [internalProtoRoot()] });
+    raft = grpc.loadPackageDefinition(definition) as unknown as RaftProto;
+  }
+  return raft;
 }

@@ -33,8 +33,10 @@ type Method<Req, Res> = (
   callback: (error: grpc.ServiceError | null, response?: Res) => void,
 ) => grpc.ClientUnaryCall;
 
-const MAX_HOPS = 4;
-const RETRY_PAUSE_MS = 100;
+/** Attempts per request at most; the request's deadline normally ends retrying first. */
+const MAX_HOPS = 64;
+/** Wait before retrying when no new leader is known yet (an election takes a few hundred ms). */
+const RETRY_PAUSE_MS = 50;
 
 export class BrokerGateway {
   private readonly clients = new Map<string, BrokerServiceClient>();
@@ -84,8 +86,12 @@ export class BrokerGateway {
         }
         if (error instanceof NotLeaderError) {
           lastError = error;
-          if (error.leaderAddress && error.leaderAddress !== address) this.leaderHints.set(group, error.leaderAddress);
-          else this.leaderHints.delete(group);
+          if (error.leaderAddress && error.leaderAddress !== address) {
+            this.leaderHints.set(group, error.leaderAddress);
+          } else {
+            this.leaderHints.delete(group);
+            await pause(Math.min(RETRY_PAUSE_MS, Math.max(0, deadline - Date.now())));
+          }
           continue;
         }
         throw error;

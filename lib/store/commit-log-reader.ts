@@ -12,6 +12,8 @@ export interface LogEntry {
   storeTimestampMs: number;
   body: Buffer;
   position: number;
+  /** The whole record (header and body), as stored: what replication ships. */
+  record: Buffer;
 }
 
 /** The entry held by a record the log encoded itself (no CRC check). */
@@ -20,7 +22,7 @@ export function entryFromRecord(record: Buffer, position: number): LogEntry {
 }
 
 function toEntry(header: RecordHeader, record: Buffer, position: number): LogEntry {
-  return { term: header.term, index: header.index, type: header.entryType as EntryType, storeTimestampMs: header.storeTimestampMs, body: record.subarray(RECORD_HEADER_SIZE_BYTES, header.totalSize), position };
+  return { term: header.term, index: header.index, type: header.entryType as EntryType, storeTimestampMs: header.storeTimestampMs, body: record.subarray(RECORD_HEADER_SIZE_BYTES, header.totalSize), position, record: record.subarray(0, header.totalSize) };
 }
 
 /** Logs and builds the error for a record that fails its checks. */

@@ -29,6 +29,12 @@ export interface AppendEntry {
   type: EntryType;
   storeTimestampMs: number;
   body: Buffer;
+  /**
+   * The complete record as another replica stored it (replication), already verified by the
+   * caller and matching the fields above. Stored as is, not copied: the caller hands it over. Its
+   * index must be the one the log assigns, or the append throws PRECONDITION_FAILED.
+   */
+  record?: Buffer;
 }
 
 /** Where an appended entry landed. `position` is the record start; its body starts at `bodyPosition`. */

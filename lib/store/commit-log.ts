@@ -306,6 +306,14 @@ export class CommitLog {
       if (entry.term < term) throw new LedgerError('PRECONDITION_FAILED', `term ${entry.term} is below the log's last term ${term}`);
       term = entry.term;
     }
+    entries.forEach((entry, i) => {
+      if (entry.record === undefined) return;
+      const header = parseRecordHeader(entry.record);
+      const expected = this.lastIndexValue + 1 + i;
+      if (header.index !== expected || header.term !== entry.term || header.totalSize !== entry.record.length) {
+        throw new LedgerError('PRECONDITION_FAILED', `replicated record ${header.index}/${header.term} does not fit at index ${expected}`);
+      }
+    });
     const assigned: AppendedEntry[] = [];
     for (const entry of entries) {
       const index = this.lastIndexValue + 1;
@@ -316,7 +324,7 @@ export class CommitLog {
         this.segments.push(segment);
       }
       const fileOffset = segment.sizeBytes;
-      const record = encodeRecord({ term: entry.term, index, entryType: entry.type, storeTimestampMs: entry.storeTimestampMs, body: entry.body });
+      const record = entry.record ?? encodeRecord({ term: entry.term, index, entryType: entry.type, storeTimestampMs: entry.storeTimestampMs, body: entry.body });
       segment.noteAssigned(index, fileOffset, totalSize);
       const position = segment.startPosition + fileOffset;
       this.pending.push({ segment, fileOffset, record, index, endPosition: position + totalSize });

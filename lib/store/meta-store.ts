@@ -13,6 +13,7 @@
  * | progress  | group NUL topic NUL queueId                       | { ackOffset, popOffset }           |
  * | inflight  | group NUL topic NUL queueId NUL offset(16 digits) | { visibleAtMs, attempts, handleSeq } |
  * | system    | 'applied', 'dispatch'                             | { index, nextPosition }            |
+ * | raft      | 'hardState'                                       | { term, vote } (vote: node id or null) |
  */
 import { open } from 'lmdb';
 import type { Database, RootDatabase } from 'lmdb';
@@ -23,6 +24,12 @@ import type { InflightEntry } from '../broker/pop-state.js';
 export interface LogCheckpoint {
   index: number;
   nextPosition: number;
+}
+
+/** The Raft state that must survive a crash before a vote or an append answer leaves the node. */
+export interface RaftHardState {
+  term: number;
+  vote: string | null;
 }
 
 export interface QueueProgress {
@@ -53,6 +60,7 @@ export class MetaStore {
     private readonly progressDb: Database<QueueProgress, string>,
     private readonly inflightDb: Database<InflightEntry, string>,
     private readonly systemDb: Database<LogCheckpoint, string>,
+    private readonly raftDb: Database<RaftHardState, string>,
   ) {}
 
   /** Opens (creating) the environment in `dir`. */
@@ -65,6 +73,7 @@ export class MetaStore {
       root.openDB<QueueProgress, string>({ name: 'progress' }),
       root.openDB<InflightEntry, string>({ name: 'inflight' }),
       root.openDB<LogCheckpoint, string>({ name: 'system' }),
+      root.openDB<RaftHardState, string>({ name: 'raft' }),
     );
   }
 
@@ -128,6 +137,17 @@ export class MetaStore {
       const applied = this.systemDb.get('applied');
       if (applied === undefined || applied.index < checkpoint.index) void this.systemDb.put('applied', checkpoint);
     });
+  }
+
+  /** The persisted Raft term and vote; `{0, null}` on a new store. */
+  raftHardState(): RaftHardState {
+    return this.raftDb.get('hardState') ?? { term: 0, vote: null };
+  }
+
+  /** Writes the Raft term and vote and resolves once they are durable on disk (fsynced). */
+  async writeRaftHardState(state: RaftHardState): Promise<void> {
+    await this.raftDb.put('hardState', { term: state.term, vote: state.vote });
+    await this.root.flushed;
   }
 
   /** Waits until every write issued so far is durable. */

@@ -1,0 +1,369 @@
+/**
+ * The Raft driver of one broker node: it owns the {@link RaftCore}, a ticker, the transport and the
+ * storage (the CommitLog is the Raft log; term and vote live in a {@link HardStateStore}), and
+ * handles each Ready in the core's documented order:
+ *
+ * 1. cut the log after `truncateAfter`; 2. append the entries (written, not yet fsynced) and start
+ * writing a changed term/vote; 3. send `messages` (a leader's appends leave while its fsync runs);
+ * 4. fsync the log and the hard state, then send `messagesAfterPersist` (votes, append answers);
+ * 5. publish the commit index; 6. `advance()`.
+ *
+ * One Ready is handled at a time; proposals and messages arriving meanwhile join the next one, so
+ * one fsync covers all of them (group commit). A storage failure is fatal: the node stops taking
+ * part (it must not answer from a log it cannot trust) and `onFatal` is called.
+ */
+import type { Logger } from '../../common/logger.js';
+import { NotLeaderError, LedgerError } from '../../common/errors.js';
+import type { CommitLog } from '../../store/commit-log.js';
+import { findTermRuns } from '../../store/term-runs.js';
+import { RaftCore } from '../core/raft-core.js';
+import { asIndex, asTerm } from '../core/types.js';
+import type { AppendRequest, Message, NodeId, Ready, Role } from '../core/types.js';
+import { CommitWaiters } from './commit-waiters.js';
+import type { CommittedRange } from './commit-waiters.js';
+import { RaftTransport } from './raft-transport.js';
+import { kindOf, toAppendEntry } from './record-payload.js';
+import type { RecordPayload } from './record-payload.js';
+import type { EntryType } from '../../store/record-format.js';
+
+/** Durable term and vote. `save` resolves once they are on disk. */
+export interface HardStateStore {
+  load(): { term: number; vote: string | null };
+  save(state: { term: number; vote: string | null }): Promise<void>;
+}
+
+/** Timing and limits of the driver; defaults in lib/raft/README.md and the broker config. */
+export interface RaftNodeSettings {
+  tickMs: number;
+  /** Election timeout is drawn from [electionTicks, 2 x electionTicks) ticks. */
+  electionTicks: number;
+  heartbeatTicks: number;
+  maxInflightAppends: number;
+  maxEntriesPerAppend: number;
+  /** Bytes of records per append message at most (at least one record is always sent). */
+  maxAppendBytes: number;
+  /** A proposal not committed within this time is answered "outcome unknown". */
+  proposalTimeoutMs: number;
+  /** Messages queued per peer at most. */
+  maxQueuedMessagesPerPeer: number;
+}
+
+export interface RaftNodeOptions {
+  id: NodeId;
+  group: string;
+  /** Raft address of every member, this node included. */
+  members: ReadonlyMap<NodeId, string>;
+  brokerAddress: string;
+  commitLog: CommitLog;
+  hardState: HardStateStore;
+  /** An index known committed at startup (e.g. the applied checkpoint); 0 if none. */
+  knownCommitted: number;
+  settings: RaftNodeSettings;
+  logger: Logger;
+  onFatal: (error: unknown) => void;
+  random?: () => number;
+}
+
+/** One entry to propose. */
+export interface ProposedRecord {
+  type: EntryType;
+  body: Buffer;
+}
+
+/** What this node knows of its group's leadership. */
+export interface RaftLeadership {
+  role: Role;
+  term: number;
+  leaderId: NodeId | null;
+  leaderAddress: string | null;
+  commitIndex: number;
+}
+
+/** Per-member replication state as the leader sees it (for /status). */
+export interface PeerStatus {
+  id: NodeId;
+  matchIndex: number;
+  nextIndex: number;
+  state: string;
+}
+
+/** See the file comment. */
+export class RaftNode {
+  private readonly waiters = new CommitWaiters();
+  private readonly commitListeners: Array<(commitIndex: number) => void> = [];
+  private readonly leadershipListeners: Array<(view: RaftLeadership) => void> = [];
+  private transport!: RaftTransport;
+  private ticker: NodeJS.Timeout | undefined;
+  private committed: number;
+  private persistedTerm: number;
+  private persistedVote: string | null;
+  private draining = false;
+  private failed: unknown = null;
+  private closed = false;
+  private readonly stats = { readies: 0, fsyncs: 0, proposals: 0, leaderChanges: 0 };
+
+  private constructor(
+    private readonly options: RaftNodeOptions,
+    private readonly core: RaftCore<RecordPayload>,
+    hardState: { term: number; vote: string | null },
+  ) {
+    this.committed = core.commitIndex;
+    this.persistedTerm = hardState.term;
+    this.persistedVote = hardState.vote;
+  }
+
+  /** Boots the core from the CommitLog and the hard state, binds the transport, starts ticking. */
+  static async start(options: RaftNodeOptions): Promise<RaftNode> {
+    const log = options.commitLog;
+    const hardState = options.hardState.load();
+    const termRuns = await findTermRuns(log);
+    const core = new RaftCore<RecordPayload>(
+      {
+        id: options.id,
+        electionTicks: options.settings.electionTicks,
+        heartbeatTicks: options.settings.heartbeatTicks,
+        preVote: true,
+        checkQuorum: true,
+        maxInflightAppends: options.settings.maxInflightAppends,
+        maxEntriesPerAppend: options.settings.maxEntriesPerAppend,
+        random: options.random ?? Math.random,
+      },
+      {
+        hardState: { term: asTerm(hardState.term), vote: hardState.vote, commit: asIndex(Math.min(options.knownCommitted, log.lastIndex)) },
+        membership: { voters: [...options.members.keys()], learners: [] },
+        log: { lastIndex: asIndex(log.lastIndex), termRuns: termRuns.map((run) => ({ start: asIndex(run.start), term: asTerm(run.term) })), firstIndex: asIndex(log.firstIndex) },
+      },
+    );
+    const node = new RaftNode(options, core, hardState);
+    const listenAddress = options.members.get(options.id);
+    if (listenAddress === undefined) throw new LedgerError('BAD_REQUEST', `node ${options.id} is not among the group's members`);
+    const peers = new Map([...options.members].filter(([id]) => id !== options.id));
+    node.transport = await RaftTransport.start({
+      selfId: options.id,
+      group: options.group,
+      brokerAddress: options.brokerAddress,
+      listenAddress,
+      peers,
+      receive: (message) => node.receive(message),
+      hooks: { loadAppend: (message) => node.loadAppend(message), onUnreachable: (peer) => node.unreachable(peer) },
+      logger: options.logger,
+      maxQueuedMessages: options.settings.maxQueuedMessagesPerPeer,
+      reconnectDelayMs: Math.max(options.settings.tickMs, 50),
+      maxMessageBytes: options.settings.maxAppendBytes + 80 * 1024 * 1024,
+    });
+    node.ticker = setInterval(() => node.tick(), options.settings.tickMs);
+    options.logger.info({ node: options.id, term: hardState.term, vote: hardState.vote, lastIndex: log.lastIndex, termRuns: termRuns.length, commit: core.commitIndex }, 'raft node started');
+    return node;
+  }
+
+  get commitIndex(): number {
+    return this.committed;
+  }
+
+  isLeader(): boolean {
+    return this.failed === null && this.core.role === 'leader';
+  }
+
+  leadership(): RaftLeadership {
+    const leaderId = this.core.leaderId;
+    return {
+      role: this.core.role,
+      term: this.core.currentTerm,
+      leaderId,
+      leaderAddress: leaderId === null ? null : this.transport.brokerAddressOf(leaderId),
+      commitIndex: this.committed,
+    };
+  }
+
+  /** Called (synchronously, in order) each time the commit index advances. */
+  onCommit(listener: (commitIndex: number) => void): void {
+    this.commitListeners.push(listener);
+  }
+
+  /** Called when the role, term or known leader changes. */
+  onLeadershipChange(listener: (view: RaftLeadership) => void): void {
+    this.leadershipListeners.push(listener);
+  }
+
+  /**
+   * Proposes records as leader; resolves once they are committed (durable on a majority, this node
+   * included). Rejects with NotLeaderError when not leader (with the leader's address when known),
+   * NOT_LEADER when a newer leader replaced the entries, MASTER_PERSISTENCE_TIMEOUT when the
+   * outcome is unknown after `proposalTimeoutMs`.
+   */
+  propose(records: readonly ProposedRecord[]): Promise<CommittedRange> {
+    if (this.failed !== null) return Promise.reject(new LedgerError('INTERNAL_SERVER_ERROR', 'raft node stopped after a storage failure'));
+    if (this.closed) return Promise.reject(new LedgerError('INTERNAL_SERVER_ERROR', 'raft node is closed'));
+    const storeTimestampMs = Date.now();
+    const result = this.core.propose(records.map((record) => ({ kind: kindOf(record.type), data: { type: record.type, storeTimestampMs, body: record.body } })));
+    if (!result.ok) {
+      if (result.code === 'NOT_LEADER') {
+        const view = this.leadership();
+        return Promise.reject(new NotLeaderError(view.leaderId, view.leaderAddress));
+      }
+      return Promise.reject(new LedgerError('HA_NOT_AVAILABLE', `proposal refused: ${result.code}`));
+    }
+    this.stats.proposals += 1;
+    const waiting = this.waiters.add({ firstIndex: result.firstIndex, lastIndex: result.lastIndex, term: result.term }, Date.now() + this.options.settings.proposalTimeoutMs);
+    this.kick();
+    return waiting;
+  }
+
+  /** Asks the leader (this node) to hand leadership to `target`. */
+  transferLeadership(target: NodeId): void {
+    const result = this.core.transferLeadership(target);
+    if (!result.ok) {
+      if (result.code === 'NOT_LEADER') throw new NotLeaderError(result.leaderHint, result.leaderHint === null ? null : this.transport.brokerAddressOf(result.leaderHint));
+      throw new LedgerError('PRECONDITION_FAILED', `cannot transfer leadership: ${result.code}`);
+    }
+    this.kick();
+  }
+
+  /** The `/status` view: role, term, indexes, and each peer's replication state when leader. */
+  status(): Record<string, unknown> {
+    const view = this.leadership();
+    const peers: PeerStatus[] = [...this.core.peerProgress()].map(([id, progress]) => ({ id, matchIndex: progress.match, nextIndex: progress.next, state: progress.state }));
+    return {
+      ...view,
+      lastIndex: this.options.commitLog.lastIndex,
+      durableIndex: this.options.commitLog.durableIndex,
+      peers,
+      pendingProposals: this.waiters.size,
+      transport: this.transport.stats,
+      failed: this.failed !== null,
+      ...this.stats,
+    };
+  }
+
+  /** Stops ticking and closes the transport; pending proposals fail. Does not close the CommitLog. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.ticker);
+    this.waiters.failAll(new LedgerError('INTERNAL_SERVER_ERROR', 'raft node is closing'));
+    await this.transport.close();
+  }
+
+  private tick(): void {
+    if (this.failed !== null || this.closed) return;
+    this.core.tick();
+    this.waiters.expire(Date.now());
+    this.kick();
+  }
+
+  private receive(message: Message<RecordPayload>): void {
+    if (this.failed !== null || this.closed) return;
+    this.core.step(message);
+    this.kick();
+  }
+
+  private unreachable(peer: NodeId): void {
+    if (this.failed !== null || this.closed) return;
+    this.core.reportUnreachable(peer);
+  }
+
+  /** Starts handling Readies unless already doing so. */
+  private kick(): void {
+    if (this.draining || this.failed !== null || this.closed) return;
+    this.draining = true;
+    void this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      for (let ready = this.core.ready(); ready !== null && !this.closed; ready = this.core.ready()) {
+        await this.handle(ready);
+      }
+    } catch (error) {
+      this.fail(error);
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async handle(ready: Ready<RecordPayload>): Promise<void> {
+    this.stats.readies += 1;
+    this.publishLeadership(ready);
+    const log = this.options.commitLog;
+    if (ready.truncateAfter !== null) {
+      if (ready.truncateAfter < this.committed) throw new Error(`raft asked to cut the log after ${ready.truncateAfter}, below the commit index ${this.committed}`);
+      await log.truncateAfter(ready.truncateAfter);
+      this.waiters.truncated(ready.truncateAfter);
+    }
+    const hard = ready.hardState;
+    const hardWrite = hard !== null && (hard.term !== this.persistedTerm || hard.vote !== this.persistedVote)
+      ? this.options.hardState.save({ term: hard.term, vote: hard.vote }).then(() => {
+        this.persistedTerm = hard.term;
+        this.persistedVote = hard.vote;
+      })
+      : null;
+    if (ready.entries.length > 0) {
+      const first = ready.entries[0].index;
+      if (first !== log.lastIndex + 1) throw new Error(`raft entry ${first} does not follow the log's last index ${log.lastIndex}`);
+      const now = Date.now();
+      await log.append(ready.entries.map((entry) => toAppendEntry(entry, now)));
+    }
+    for (const message of ready.messages) this.transport.send(message);
+    if (ready.entries.length > 0) {
+      await log.flush();
+      this.stats.fsyncs += 1;
+    }
+    if (hardWrite !== null) await hardWrite;
+    for (const message of ready.messagesAfterPersist) this.transport.send(message);
+    if (ready.commitIndex > this.committed) {
+      this.committed = ready.commitIndex;
+      this.waiters.committed(this.committed, (index) => this.core.termAt(asIndex(index)));
+      for (const listener of this.commitListeners) listener(this.committed);
+    }
+    this.core.advance();
+  }
+
+  private lastPublished: { role: Role; term: number; leaderId: NodeId | null } | null = null;
+  private leaderFirstIndexValue = Number.MAX_SAFE_INTEGER;
+
+  /**
+   * As leader: the index of the first entry of its term (its no-op); every earlier entry is
+   * committed once this one is. MAX_SAFE_INTEGER when not leader.
+   */
+  get leaderFirstIndex(): number {
+    return this.core.role === 'leader' ? this.leaderFirstIndexValue : Number.MAX_SAFE_INTEGER;
+  }
+
+  private publishLeadership(ready: Ready<RecordPayload>): void {
+    const soft = ready.softState;
+    const last = this.lastPublished;
+    if (last !== null && last.role === soft.role && last.term === soft.term && last.leaderId === soft.leaderId) return;
+    if (last !== null && last.leaderId !== soft.leaderId && soft.leaderId !== null) this.stats.leaderChanges += 1;
+    this.lastPublished = { role: soft.role, term: soft.term, leaderId: soft.leaderId };
+    // Called before any await of the Ready that made this node leader: the core's last entry is its no-op.
+    if (soft.role === 'leader') this.leaderFirstIndexValue = this.core.lastIndex;
+    this.options.logger.info({ role: soft.role, term: soft.term, leader: soft.leaderId }, 'raft role changed');
+    const view = this.leadership();
+    for (const listener of this.leadershipListeners) listener(view);
+  }
+
+  /**
+   * The records an append names, read from the log: up to `maxAppendBytes` (at least one). Returns
+   * null when the log no longer matches the append (cut since), so it is not sent. A short read is
+   * reported so the leader resumes after the last record sent.
+   */
+  private async loadAppend(message: AppendRequest<RecordPayload>): Promise<Buffer[] | null> {
+    const log = this.options.commitLog;
+    const last = message.prevIndex + message.count;
+    if (last > log.lastIndex || message.prevIndex < log.firstIndex - 1) return null;
+    if ((await log.termAt(message.prevIndex)) !== message.prevTerm) return null;
+    const entries = await log.readRange(message.prevIndex + 1, this.options.settings.maxAppendBytes, last);
+    if (entries.some((entry) => entry.term > message.term)) return null;
+    if (entries.length < message.count && entries.length > 0) this.core.reportShortAppend(message.to, asIndex(message.prevIndex + entries.length));
+    return entries.map((entry) => entry.record);
+  }
+
+  private fail(error: unknown): void {
+    if (this.failed !== null) return;
+    this.failed = error;
+    clearInterval(this.ticker);
+    this.options.logger.fatal({ err: error }, 'raft node failed; it takes no further part in the group');
+    this.waiters.failAll(new LedgerError('INTERNAL_SERVER_ERROR', 'raft node stopped after a storage failure', { cause: error }));
+    this.options.onFatal(error);
+  }
+}

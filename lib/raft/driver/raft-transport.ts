@@ -1,0 +1,152 @@
+/**
+ * The Raft transport of one node: a gRPC server that receives its peers' streams, and one
+ * {@link PeerStream} per peer for what this node sends. A stream names its sender, group and broker
+ * address in its metadata; streams from outside the group, or whose messages claim another sender,
+ * are refused and counted. Received messages are decoded and checked (lib/raft/driver/raft-wire.ts)
+ * before they reach the node.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../../common/logger.js';
+import type { RaftMessage__Output } from '../../gen/raft/ledgermq/raft/v1/RaftMessage.js';
+import type { StreamClosed } from '../../gen/raft/ledgermq/raft/v1/StreamClosed.js';
+import { loadRaft } from '../../protocol/proto-definitions.js';
+import type { Message, NodeId } from '../core/types.js';
+import { PeerStream } from './peer-stream.js';
+import type { PeerStreamHooks } from './peer-stream.js';
+import { decodeRaftMessage } from './raft-wire.js';
+import type { RecordPayload } from './record-payload.js';
+
+const NODE_KEY = 'x-ledgermq-node';
+const GROUP_KEY = 'x-ledgermq-group';
+const BROKER_ADDRESS_KEY = 'x-ledgermq-broker-address';
+
+export interface RaftTransportOptions {
+  selfId: NodeId;
+  group: string;
+  /** This node's broker (client-facing) address, told to peers. */
+  brokerAddress: string;
+  /** host:port this node's Raft server binds. */
+  listenAddress: string;
+  /** Raft address of every other member. */
+  peers: ReadonlyMap<NodeId, string>;
+  /** Called for every valid message received. */
+  receive: (message: Message<RecordPayload>) => void;
+  hooks: PeerStreamHooks;
+  logger: Logger;
+  maxQueuedMessages: number;
+  reconnectDelayMs: number;
+  /** Largest gRPC message accepted (an append's records plus framing). */
+  maxMessageBytes: number;
+}
+
+/** Counters for metrics and tests. */
+export interface TransportStats {
+  received: number;
+  refused: number;
+  dropped: number;
+}
+
+/** See the file comment. */
+export class RaftTransport {
+  private readonly streams = new Map<NodeId, PeerStream>();
+  private readonly clients: grpc.Client[] = [];
+  private readonly brokerAddresses = new Map<NodeId, string>();
+  private received = 0;
+  private refused = 0;
+
+  private constructor(
+    private readonly options: RaftTransportOptions,
+    private readonly server: grpc.Server,
+  ) {
+    const metadata = new grpc.Metadata();
+    metadata.set(NODE_KEY, options.selfId);
+    metadata.set(GROUP_KEY, options.group);
+    metadata.set(BROKER_ADDRESS_KEY, options.brokerAddress);
+    const Client = loadRaft().ledgermq.raft.v1.RaftService;
+    for (const [peer, address] of options.peers) {
+      const client = new Client(address, grpc.credentials.createInsecure(), {
+        'grpc.max_send_message_length': options.maxMessageBytes,
+        'grpc.max_receive_message_length': options.maxMessageBytes,
+        // Reconnect fast after a peer restarts: failover time depends on it.
+        'grpc.initial_reconnect_backoff_ms': 100,
+        'grpc.max_reconnect_backoff_ms': 1000,
+      });
+      this.clients.push(client);
+      this.streams.set(peer, new PeerStream({
+        peer, client, metadata, hooks: options.hooks, logger: options.logger, maxQueuedMessages: options.maxQueuedMessages, reconnectDelayMs: options.reconnectDelayMs,
+      }));
+    }
+  }
+
+  /** Binds the Raft server; rejects if the address is taken. */
+  static async start(options: RaftTransportOptions): Promise<RaftTransport> {
+    const server = new grpc.Server({ 'grpc.max_receive_message_length': options.maxMessageBytes });
+    const transport = new RaftTransport(options, server);
+    server.addService(loadRaft().ledgermq.raft.v1.RaftService.service, {
+      Stream: (call: grpc.ServerReadableStream<RaftMessage__Output, StreamClosed>, callback: grpc.sendUnaryData<StreamClosed>) => transport.accept(call, callback),
+    });
+    await new Promise<void>((resolve, reject) =>
+      server.bindAsync(options.listenAddress, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
+    );
+    return transport;
+  }
+
+  /** Sends `message` to its addressee (dropped if unknown or unreachable). */
+  send(message: Message<RecordPayload>): void {
+    this.streams.get(message.to)?.send(message);
+  }
+
+  /** The broker address a peer announced on its stream, if it has connected. */
+  brokerAddressOf(peer: NodeId): string | null {
+    if (peer === this.options.selfId) return this.options.brokerAddress;
+    return this.brokerAddresses.get(peer) ?? null;
+  }
+
+  get stats(): TransportStats {
+    let dropped = 0;
+    for (const stream of this.streams.values()) dropped += stream.dropped;
+    return { received: this.received, refused: this.refused, dropped };
+  }
+
+  async close(): Promise<void> {
+    for (const stream of this.streams.values()) stream.close();
+    for (const client of this.clients) client.close();
+    await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+  }
+
+  private accept(call: grpc.ServerReadableStream<RaftMessage__Output, StreamClosed>, callback: grpc.sendUnaryData<StreamClosed>): void {
+    const sender = String(call.metadata.get(NODE_KEY)[0] ?? '');
+    const group = String(call.metadata.get(GROUP_KEY)[0] ?? '');
+    if (group !== this.options.group || !this.options.peers.has(sender)) {
+      this.refused += 1;
+      this.options.logger.warn({ sender, group, peer: call.getPeer() }, 'refused a raft stream from outside the group');
+      callback({ code: grpc.status.PERMISSION_DENIED, details: `not a member of group ${this.options.group}` });
+      return;
+    }
+    const brokerAddress = String(call.metadata.get(BROKER_ADDRESS_KEY)[0] ?? '');
+    if (brokerAddress) this.brokerAddresses.set(sender, brokerAddress);
+    let ended = false;
+    const end = (error: grpc.ServiceError | null): void => {
+      if (ended) return;
+      ended = true;
+      callback(error, error ? undefined : {});
+    };
+    call.on('data', (wire: RaftMessage__Output) => {
+      if (ended) return;
+      let message: Message<RecordPayload>;
+      try {
+        message = decodeRaftMessage(wire);
+        if (message.from !== sender || message.to !== this.options.selfId) throw new Error(`message from ${message.from} to ${message.to} on ${sender}'s stream`);
+      } catch (error) {
+        this.refused += 1;
+        this.options.logger.warn({ err: error, sender }, 'refused a malformed raft message; closing the stream');
+        end({ code: grpc.status.INVALID_ARGUMENT, details: error instanceof Error ? error.message : String(error) } as grpc.ServiceError);
+        return;
+      }
+      this.received += 1;
+      this.options.receive(message);
+    });
+    call.on('end', () => end(null));
+    call.on('error', () => end(null));
+  }
+}
