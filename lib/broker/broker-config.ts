@@ -26,6 +26,13 @@ export interface BrokerConfig {
    * majority of the group. (An ASYNC mode would be weaker and is not offered.)
    */
   flushDiskType: 'SYNC_FLUSH';
+  /**
+   * etcd's initial-cluster-state. `new`: this node is created with its group, an empty store is
+   * normal. `existing`: the group already runs; an empty store means this node lost its data (or
+   * replaces a member), so it takes no part in elections until it has caught up. Start a wiped or
+   * replaced node with `existing`, or it may help elect a leader that lacks committed entries.
+   */
+  initialClusterState: 'new' | 'existing';
   /** A write not committed within this time is answered MASTER_PERSISTENCE_TIMEOUT (outcome unknown). */
   commitTimeoutMs: number;
   httpPort: number;
@@ -65,6 +72,7 @@ export function withDefaults(input: BrokerConfigInput): BrokerConfig {
     electionTimeoutMs: 300,
     heartbeatIntervalMs: 50,
     flushDiskType: 'SYNC_FLUSH',
+    initialClusterState: 'new',
     commitTimeoutMs: 5_000,
     httpPort: 5557,
     namesrv: ['127.0.0.1:9876'],

@@ -120,8 +120,18 @@ export class BrokerNode {
         members,
         brokerAddress,
         commitLog,
-        hardState: { load: () => metaStore.raftHardState(), save: (state) => metaStore.writeRaftHardState(state) },
+        hardState: {
+          load: () => metaStore.raftHardState(),
+          save: (state) => metaStore.writeRaftHardState(state),
+          loadCatchUp: () => metaStore.raftCatchUp(),
+          saveCatchUp: (value) => metaStore.writeRaftCatchUp(value),
+        },
         knownCommitted,
+        catchUp: lostEntries
+          ? { untilIndex: lostEntries.toIndex }
+          : commitLog.lastIndex === 0 && metaStore.raftHardState().term === 0 && config.initialClusterState === 'existing'
+            ? { untilIndex: null }
+            : null,
         settings: {
           tickMs: config.heartbeatIntervalMs,
           electionTicks: Math.max(2, Math.round(config.electionTimeoutMs / config.heartbeatIntervalMs)),

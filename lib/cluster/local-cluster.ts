@@ -44,6 +44,7 @@ const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../../cmd/ledgermq
 
 export class LocalCluster {
   private namesrvChild: ChildProcess | null = null;
+  private started = false;
   private readonly brokerChildren = new Map<string, ChildProcess>();
   readonly description: ClusterDescription;
 
@@ -83,6 +84,7 @@ export class LocalCluster {
     await this.startNamesrv(timeoutMs);
     // All at once: a Raft group elects its leader only once a majority runs.
     await Promise.all(this.nodes.map((node) => this.startNode(node.id, timeoutMs)));
+    this.started = true;
     this.writeDescription();
   }
 
@@ -99,6 +101,8 @@ export class LocalCluster {
       brokerPort: Number(brokerPort),
       httpPort: Number(node.http.split(':')[1]),
       namesrv: this.description.namesrv,
+      // Nodes started with the cluster are new; a node (re)started later joins an existing group.
+      initialClusterState: this.started ? 'existing' : 'new',
       peers: this.nodes.filter((n) => n.raft !== null).map((n) => `${n.id}-${n.raft}`).join(';'),
       autoCreateTopics: this.options.autoCreate ?? true,
       autoCreateGroups: this.options.autoCreate ?? true,

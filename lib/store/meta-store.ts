@@ -14,6 +14,7 @@
  * | inflight  | group NUL topic NUL queueId NUL offset(16 digits) | { visibleAtMs, attempts, handleSeq } |
  * | system    | 'applied', 'dispatch'                             | { index, nextPosition }            |
  * | raft      | 'hardState'                                       | { term, vote } (vote: node id or null) |
+ * | raft      | 'catchUp'                                         | { untilIndex } (null: the leader's commit) |
  */
 import { open } from 'lmdb';
 import type { Database, RootDatabase } from 'lmdb';
@@ -30,6 +31,14 @@ export interface LogCheckpoint {
 export interface RaftHardState {
   term: number;
   vote: string | null;
+}
+
+/**
+ * Present while a node whose store lost (or never had) committed entries catches up before it may
+ * vote again (lib/raft/core/raft-core.ts, RaftBootState.catchUp).
+ */
+export interface RaftCatchUp {
+  untilIndex: number | null;
 }
 
 export interface QueueProgress {
@@ -60,7 +69,7 @@ export class MetaStore {
     private readonly progressDb: Database<QueueProgress, string>,
     private readonly inflightDb: Database<InflightEntry, string>,
     private readonly systemDb: Database<LogCheckpoint, string>,
-    private readonly raftDb: Database<RaftHardState, string>,
+    private readonly raftDb: Database<RaftHardState | RaftCatchUp, string>,
   ) {}
 
   /** Opens (creating) the environment in `dir`. */
@@ -73,7 +82,7 @@ export class MetaStore {
       root.openDB<QueueProgress, string>({ name: 'progress' }),
       root.openDB<InflightEntry, string>({ name: 'inflight' }),
       root.openDB<LogCheckpoint, string>({ name: 'system' }),
-      root.openDB<RaftHardState, string>({ name: 'raft' }),
+      root.openDB<RaftHardState | RaftCatchUp, string>({ name: 'raft' }),
     );
   }
 
@@ -141,7 +150,19 @@ export class MetaStore {
 
   /** The persisted Raft term and vote; `{0, null}` on a new store. */
   raftHardState(): RaftHardState {
-    return this.raftDb.get('hardState') ?? { term: 0, vote: null };
+    return (this.raftDb.get('hardState') as RaftHardState | undefined) ?? { term: 0, vote: null };
+  }
+
+  /** The persisted catch-up marker, or null when the node votes normally. */
+  raftCatchUp(): RaftCatchUp | null {
+    return (this.raftDb.get('catchUp') as RaftCatchUp | undefined) ?? null;
+  }
+
+  /** Sets (or with null, clears) the catch-up marker; resolves once durable. */
+  async writeRaftCatchUp(value: RaftCatchUp | null): Promise<void> {
+    if (value === null) await this.raftDb.remove('catchUp');
+    else await this.raftDb.put('catchUp', { untilIndex: value.untilIndex });
+    await this.root.flushed;
   }
 
   /** Writes the Raft term and vote and resolves once they are durable on disk (fsynced). */

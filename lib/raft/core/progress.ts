@@ -73,7 +73,8 @@ export class Progress {
 
   /**
    * The peer refused an append after `rejectedPrev` and suggests `next`. Ignored when stale (a
-   * refusal of an append older than the current window). Returns whether it changed anything.
+   * refusal of an append older than the current window). A probe refused at the match point means
+   * the peer lost entries it had (see the body). Returns whether it changed anything.
    */
   maybeDecrease(rejectedPrev: LogIndex, suggestedNext: LogIndex): boolean {
     if (this.state === 'replicate') {
@@ -83,6 +84,11 @@ export class Progress {
       return true;
     }
     if (this.next - 1 !== rejectedPrev) return false;
+    if (rejectedPrev !== 0 && rejectedPrev <= this.match) {
+      // The peer refuses the very entry it acknowledged: it lost its log (a wiped or damaged store).
+      // Forget the match (the commit index never moves back) and probe down to what it has.
+      this.match = asIndex(0);
+    }
     this.next = asIndex(Math.max(this.match + 1, Math.min(rejectedPrev, suggestedNext)));
     this.probeSent = false;
     return true;

@@ -40,6 +40,15 @@ export interface RaftBootState {
   hardState: HardState;
   membership: Membership;
   log: StoredLogState;
+  /**
+   * Set when this node's store lost, or may never have had, entries the group committed (a wiped
+   * data directory, a log cut by recovery below what it had acknowledged). Such a node could make a
+   * candidate that lacks committed entries look up to date, so it neither votes nor campaigns until
+   * its commit index reaches `untilIndex`, or without one, the leader's commit index as carried by
+   * the first append it gets from a leader. It still accepts and acknowledges entries (its acks are
+   * true: they follow its own fsync).
+   */
+  catchUp?: { untilIndex: LogIndex | null };
 }
 
 /** Result of a successful proposal: where the entries landed (not yet committed). */
@@ -73,6 +82,8 @@ export class RaftCore<P> {
   private persistedHardState: HardState;
   private lastSoftState: SoftState;
   private readyInFlight: { lastEntry: { index: LogIndex; term: Term } | null } | null = null;
+  /** See {@link RaftBootState.catchUp}: null when this node votes normally, 'leader' until a leader's commit is known. */
+  private catchUpTarget: LogIndex | 'leader' | null;
 
   constructor(
     private readonly config: RaftConfig,
@@ -85,6 +96,8 @@ export class RaftCore<P> {
     this.log.committed = asIndex(Math.min(boot.hardState.commit, boot.log.lastIndex));
     this.membership = boot.membership;
     this.persistedHardState = { ...boot.hardState };
+    this.catchUpTarget = boot.catchUp === undefined ? null : (boot.catchUp.untilIndex ?? 'leader');
+    this.maybeEndCatchUp();
     this.resetElectionTimer();
     this.lastSoftState = this.softState();
   }
@@ -111,6 +124,11 @@ export class RaftCore<P> {
 
   get lastIndex(): LogIndex {
     return this.log.lastIndex;
+  }
+
+  /** Whether this node is still catching up (no votes, no campaigns); see {@link RaftBootState.catchUp}. */
+  get catchingUp(): boolean {
+    return this.catchUpTarget !== null;
   }
 
   /** Term of a log entry (undefined past the end); for tests and status. */
@@ -282,7 +300,11 @@ export class RaftCore<P> {
   }
 
   private isPromotable(): boolean {
-    return this.membership.voters.includes(this.config.id);
+    return this.catchUpTarget === null && this.membership.voters.includes(this.config.id);
+  }
+
+  private maybeEndCatchUp(): void {
+    if (typeof this.catchUpTarget === 'number' && this.log.committed >= this.catchUpTarget) this.catchUpTarget = null;
   }
 
   private resetElectionTimer(): void {
@@ -372,7 +394,7 @@ export class RaftCore<P> {
 
   private handleVote(message: VoteRequest): void {
     const canVote = this.vote === message.from || (this.vote === null && this.leaderIdValue === null) || (message.preVote && message.term > this.term);
-    const granted = canVote && this.log.isUpToDate(message.lastIndex, message.lastTerm) && this.membership.voters.includes(message.from);
+    const granted = canVote && this.catchUpTarget === null && this.log.isUpToDate(message.lastIndex, message.lastTerm) && this.membership.voters.includes(message.from);
     if (granted && !message.preVote) {
       this.vote = message.from;
       this.resetElectionTimer();
@@ -424,12 +446,16 @@ export class RaftCore<P> {
       case 'append':
         this.leaderIdValue = message.from;
         this.electionElapsedTicks = 0;
+        // An append carries the leader's full commit index (a heartbeat only what we match).
+        if (this.catchUpTarget === 'leader') this.catchUpTarget = message.commit;
         this.handleAppend(message);
+        this.maybeEndCatchUp();
         break;
       case 'heartbeat':
         this.leaderIdValue = message.from;
         this.electionElapsedTicks = 0;
         if (message.commit > this.log.committed && message.commit <= this.log.lastIndex) this.log.commitTo(message.commit);
+        this.maybeEndCatchUp();
         this.messagesAfterPersist.push({ type: 'heartbeatResponse', from: this.config.id, to: message.from, term: this.term });
         break;
       case 'timeoutNow':

@@ -26,10 +26,13 @@ import { kindOf, toAppendEntry } from './record-payload.js';
 import type { RecordPayload } from './record-payload.js';
 import type { EntryType } from '../../store/record-format.js';
 
-/** Durable term and vote. `save` resolves once they are on disk. */
+/** Durable term and vote, and the catch-up marker. Saves resolve once on disk. */
 export interface HardStateStore {
   load(): { term: number; vote: string | null };
   save(state: { term: number; vote: string | null }): Promise<void>;
+  /** The node's persisted catch-up state (see RaftBootState.catchUp), or null. */
+  loadCatchUp(): { untilIndex: number | null } | null;
+  saveCatchUp(value: { untilIndex: number | null } | null): Promise<void>;
 }
 
 /** Timing and limits of the driver; defaults in lib/raft/README.md and the broker config. */
@@ -58,6 +61,12 @@ export interface RaftNodeOptions {
   hardState: HardStateStore;
   /** An index known committed at startup (e.g. the applied checkpoint); 0 if none. */
   knownCommitted: number;
+  /**
+   * Set when the store lost, or may never have had, entries the group committed: the node takes no
+   * part in elections until it caught up (persisted across restarts until done). `untilIndex`
+   * null: up to the leader's commit index at first contact.
+   */
+  catchUp: { untilIndex: number | null } | null;
   settings: RaftNodeSettings;
   logger: Logger;
   onFatal: (error: unknown) => void;
@@ -101,6 +110,8 @@ export class RaftNode {
   private failed: unknown = null;
   private closed = false;
   private readonly stats = { readies: 0, fsyncs: 0, proposals: 0, leaderChanges: 0 };
+  /** Whether the store holds a catch-up marker still to clear. */
+  private catchUpPersisted = false;
 
   private constructor(
     private readonly options: RaftNodeOptions,
@@ -117,6 +128,12 @@ export class RaftNode {
     const log = options.commitLog;
     const hardState = options.hardState.load();
     const termRuns = await findTermRuns(log);
+    const persistedCatchUp = options.hardState.loadCatchUp();
+    const catchUp = options.catchUp ?? persistedCatchUp;
+    if (options.catchUp !== null && (persistedCatchUp === null || persistedCatchUp.untilIndex !== options.catchUp.untilIndex)) {
+      await options.hardState.saveCatchUp(options.catchUp);
+    }
+    if (catchUp !== null) options.logger.warn({ untilIndex: catchUp.untilIndex }, 'this node may lack committed entries: it will not vote until it has caught up with the leader');
     const core = new RaftCore<RecordPayload>(
       {
         id: options.id,
@@ -132,9 +149,11 @@ export class RaftNode {
         hardState: { term: asTerm(hardState.term), vote: hardState.vote, commit: asIndex(Math.min(options.knownCommitted, log.lastIndex)) },
         membership: { voters: [...options.members.keys()], learners: [] },
         log: { lastIndex: asIndex(log.lastIndex), termRuns: termRuns.map((run) => ({ start: asIndex(run.start), term: asTerm(run.term) })), firstIndex: asIndex(log.firstIndex) },
+        catchUp: catchUp === null ? undefined : { untilIndex: catchUp.untilIndex === null ? null : asIndex(catchUp.untilIndex) },
       },
     );
     const node = new RaftNode(options, core, hardState);
+    node.catchUpPersisted = catchUp !== null;
     const listenAddress = options.members.get(options.id);
     if (listenAddress === undefined) throw new LedgerError('BAD_REQUEST', `node ${options.id} is not among the group's members`);
     const peers = new Map([...options.members].filter(([id]) => id !== options.id));
@@ -231,6 +250,7 @@ export class RaftNode {
       pendingProposals: this.waiters.size,
       transport: this.transport.stats,
       failed: this.failed !== null,
+      catchingUp: this.core.catchingUp,
       ...this.stats,
     };
   }
@@ -316,6 +336,12 @@ export class RaftNode {
       for (const listener of this.commitListeners) listener(this.committed);
     }
     this.core.advance();
+    if (this.catchUpPersisted && !this.core.catchingUp) {
+      // Everything committed when this node rejoined is now durable here: it may vote again.
+      await this.options.hardState.saveCatchUp(null);
+      this.catchUpPersisted = false;
+      this.options.logger.info({ commitIndex: this.committed }, 'caught up with the group; taking part in elections again');
+    }
   }
 
   private lastPublished: { role: Role; term: number; leaderId: NodeId | null } | null = null;

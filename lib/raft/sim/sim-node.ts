@@ -41,9 +41,28 @@ export class SimNode {
     this.core = this.boot();
   }
 
+  /** Set by {@link wipe}: the next boot catches up before voting (or not, to show why it must). */
+  private bootCatchUp = false;
+
   /** Loses everything but the disk. */
   crash(): void {
     this.alive = false;
+  }
+
+  /**
+   * Loses the disk too (a crashed node whose data directory is deleted). With `catchUp`, the next
+   * boot neither votes nor campaigns until it has caught up with a leader's commit index.
+   */
+  wipe(catchUp: boolean): void {
+    this.alive = false;
+    this.disk.hardState = { term: 0 as HardState['term'], vote: null, commit: asIndex(0) };
+    this.disk.entries = [];
+    this.bootCatchUp = catchUp;
+  }
+
+  /** Whether this node is down with a wiped disk or still catching up after one. */
+  get recovering(): boolean {
+    return this.bootCatchUp && (!this.alive || this.core.catchingUp);
   }
 
   /** Restarts from the disk: a new core, the state machine re-applied from the start. */
@@ -80,6 +99,8 @@ export class SimNode {
       for (const message of ready.messagesAfterPersist) send(message);
       this.applyTo(ready.commitIndex);
       this.core.advance();
+      // Caught up: a later restart votes normally (a real driver persists this).
+      if (this.bootCatchUp && !this.core.catchingUp) this.bootCatchUp = false;
     }
     return true;
   }
@@ -92,6 +113,7 @@ export class SimNode {
       hardState: this.disk.hardState,
       membership: this.membership,
       log: { lastIndex: asIndex(entries.length), termRuns },
+      catchUp: this.bootCatchUp ? { untilIndex: null } : undefined,
     });
     this.appliedIndex = asIndex(0);
     this.applyTo(asIndex(Math.min(this.disk.hardState.commit, entries.length)));

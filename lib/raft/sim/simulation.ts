@@ -34,11 +34,18 @@ export interface SimulationOptions {
   /** Chance per Ready of crashing between its sends and its fsync. */
   crashMidReadyRate: number;
   proposeRate: number;
+  /**
+   * Whether a crash may also wipe the node's disk (at most one node recovering from a wipe at a
+   * time: two wiped nodes of three can lose what only they held, whatever the protocol does).
+   */
+  wipes: boolean;
+  /** Whether a wiped node boots in catch-up mode. Off only to show that the mode is needed. */
+  catchUpAfterWipe: boolean;
 }
 
 export const DEFAULT_SIMULATION: SimulationOptions = {
   nodes: 3, faultTicks: 1500, healTicks: 3000, dropRate: 0.05, duplicateRate: 0.02, maxDelayTicks: 3,
-  faultRate: 0.02, crashMidReadyRate: 0.002, proposeRate: 0.3,
+  faultRate: 0.02, crashMidReadyRate: 0.002, proposeRate: 0.3, wipes: true, catchUpAfterWipe: true,
 };
 
 export interface SimulationResult {
@@ -196,7 +203,9 @@ class Simulation implements SimObserver {
         break;
       case 3:
         if (node.alive) {
-          node.crash();
+          const mayWipe = this.options.wipes && [...this.nodes.values()].every((other) => !other.recovering);
+          if (mayWipe && this.random() < 0.3) node.wipe(this.options.catchUpAfterWipe);
+          else node.crash();
           this.crashes += 1;
         }
         break;
