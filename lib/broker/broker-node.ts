@@ -7,6 +7,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { DurabilityTrace } from '../common/durability-trace.js';
 import { HttpEndpoint } from '../common/http-endpoint.js';
 import type { Logger } from '../common/logger.js';
 import { BrokerRegistrar } from '../namesrv/broker-registrar.js';
@@ -94,7 +95,10 @@ export class BrokerNode {
     const members = parsePeers(config.peers, config.nodeId);
     const replicated = members.size > 0;
     const replayFrom = Math.min(metaStore.applied().nextPosition, metaStore.dispatched().nextPosition);
-    const commitLog = await CommitLog.open({ dir: dirs.commitLog, segmentSizeBytes: config.segmentSizeBytes, logger, recoverFromPosition: replayFrom });
+    const trace = DurabilityTrace.fromEnvironment(config.nodeId);
+    const commitLog = await CommitLog.open({
+      dir: dirs.commitLog, segmentSizeBytes: config.segmentSizeBytes, logger, recoverFromPosition: replayFrom, onDurable: trace ? (index) => trace.record('durable', index) : undefined,
+    });
     const lostEntries = findLostEntries(commitLog, metaStore, logger);
     // A single node has no replica to restore committed entries its log lost: forget them. In a
     // group the leader sends them again, byte for byte, and the state machine skips what it applied.
@@ -154,7 +158,7 @@ export class BrokerNode {
     }
     log.onCommit((commitIndex) => stateMachine.notifyCommit(commitIndex));
 
-    const pipeline = new CommitPipeline(log, stateMachine);
+    const pipeline = new CommitPipeline(log, stateMachine, trace ? (index) => trace.record('ack', index) : undefined);
     const topics = new TopicService(config, topicTable, pipeline);
     const sender = new SendService(config, log, topics, pipeline);
     const popper = new PopService({

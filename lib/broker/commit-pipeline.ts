@@ -9,9 +9,11 @@ import { EntryType } from '../store/record-format.js';
  * entry's apply result once it is committed (durable on a majority) and applied on this node.
  */
 export class CommitPipeline {
+  /** @param onAcknowledge called with an entry's index just before its result is handed back (test hook). */
   constructor(
     private readonly log: ReplicatedLog,
     private readonly stateMachine: StateMachine,
+    private readonly onAcknowledge?: (index: number) => void,
   ) {}
 
   /** Commits one MESSAGES entry whose body is an encoded message batch. */
@@ -26,6 +28,8 @@ export class CommitPipeline {
 
   private async submit(type: EntryType, body: Buffer): Promise<ApplyResult> {
     const [committed] = await this.log.propose([{ type, body }]);
-    return this.stateMachine.waitApplied(committed.index);
+    const result = await this.stateMachine.waitApplied(committed.index);
+    this.onAcknowledge?.(committed.index);
+    return result;
   }
 }

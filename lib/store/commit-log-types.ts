@@ -21,6 +21,8 @@ export interface CommitLogOptions {
   /** Record boundary below which records were verified before (a checkpoint); default 0. */
   recoverFromPosition?: number;
   faults?: CommitLogFaults;
+  /** Called with the new durable index each time an fsync raises it (test hooks, metrics). */
+  onDurable?: (durableIndex: number) => void;
 }
 
 /** One entry to append. The body is copied; the caller keeps ownership of its buffer. */

@@ -58,6 +58,7 @@ export class CommitLog {
   private readonly maxPendingBytes: number;
   private readonly cacheMaxBytes: number;
   private readonly faults: CommitLogFaults;
+  private readonly onDurable: ((durableIndex: number) => void) | undefined;
   private readonly segments: LogSegment[];
   private lastIndexValue: number;
   private lastTermValue: number;
@@ -78,7 +79,8 @@ export class CommitLog {
   private writeCalls = 0;
   private fsyncCalls = 0;
 
-  private constructor(options: Required<Omit<CommitLogOptions, 'recoverFromPosition'>>, recovered: ReturnType<typeof recoverLog>) {
+  private constructor(options: Required<Omit<CommitLogOptions, 'recoverFromPosition' | 'onDurable'>> & Pick<CommitLogOptions, 'onDurable'>, recovered: ReturnType<typeof recoverLog>) {
+    this.onDurable = options.onDurable;
     this.dir = options.dir;
     this.logger = options.logger;
     this.segmentSizeBytes = options.segmentSizeBytes;
@@ -118,7 +120,7 @@ export class CommitLog {
       if (!Number.isSafeInteger(value) || value < min) throw new LedgerError('BAD_REQUEST', `${name} must be an integer >= ${min}, got ${value}`);
     }
     const recovered = recoverLog(options.dir, recoverFromPosition, options.logger);
-    const log = new CommitLog({ dir: options.dir, segmentSizeBytes, maxPendingBytes, cacheMaxBytes, logger: options.logger, faults: options.faults ?? {} }, recovered);
+    const log = new CommitLog({ dir: options.dir, segmentSizeBytes, maxPendingBytes, cacheMaxBytes, logger: options.logger, faults: options.faults ?? {}, onDurable: options.onDurable }, recovered);
     options.logger.info({ dir: options.dir, firstIndex: log.firstIndex, lastIndex: log.lastIndex, endPosition: log.endPosition, recovery: log.recovery }, 'commit log opened');
     return log;
   }
@@ -428,7 +430,10 @@ export class CommitLog {
           await this.syncDirectory();
           for (const segment of newFiles) segment.directorySynced = true;
         }
-        this.durableIndexValue = Math.max(this.durableIndexValue, coversIndex);
+        if (coversIndex > this.durableIndexValue) {
+          this.durableIndexValue = coversIndex;
+          this.onDurable?.(coversIndex);
+        }
       } finally {
         this.syncInFlight = null;
       }
