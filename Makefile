@@ -1,6 +1,6 @@
 # LedgerMQ developer entry points. Every target that needs dependencies installs them first
 # (npm ci, re-run only when package-lock.json changes).
-.PHONY: all install build lint test up sim clean
+.PHONY: all install build lint test up sim bench clean
 
 NODE_STAMP := node_modules/.ledgermq-installed
 DATA_DIR ?= ./data
@@ -27,6 +27,11 @@ test: build
 # Randomized Raft simulation: SEEDS=N seeds (default 10,000), SEED=S replays one, NODES=3|5.
 sim: build
 	node dist/lib/raft/sim/run-seeds.js
+
+# LedgerMQ (3-node group, official client via the Proxy) then NATS JetStream R3, same parameters.
+# Env: BENCH_COUNT BENCH_LAT_COUNT BENCH_RUNS BENCH_SIZE BENCH_WINDOW BENCH_MAX_SECONDS BENCH_SKIP_NATS
+bench: build
+	node dist/lib/bench/run-bench.js
 
 # The README's start command: a NameServer/Proxy and a broker group on 127.0.0.1, data in ./data.
 up: build
