@@ -76,6 +76,8 @@ export class RaftCore<P> {
   private votes = new Map<NodeId, boolean>();
   /** Index of the latest config entry proposed; another waits until it commits. */
   private pendingConfigIndex: LogIndex = asIndex(0);
+  /** As leader: the index of the no-op that opened this leadership. */
+  private leaderNoopIndex: LogIndex = asIndex(0);
   private messages: Array<Message<P>> = [];
   private messagesAfterPersist: Array<Message<P>> = [];
   private needsBroadcast = false;
@@ -124,6 +126,14 @@ export class RaftCore<P> {
 
   get lastIndex(): LogIndex {
     return this.log.lastIndex;
+  }
+
+  /**
+   * As leader, the index of the no-op that opened its term: every entry before it is committed once
+   * it is. null when not leader.
+   */
+  get leaderStartIndex(): LogIndex | null {
+    return this.roleValue === 'leader' ? this.leaderNoopIndex : null;
   }
 
   /** Whether this node is still catching up (no votes, no campaigns); see {@link RaftBootState.catchUp}. */
@@ -303,8 +313,16 @@ export class RaftCore<P> {
     return this.catchUpTarget === null && this.membership.voters.includes(this.config.id);
   }
 
+  /**
+   * Ends catch-up once the commit index reached the target *and* holds an entry of the current
+   * leader's term: the leader has every entry committed before its term (leader completeness), so
+   * matching it past its own no-op means this node holds them all. The target alone is not
+   * enough: a freshly elected leader's commit index, or an applied checkpoint, can lag behind what
+   * was acknowledged.
+   */
   private maybeEndCatchUp(): void {
-    if (typeof this.catchUpTarget === 'number' && this.log.committed >= this.catchUpTarget) this.catchUpTarget = null;
+    if (typeof this.catchUpTarget !== 'number' || this.leaderIdValue === null) return;
+    if (this.log.committed >= this.catchUpTarget && this.log.termAt(this.log.committed) === this.term) this.catchUpTarget = null;
   }
 
   private resetElectionTimer(): void {
@@ -374,6 +392,7 @@ export class RaftCore<P> {
     this.leader = new LeaderState<P>(this.config.id, this.term, this.membership, this.log, this.config, (message) => this.messages.push(message), () => this.ticks);
     // Entries of earlier terms commit only once an entry of this term does: append a no-op now.
     this.log.appendOwn([{ index: asIndex(this.log.lastIndex + 1), term: this.term, kind: 'noop', data: null }]);
+    this.leaderNoopIndex = this.log.lastIndex;
     // Be conservative: an uncommitted config entry from an earlier term may sit in the log.
     this.pendingConfigIndex = this.log.lastIndex;
     this.needsBroadcast = true;

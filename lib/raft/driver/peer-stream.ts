@@ -38,6 +38,8 @@ export class PeerStream {
   private call: grpc.ClientWritableStream<RaftMessage> | null = null;
   private queue: Array<Message<RecordPayload>> = [];
   private pumping = false;
+  /** Resolves when the current call has ended (its status arrived); a pending 'drain' may never come then. */
+  private callEnded: Promise<void> = Promise.resolve();
   private retryAtMs = 0;
   private closed = false;
   private wasConnected = false;
@@ -71,7 +73,10 @@ export class PeerStream {
 
   private connect(): boolean {
     if (Date.now() < this.retryAtMs) return false;
+    let ended!: () => void;
+    this.callEnded = new Promise<void>((resolve) => (ended = resolve));
     const call = this.options.client.Stream(this.options.metadata, (error) => {
+      ended();
       if (this.call !== call) return;
       this.lose(error ? error.details || error.message : 'peer closed the stream');
     });
@@ -83,6 +88,7 @@ export class PeerStream {
   }
 
   private lose(reason: string): void {
+    this.call?.cancel();
     this.call = null;
     this.queue = [];
     this.retryAtMs = Date.now() + this.options.reconnectDelayMs;
@@ -115,15 +121,11 @@ export class PeerStream {
         if (call === null) break;
         this.wasConnected = true;
         if (!call.write(encodeRaftMessage(message, records))) {
-          await new Promise<void>((resolve) => {
-            const done = (): void => {
-              call.off('drain', done);
-              call.off('close', done);
-              resolve();
-            };
-            call.on('drain', done);
-            call.on('close', done);
-          });
+          let done!: () => void;
+          const drained = new Promise<void>((resolve) => (done = resolve));
+          call.once('drain', done);
+          await Promise.race([drained, this.callEnded]);
+          call.off('drain', done);
         }
       }
     } catch (error) {

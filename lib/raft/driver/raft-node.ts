@@ -107,11 +107,13 @@ export class RaftNode {
   private persistedTerm: number;
   private persistedVote: string | null;
   private draining = false;
+  private drained: Promise<void> = Promise.resolve();
   private failed: unknown = null;
   private closed = false;
   private readonly stats = { readies: 0, fsyncs: 0, proposals: 0, leaderChanges: 0 };
   /** Whether the store holds a catch-up marker still to clear. */
   private catchUpPersisted = false;
+  private catchUpEndedAt: number | null = null;
 
   private constructor(
     private readonly options: RaftNodeOptions,
@@ -260,8 +262,10 @@ export class RaftNode {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.ticker);
-    this.waiters.failAll(new LedgerError('INTERNAL_SERVER_ERROR', 'raft node is closing'));
     await this.transport.close();
+    // Let the Ready in hand finish (the loop stops after it) before the caller closes the log.
+    await this.drained;
+    this.waiters.failAll(new LedgerError('INTERNAL_SERVER_ERROR', 'raft node is closing'));
   }
 
   private tick(): void {
@@ -273,7 +277,13 @@ export class RaftNode {
 
   private receive(message: Message<RecordPayload>): void {
     if (this.failed !== null || this.closed) return;
-    this.core.step(message);
+    try {
+      this.core.step(message);
+    } catch (error) {
+      // An invariant of the core broke: stop taking part rather than guess.
+      this.fail(error);
+      return;
+    }
     this.kick();
   }
 
@@ -286,7 +296,7 @@ export class RaftNode {
   private kick(): void {
     if (this.draining || this.failed !== null || this.closed) return;
     this.draining = true;
-    void this.drain();
+    this.drained = this.drain();
   }
 
   private async drain(): Promise<void> {
@@ -317,6 +327,8 @@ export class RaftNode {
         this.persistedVote = hard.vote;
       })
       : null;
+    // Awaited below; a failure before that must not surface as an unhandled rejection.
+    hardWrite?.catch(() => undefined);
     if (ready.entries.length > 0) {
       const first = ready.entries[0].index;
       if (first !== log.lastIndex + 1) throw new Error(`raft entry ${first} does not follow the log's last index ${log.lastIndex}`);
@@ -337,22 +349,25 @@ export class RaftNode {
     }
     this.core.advance();
     if (this.catchUpPersisted && !this.core.catchingUp) {
-      // Everything committed when this node rejoined is now durable here: it may vote again.
-      await this.options.hardState.saveCatchUp(null);
-      this.catchUpPersisted = false;
-      this.options.logger.info({ commitIndex: this.committed }, 'caught up with the group; taking part in elections again');
+      // The core may have ended catch-up on a commit index whose entries are not durable yet:
+      // clear the marker only once the published (durable) commit index got there.
+      this.catchUpEndedAt ??= this.core.commitIndex;
+      if (this.committed >= this.catchUpEndedAt) {
+        await this.options.hardState.saveCatchUp(null);
+        this.catchUpPersisted = false;
+        this.options.logger.info({ commitIndex: this.committed }, 'caught up with the group; taking part in elections again');
+      }
     }
   }
 
   private lastPublished: { role: Role; term: number; leaderId: NodeId | null } | null = null;
-  private leaderFirstIndexValue = Number.MAX_SAFE_INTEGER;
 
   /**
    * As leader: the index of the first entry of its term (its no-op); every earlier entry is
    * committed once this one is. MAX_SAFE_INTEGER when not leader.
    */
   get leaderFirstIndex(): number {
-    return this.core.role === 'leader' ? this.leaderFirstIndexValue : Number.MAX_SAFE_INTEGER;
+    return this.core.leaderStartIndex ?? Number.MAX_SAFE_INTEGER;
   }
 
   private publishLeadership(ready: Ready<RecordPayload>): void {
@@ -361,8 +376,6 @@ export class RaftNode {
     if (last !== null && last.role === soft.role && last.term === soft.term && last.leaderId === soft.leaderId) return;
     if (last !== null && last.leaderId !== soft.leaderId && soft.leaderId !== null) this.stats.leaderChanges += 1;
     this.lastPublished = { role: soft.role, term: soft.term, leaderId: soft.leaderId };
-    // Called before any await of the Ready that made this node leader: the core's last entry is its no-op.
-    if (soft.role === 'leader') this.leaderFirstIndexValue = this.core.lastIndex;
     this.options.logger.info({ role: soft.role, term: soft.term, leader: soft.leaderId }, 'raft role changed');
     const view = this.leadership();
     for (const listener of this.leadershipListeners) listener(view);
@@ -379,7 +392,13 @@ export class RaftNode {
     if (last > log.lastIndex || message.prevIndex < log.firstIndex - 1) return null;
     if ((await log.termAt(message.prevIndex)) !== message.prevTerm) return null;
     const entries = await log.readRange(message.prevIndex + 1, this.options.settings.maxAppendBytes, last);
-    if (entries.some((entry) => entry.term > message.term)) return null;
+    // The log may have been cut and rewritten while we read: check again that it fits the append.
+    if ((await log.termAt(message.prevIndex)) !== message.prevTerm) return null;
+    let previousTerm: number = message.prevTerm;
+    for (const entry of entries) {
+      if (entry.term < previousTerm || entry.term > message.term) return null;
+      previousTerm = entry.term;
+    }
     if (entries.length < message.count && entries.length > 0) this.core.reportShortAppend(message.to, asIndex(message.prevIndex + entries.length));
     return entries.map((entry) => entry.record);
   }

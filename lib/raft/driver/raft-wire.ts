@@ -58,9 +58,10 @@ export function decodeRaftMessage(wire: RaftMessage__Output): Message<RecordPayl
     case 'append': {
       const body = wire.append!;
       const prevIndex = u64(body.prevIndex, 'prevIndex');
-      const entries = decodeRecords(body.records, prevIndex, base.term);
+      const prevTerm = u64(body.prevTerm, 'prevTerm');
+      const entries = decodeRecords(body.records, prevIndex, prevTerm, base.term);
       return {
-        ...base, type: 'append', prevIndex: asIndex(prevIndex), prevTerm: asTerm(u64(body.prevTerm, 'prevTerm')), commit: asIndex(u64(body.commit, 'commit')), count: entries.length, entries,
+        ...base, type: 'append', prevIndex: asIndex(prevIndex), prevTerm: asTerm(prevTerm), commit: asIndex(u64(body.commit, 'commit')), count: entries.length, entries,
       };
     }
     case 'appendResponse': {
@@ -86,10 +87,10 @@ export function decodeRaftMessage(wire: RaftMessage__Output): Message<RecordPayl
   }
 }
 
-/** Verifies shipped records: each complete and intact, indexes consecutive from `prevIndex + 1`, terms non-decreasing and at most `term`. */
-function decodeRecords(records: readonly Buffer[], prevIndex: number, term: number): Array<Entry<RecordPayload>> {
+/** Verifies shipped records: each complete and intact, indexes consecutive from `prevIndex + 1`, terms non-decreasing from `prevTerm` and at most `term`. */
+function decodeRecords(records: readonly Buffer[], prevIndex: number, prevTerm: number, term: number): Array<Entry<RecordPayload>> {
   const entries: Array<Entry<RecordPayload>> = [];
-  let lastTerm = 0;
+  let lastTerm = prevTerm;
   records.forEach((record, i) => {
     if (record.length < RECORD_HEADER_SIZE_BYTES) throw new MalformedRaftMessage(`record ${i} is ${record.length} bytes, shorter than a header`);
     const header = parseRecordHeader(record);
