@@ -34,3 +34,16 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+/** The `raft` part of a broker node's `/status`. */
+export interface RaftStatus {
+  role: string;
+  commitIndex: number;
+  lastIndex: number;
+  catchingUp: boolean;
+}
+
+/** Reads the Raft state of node `id` from its `/status`. */
+export async function raftStatus(cluster: LocalCluster, id: string): Promise<RaftStatus> {
+  return (await cluster.nodeStatus(id)).raft as RaftStatus;
+}

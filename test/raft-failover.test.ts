@@ -7,22 +7,13 @@
  */
 import { expect } from 'chai';
 import { Producer, SimpleConsumer } from 'rocketmq-client-nodejs';
-import { startCluster, waitFor } from './cluster-helpers.js';
+import { raftStatus, startCluster, waitFor } from './cluster-helpers.js';
 
 type Cluster = Awaited<ReturnType<typeof startCluster>>;
 
 const KILLS = 5;
 const SENDERS = 4;
 
-interface RaftStatus {
-  role: string;
-  commitIndex: number;
-  lastIndex: number;
-}
-
-async function raftStatus(cluster: Cluster, id: string): Promise<RaftStatus> {
-  return (await cluster.nodeStatus(id)).raft as RaftStatus;
-}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

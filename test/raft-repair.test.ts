@@ -10,19 +10,10 @@ import { join } from 'node:path';
 import { Producer, SimpleConsumer } from 'rocketmq-client-nodejs';
 import { silentLogger } from '../lib/common/logger.js';
 import { CommitLog } from '../lib/store/commit-log.js';
-import { startCluster, waitFor } from './cluster-helpers.js';
+import { raftStatus, startCluster, waitFor } from './cluster-helpers.js';
 
 type Cluster = Awaited<ReturnType<typeof startCluster>>;
 
-interface RaftStatus {
-  role: string;
-  commitIndex: number;
-  catchingUp: boolean;
-}
-
-async function raftStatus(cluster: Cluster, id: string): Promise<RaftStatus> {
-  return (await cluster.nodeStatus(id)).raft as RaftStatus;
-}
 
 /** SHA-256 over the records 1..`upTo` of the CommitLog in `dataDir` (opened after the node stopped). */
 async function committedDigest(dataDir: string, upTo: number): Promise<string> {
