@@ -8,6 +8,7 @@
 import { expect } from 'chai';
 import { Producer, SimpleConsumer } from 'rocketmq-client-nodejs';
 import { raftStatus, startCluster, waitFor } from './cluster-helpers.js';
+import { median } from '../lib/bench/statistics.js';
 
 type Cluster = Awaited<ReturnType<typeof startCluster>>;
 
@@ -15,11 +16,6 @@ const KILLS = 5;
 const SENDERS = 4;
 
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
 
 describe('Raft group failover with the official client', function () {
   this.timeout(300_000);

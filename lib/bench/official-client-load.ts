@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Producer, SimpleConsumer } from 'rocketmq-client-nodejs';
+import { percentile } from './statistics.js';
 
 export interface PublishResult {
   acked: number;
@@ -21,10 +22,6 @@ export interface ConsumeResult {
   msgsPerS: number;
 }
 
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
 
 /** Publishes up to `count` messages of `size` bytes with `window` in flight, for at most `maxSeconds`. */
 export async function publish(options: { accessPoint: string; topic: string; size: number; count: number; window: number; maxSeconds: number }): Promise<PublishResult> {

@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LocalCluster } from '../cluster/local-cluster.js';
 import { consume, publish } from './official-client-load.js';
+import { median } from './statistics.js';
 
 const env = process.env;
 const COUNT = Number(env.BENCH_COUNT ?? 20_000);
@@ -26,11 +27,6 @@ interface RunFigures {
   consumeMsgsPerS: number;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
 
 const fmt = (value: number, digits = 0): string => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 

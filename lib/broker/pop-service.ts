@@ -6,7 +6,7 @@
  * before the consumer hears of it, so a restart or failover never forgets an ack.
  */
 import type { Counter } from 'prom-client';
-import { CorruptRecordError, LedgerError, NotLeaderError } from '../common/errors.js';
+import { CorruptRecordError, LedgerError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { CommitLog } from '../store/commit-log.js';
 import type { ConsumeQueueStore } from '../store/consume-queue-store.js';
@@ -19,6 +19,7 @@ import { checkGroupName, checkTopicName } from './name-rules.js';
 import type { PollWaiters } from './poll-waiters.js';
 import type { PopState } from './pop-state.js';
 import { decodeReceiptHandle, encodeReceiptHandle } from './receipt-handle.js';
+import { requireLeader } from './replicated-log.js';
 import type { ReplicatedLog } from './replicated-log.js';
 import type { SendService } from './send-service.js';
 import { TagFilter } from './tag-filter.js';
@@ -302,10 +303,7 @@ export class PopService {
   }
 
   private requireLeader(): void {
-    if (!this.deps.log.isLeader()) {
-      const view = this.deps.log.leadership();
-      throw new NotLeaderError(view.leaderId, view.leaderAddress);
-    }
+    requireLeader(this.deps.log);
   }
 
   /** Runs `work` after every earlier holder of `key` finished. */

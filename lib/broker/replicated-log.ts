@@ -4,6 +4,7 @@
  * group, and advances the commit index. Two implementations: {@link SingleNodeLog} for a group of
  * one node, and RaftReplicatedLog (lib/raft's driver) for a real group.
  */
+import { NotLeaderError } from '../common/errors.js';
 import type { EntryType } from '../store/record-format.js';
 
 /** An entry the broker wants committed. */
@@ -42,4 +43,11 @@ export interface ReplicatedLog {
   leadership(): LeadershipView;
   /** Whether this node may accept writes now. */
   isLeader(): boolean;
+}
+
+/** Throws NotLeaderError (with the leader's address when known) unless `log` may take writes now. */
+export function requireLeader(log: ReplicatedLog): void {
+  if (log.isLeader()) return;
+  const view = log.leadership();
+  throw new NotLeaderError(view.leaderId, view.leaderAddress);
 }

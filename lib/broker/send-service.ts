@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { LedgerError, NotLeaderError } from '../common/errors.js';
+import { LedgerError } from '../common/errors.js';
 import { encodeMessageBatch } from '../store/message-codec.js';
 import type { StoredMessage } from '../store/message-codec.js';
 import type { BrokerConfig } from './broker-config.js';
 import type { CommitPipeline } from './commit-pipeline.js';
 import { validateBatch } from './message-validator.js';
 import type { IncomingMessage } from './message-validator.js';
+import { requireLeader } from './replicated-log.js';
 import type { ReplicatedLog } from './replicated-log.js';
 import type { TopicService } from './topic-service.js';
 import { PERM_WRITE } from './topic-service.js';
@@ -34,10 +35,7 @@ export class SendService {
 
   async send(topicName: string, queueId: number, messages: readonly IncomingMessage[]): Promise<SendResult[]> {
     validateBatch(topicName, messages, this.config);
-    if (!this.log.isLeader()) {
-      const view = this.log.leadership();
-      throw new NotLeaderError(view.leaderId, view.leaderAddress);
-    }
+    requireLeader(this.log);
     const topic = await this.topics.topic(topicName, true);
     if ((topic.perm & PERM_WRITE) === 0) throw new LedgerError('FORBIDDEN', `topic ${topicName} is not writable`);
     let chosen = queueId;

@@ -1,4 +1,3 @@
-import { NotLeaderError } from '../common/errors.js';
 import type { CommitLog } from '../store/commit-log.js';
 import type { CommittedPosition, LeadershipView, ProposedEntry, ReplicatedLog } from './replicated-log.js';
 
@@ -47,10 +46,6 @@ export class SingleNodeLog implements ReplicatedLog {
     return true;
   }
 
-  /** Throws NotLeaderError when not leader (never, for one node; kept for the shared contract). */
-  requireLeader(): void {
-    if (!this.isLeader()) throw new NotLeaderError(null, null);
-  }
 
   private advance(durableIndex: number): void {
     if (durableIndex <= this.committed) return;

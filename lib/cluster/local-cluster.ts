@@ -124,7 +124,7 @@ export class LocalCluster {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       try {
-        const status = (await (await fetch(`http://${this.description.namesrvProcess.http}/status`)).json()) as NameServerStatus;
+        const status = await this.namesrvStatus();
         const broker = status.brokers.find((b) => b.group === group && b.nodeId === nodeId);
         const leaderKnown = status.groups.some((g) => g.group === group && g.leaderAddress !== '');
         if (broker && broker.lastHeartbeatMs >= sinceMs && leaderKnown) return;
@@ -139,9 +139,14 @@ export class LocalCluster {
   /** The node that the NameServer routes the group's writes to now, or null. */
   async leaderId(): Promise<string | null> {
     const group = this.description.groups[0].name;
-    const status = (await (await fetch(`http://${this.description.namesrvProcess.http}/status`)).json()) as NameServerStatus;
+    const status = await this.namesrvStatus();
     const summary = status.groups.find((g) => g.group === group);
     return summary && summary.leaderId !== '' ? summary.leaderId : null;
+  }
+
+  /** The NameServer's `/status` document. */
+  private async namesrvStatus(): Promise<NameServerStatus> {
+    return (await (await fetch(`http://${this.description.namesrvProcess.http}/status`)).json()) as NameServerStatus;
   }
 
   /** The `/status` document of one node. */
