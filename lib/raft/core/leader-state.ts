@@ -93,13 +93,15 @@ export class LeaderState<P> {
     const progress = this.progress.get(message.from);
     if (progress === undefined) return false;
     progress.recentActive = true;
+    progress.catchingUp = message.catchingUp === true;
     if (!message.success) {
       let suggestedNext = asIndex(message.hintIndex + 1);
       if (message.hintTerm > 0) suggestedNext = asIndex(this.log.findConflictByTerm(message.hintIndex, message.hintTerm).index + 1);
       if (progress.maybeDecrease(message.rejectedPrevIndex, suggestedNext)) this.sendAppend(message.from, false);
       return false;
     }
-    // A probe answered at exactly the known match point also proves the peer in sync.
+    // A probe answered at exactly the known match point also proves the peer in sync. During an
+    // install the answers to the streamed entries only move the match point.
     if (progress.maybeUpdate(message.matchIndex) || (progress.match === message.matchIndex && progress.state === 'probe')) {
       if (progress.state === 'probe') progress.becomeReplicate();
     }
@@ -135,11 +137,41 @@ export class LeaderState<P> {
   }
 
   /**
+   * Starts a bulk install to `peer` when it is in sync (replicate state, so its match point is
+   * known) but at least `minGap` entries behind the commit index: its progress enters `install` (no
+   * appends) and the driver streams the committed entries after the returned point. A peer that
+   * lost its log since refuses the stream, which then ends. Null when no install is due.
+   */
+  startInstall(peer: NodeId, minGap: number): { prevIndex: LogIndex; prevTerm: Term } | null {
+    const progress = this.progress.get(peer);
+    if (progress?.state !== 'replicate') return null;
+    const prevIndex = progress.match;
+    const prevTerm = this.log.termAt(prevIndex);
+    if (prevTerm === undefined || this.log.committed - prevIndex < Math.max(1, minGap)) return null;
+    progress.becomeInstall();
+    return { prevIndex, prevTerm };
+  }
+
+  /** The driver's install stream to `peer` ended (either way): probe from its match point. */
+  endInstall(peer: NodeId): void {
+    const progress = this.progress.get(peer);
+    if (progress?.state !== 'install') return;
+    progress.becomeProbe();
+    this.sendAppend(peer, false);
+  }
+
+  /**
    * Commits the highest index a majority of voters has durably, if it is of this leader's term
-   * (entries of earlier terms commit only with it). This node counts with its persisted index.
+   * (entries of earlier terms commit only with it). This node counts with its persisted index; a
+   * peer that says it is catching up after losing entries does not count.
    */
   maybeCommit(): boolean {
-    const matches = this.membership.voters.map((voter) => (voter === this.selfId ? this.log.persistedIndex : this.progress.get(voter)?.match ?? asIndex(0)));
+    const matchOf = (voter: NodeId): LogIndex => {
+      if (voter === this.selfId) return this.log.persistedIndex;
+      const progress = this.progress.get(voter);
+      return progress === undefined || progress.catchingUp ? asIndex(0) : progress.match;
+    };
+    const matches = this.membership.voters.map(matchOf);
     const candidate = quorumMatchIndex(matches);
     if (candidate <= this.log.committed || this.log.termAt(candidate) !== this.term) return false;
     return this.log.commitTo(candidate);

@@ -9,8 +9,10 @@ import type { LogIndex } from './types.js';
 /**
  * `probe`: the match point is unknown; one append at a time until one succeeds.
  * `replicate`: in sync; appends are pipelined, at most `maxInflight` unanswered.
+ * `install`: the peer is far behind and the driver streams it committed entries in bulk
+ * (etcd-raft's snapshot state); no appends until the driver reports the stream ended.
  */
-export type ProgressState = 'probe' | 'replicate';
+export type ProgressState = 'probe' | 'replicate' | 'install';
 
 /** One peer's replication progress. */
 export class Progress {
@@ -21,6 +23,11 @@ export class Progress {
   probeSent = false;
   /** Heard from since the last check-quorum round. */
   recentActive = false;
+  /**
+   * The peer said (in its last append answer) that it is catching up after losing entries: its
+   * log does not count towards commits until it says otherwise.
+   */
+  catchingUp = false;
   /** Each unanswered pipelined append: its last index and the leader tick it went out at. */
   private readonly inflight: Array<{ lastIndex: LogIndex; sentAtTick: number }> = [];
 
@@ -34,6 +41,7 @@ export class Progress {
 
   /** Whether the leader should hold further appends to this peer. */
   isPaused(): boolean {
+    if (this.state === 'install') return true;
     return this.state === 'probe' ? this.probeSent : this.inflight.length >= this.maxInflight;
   }
 
@@ -77,6 +85,8 @@ export class Progress {
    * the peer lost entries it had (see the body). Returns whether it changed anything.
    */
   maybeDecrease(rejectedPrev: LogIndex, suggestedNext: LogIndex): boolean {
+    // During an install the driver's stream decides; it falls back to probing when it ends.
+    if (this.state === 'install') return false;
     if (this.state === 'replicate') {
       if (rejectedPrev <= this.match) return false;
       this.becomeProbe();
@@ -100,6 +110,13 @@ export class Progress {
     this.probeSent = false;
     this.inflight.length = 0;
     this.next = asIndex(this.match + 1);
+  }
+
+  /** Stops appends while the driver streams the peer entries in bulk. */
+  becomeInstall(): void {
+    this.state = 'install';
+    this.probeSent = false;
+    this.inflight.length = 0;
   }
 
   becomeReplicate(): void {

@@ -61,4 +61,75 @@ describe('RaftCore', () => {
     expect(core.lastIndex).to.equal(0);
     expect(core.ready()?.messagesAfterPersist ?? []).to.deep.equal([]);
   });
+
+  /** A leader of term 1 with `count` committed data entries after its no-op, n1 in sync, n2 silent. */
+  function leaderWithEntries(count: number): RaftCore<string> {
+    const core = newCore();
+    for (let i = 0; i < 10; i += 1) core.tick();
+    handle(core);
+    core.step({ type: 'voteResponse', from: 'n1', to: 'n0', term: asTerm(1), preVote: false, granted: true });
+    handle(core);
+    core.propose(Array.from({ length: count }, (_, i) => ({ kind: 'data' as const, data: `v${i}` })));
+    handle(core);
+    core.step(answer('n1', count + 1));
+    handle(core);
+    expect(core.commitIndex).to.equal(count + 1);
+    return core;
+  }
+
+  function answer(from: string, matchIndex: number, extra: Partial<Message<string>> = {}): Message<string> {
+    return { type: 'appendResponse', from, to: 'n0', term: asTerm(1), success: true, matchIndex: asIndex(matchIndex), rejectedPrevIndex: asIndex(0), hintIndex: asIndex(0), hintTerm: asTerm(0), ...extra } as Message<string>;
+  }
+
+  it('streams a far-behind peer: no appends during the install, its answers move the match point, probing after it', () => {
+    const core = leaderWithEntries(20);
+    // n2's answer to the leader's probe (no-op and the first entries) puts it in replicate state at 5.
+    core.step(answer('n2', 5));
+    handle(core);
+    expect(core.peerProgress().get('n2')?.state).to.equal('replicate');
+    expect(core.startInstall('n2', 50), 'only 16 entries behind').to.equal(null);
+    expect(core.startInstall('n2', 5)).to.deep.equal({ prevIndex: 5, prevTerm: 1 });
+    expect(core.peerProgress().get('n2')?.state).to.equal('install');
+    expect(core.startInstall('n2', 5), 'one install at a time').to.equal(null);
+    core.propose([{ kind: 'data', data: 'x' }]);
+    core.step({ type: 'heartbeatResponse', from: 'n2', to: 'n0', term: asTerm(1) });
+    const during = handle(core);
+    expect(during.messages.filter((m) => m.to === 'n2' && m.type === 'append'), 'appends to a peer being installed').to.deep.equal([]);
+    expect(during.messages.filter((m) => m.to === 'n1' && m.type === 'append')).to.have.length(1);
+    // A refusal (of an append sent before the install) does not disturb it.
+    core.step({ ...answer('n2', 0), success: false, rejectedPrevIndex: asIndex(9), hintIndex: asIndex(5) } as Message<string>);
+    core.step(answer('n2', 15));
+    expect(core.peerProgress().get('n2')).to.include({ match: 15, state: 'install' });
+    core.endInstall('n2');
+    const after = handle(core);
+    expect(core.peerProgress().get('n2')?.state).to.equal('probe');
+    expect(after.messages.find((m) => m.to === 'n2' && m.type === 'append')).to.include({ prevIndex: 15 });
+  });
+
+  it('does not count a catching-up peer towards commits', () => {
+    const core = leaderWithEntries(2);
+    core.propose([{ kind: 'data', data: 'x' }]);
+    handle(core);
+    core.step(answer('n2', 4, { catchingUp: true }));
+    if (core.ready() !== null) core.advance();
+    expect(core.commitIndex, 'committed on a catching-up peer').to.equal(3);
+    core.step(answer('n2', 4));
+    handle(core);
+    expect(core.commitIndex).to.equal(4);
+  });
+
+  it('says in its append answers that it catches up until it has', () => {
+    const core = new RaftCore<string>(
+      { id: 'n0', electionTicks: 10, heartbeatTicks: 1, preVote: false, checkQuorum: false, maxInflightAppends: 8, maxEntriesPerAppend: 16, random: () => 0 },
+      { hardState: { term: asTerm(0), vote: null, commit: asIndex(0) }, membership: { voters: ['n0', 'n1', 'n2'], learners: [] }, log: { lastIndex: asIndex(0), termRuns: [] }, catchUp: { untilIndex: null } },
+    );
+    const entries = [1, 2, 3].map((index) => ({ index: asIndex(index), term: asTerm(1), kind: 'noop' as const, data: null }));
+    core.step({ type: 'append', from: 'n1', to: 'n0', term: asTerm(1), prevIndex: asIndex(0), prevTerm: asTerm(0), commit: asIndex(3), count: 2, entries: entries.slice(0, 2) });
+    expect(handle(core).messagesAfterPersist).to.deep.include({ ...answer('n0', 2), from: 'n0', to: 'n1', catchingUp: true });
+    core.step({ type: 'append', from: 'n1', to: 'n0', term: asTerm(1), prevIndex: asIndex(2), prevTerm: asTerm(1), commit: asIndex(3), count: 1, entries: entries.slice(2) });
+    const last = handle(core).messagesAfterPersist[0];
+    expect(last).to.include({ type: 'appendResponse', matchIndex: 3 });
+    expect(last).to.not.have.property('catchingUp');
+    expect(core.catchingUp).to.equal(false);
+  });
 });

@@ -19,7 +19,7 @@ import { RaftLog } from './raft-log.js';
 import type { StoredLogState } from './raft-log.js';
 import { asIndex, asTerm } from './types.js';
 import type {
-  AppendRequest, Entry, EntryKind, HardState, LogIndex, Membership, Message, NodeId, Ready, Refusal, Role, SoftState, Term, VoteRequest,
+  AppendRequest, AppendResponse, Entry, EntryKind, HardState, LogIndex, Membership, Message, NodeId, Ready, Refusal, Role, SoftState, Term, VoteRequest,
 } from './types.js';
 
 /** Settings of one core; times are in ticks. */
@@ -199,6 +199,21 @@ export class RaftCore<P> {
   /** The driver's transport lost its connection to `peer` (leader: re-probe it). */
   reportUnreachable(peer: NodeId): void {
     this.leader?.reportUnreachable(peer);
+  }
+
+  /**
+   * Leader: if `peer` is at least `minGap` entries behind the commit index, stops appending to it
+   * and returns where the driver's bulk stream of committed entries to it starts (the peer handles
+   * the streamed entries as appends from this leader). Null when no install is due or not leader.
+   * The driver calls {@link endInstall} when the stream ends.
+   */
+  startInstall(peer: NodeId, minGap: number): { prevIndex: LogIndex; prevTerm: Term } | null {
+    return this.leader?.startInstall(peer, minGap) ?? null;
+  }
+
+  /** The driver's install stream to `peer` ended: replicate normally from the peer's match point. */
+  endInstall(peer: NodeId): void {
+    this.leader?.endInstall(peer);
   }
 
   /** The driver sent fewer entries to `peer` than an append named (byte limit): resume after `lastSent`. */
@@ -529,7 +544,11 @@ export class RaftCore<P> {
   }
 
   private respondAppend(to: NodeId, success: boolean, matchIndex: LogIndex, rejectedPrevIndex: LogIndex, hintIndex: LogIndex, hintTerm: Term): void {
-    this.messagesAfterPersist.push({ type: 'appendResponse', from: this.config.id, to, term: this.term, success, matchIndex, rejectedPrevIndex, hintIndex, hintTerm });
+    // The answer tells whether this node still catches up, as of the entries it just took.
+    this.maybeEndCatchUp();
+    const response: AppendResponse = { type: 'appendResponse', from: this.config.id, to, term: this.term, success, matchIndex, rejectedPrevIndex, hintIndex, hintTerm };
+    if (this.catchUpTarget !== null) response.catchingUp = true;
+    this.messagesAfterPersist.push(response);
   }
 }
 

@@ -96,6 +96,11 @@ export interface AppendResponse extends MessageBase {
   rejectedPrevIndex: LogIndex;
   hintIndex: LogIndex;
   hintTerm: Term;
+  /**
+   * The follower is catching up after losing entries (see RaftBootState.catchUp): the leader does
+   * not count its log towards commits. Absent means false.
+   */
+  catchingUp?: boolean;
 }
 
 /** Leader liveness and commit index for a follower already in sync. */

@@ -12,9 +12,11 @@ const nodes = Number(env.NODES ?? 3);
 const startedAt = Date.now();
 let failed = 0;
 let acknowledged = 0;
+let installs = 0;
 for (let seed = first; seed < first + count; seed += 1) {
   const result = runSimulation(seed, { nodes });
   acknowledged += result.stats.acknowledged;
+  installs += result.stats.installs;
   if (result.violations.length > 0) {
     failed += 1;
     console.log(`FAIL seed ${seed} (replay: SEED=${seed} NODES=${nodes} make sim)\n  ${result.violations.join('\n  ')}`);
@@ -22,5 +24,5 @@ for (let seed = first; seed < first + count; seed += 1) {
   if (count === 1) console.log(JSON.stringify(result.stats));
 }
 const seconds = (Date.now() - startedAt) / 1000;
-console.log(`${count} seeds from ${first}, ${nodes} nodes: ${failed} failing, ${acknowledged} acknowledged proposals checked, ${seconds.toFixed(1)} s`);
+console.log(`${count} seeds from ${first}, ${nodes} nodes: ${failed} failing, ${acknowledged} acknowledged proposals checked, ${installs} installs, ${seconds.toFixed(1)} s`);
 process.exitCode = failed > 0 ? 1 : 0;

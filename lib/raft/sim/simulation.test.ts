@@ -27,12 +27,15 @@ describe('raft simulation', function () {
   function checkSeeds(nodes: number, count: number): void {
     const failures: string[] = [];
     let acknowledged = 0;
+    let installs = 0;
     for (let seed = 1; seed <= count; seed += 1) {
       const result = runSimulation(seed, { nodes });
       acknowledged += result.stats.acknowledged;
+      installs += result.stats.installs;
       if (result.violations.length > 0) failures.push(`seed ${seed} (replay: SEED=${seed} NODES=${nodes} make sim):\n  ${result.violations.join('\n  ')}`);
     }
     expect(failures, failures.join('\n')).to.deep.equal([]);
     expect(acknowledged, 'the simulation acknowledged almost nothing: it tests nothing').to.be.greaterThan(count * 50);
+    expect(installs, 'no leader ever streamed a far-behind peer: installs are not exercised').to.be.greaterThan(count);
   }
 });

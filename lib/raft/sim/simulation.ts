@@ -15,6 +15,7 @@
  */
 import type { RaftConfig } from '../core/raft-core.js';
 import type { Entry, LogIndex, Message, NodeId, Ready, Term } from '../core/types.js';
+import { asIndex, asTerm } from '../core/types.js';
 import { randomInt, seededRandom } from './seeded-random.js';
 import { SimNode } from './sim-node.js';
 import type { SimDisk, SimObserver } from './sim-node.js';
@@ -41,18 +42,28 @@ export interface SimulationOptions {
   wipes: boolean;
   /** Whether a wiped node boots in catch-up mode. Off only to show that the mode is needed. */
   catchUpAfterWipe: boolean;
+  /**
+   * Whether leaders stream far-behind peers their committed entries in bulk (the driver's install,
+   * here a few large appends through the same faulty network, ended after a random delay).
+   */
+  installs: boolean;
 }
 
 export const DEFAULT_SIMULATION: SimulationOptions = {
   nodes: 3, faultTicks: 1500, healTicks: 3000, dropRate: 0.05, duplicateRate: 0.02, maxDelayTicks: 3,
-  faultRate: 0.02, crashMidReadyRate: 0.002, proposeRate: 0.3, wipes: true, catchUpAfterWipe: true,
+  faultRate: 0.02, crashMidReadyRate: 0.002, proposeRate: 0.3, wipes: true, catchUpAfterWipe: true, installs: true,
 };
 
 export interface SimulationResult {
   seed: number;
   violations: string[];
-  stats: { leadersElected: number; maxTerm: number; committed: number; acknowledged: number; crashes: number; messages: number };
+  stats: { leadersElected: number; maxTerm: number; committed: number; acknowledged: number; crashes: number; messages: number; installs: number };
 }
+
+/** A peer this far behind the commit index gets an install. */
+const INSTALL_MIN_GAP = 4;
+/** Entries per streamed chunk. */
+const INSTALL_CHUNK_ENTRIES = 8;
 
 interface InFlight {
   deliverAt: number;
@@ -68,6 +79,9 @@ class Simulation implements SimObserver {
   private readonly random: () => number;
   private readonly nodes = new Map<NodeId, SimNode>();
   private readonly inFlight: InFlight[] = [];
+  /** Installs under way: when each ends (the driver's stream finishing or failing). */
+  private readonly installs: Array<{ endAt: number; leader: NodeId; peer: NodeId; term: Term }> = [];
+  private readonly installRandom: () => number;
   private readonly blocked = new Set<string>();
   private readonly leaderOfTerm = new Map<number, NodeId>();
   private readonly applied = new Map<number, { term: Term; data: string | null }>();
@@ -77,6 +91,7 @@ class Simulation implements SimObserver {
   private now = 0;
   private nextValue = 0;
   private crashes = 0;
+  private installsStarted = 0;
   private messages = 0;
 
   constructor(
@@ -84,6 +99,8 @@ class Simulation implements SimObserver {
     private readonly options: SimulationOptions,
   ) {
     this.random = seededRandom(seed);
+    // Its own stream, so that runs with and without installs see the same faults.
+    this.installRandom = seededRandom(seed ^ 0x1b873593);
     const ids = Array.from({ length: options.nodes }, (_, i) => `n${i}`);
     const coreRandom = seededRandom(seed ^ 0x5bd1e995);
     // Small appends and windows make more interleavings reachable (a follower acking part of a term).
@@ -111,7 +128,7 @@ class Simulation implements SimObserver {
       violations: this.violations,
       stats: {
         leadersElected: this.leaderOfTerm.size, maxTerm: Math.max(0, ...this.leaderOfTerm.keys()), committed: this.applied.size,
-        acknowledged: this.acknowledged.length, crashes: this.crashes, messages: this.messages,
+        acknowledged: this.acknowledged.length, crashes: this.crashes, messages: this.messages, installs: this.installsStarted,
       },
     };
   }
@@ -167,6 +184,37 @@ class Simulation implements SimObserver {
       if (!node.alive) continue;
       const survived = node.drain((message) => this.send(message), () => this.random() < crashMidReadyRate);
       if (!survived) this.crashes += 1;
+    }
+    if (this.options.installs) this.stepInstalls();
+  }
+
+  /**
+   * What the driver does for installs: ends the due ones, and starts one to each far-behind peer,
+   * sending the committed entries after the core's start point as appends of this leader's term.
+   */
+  private stepInstalls(): void {
+    for (let i = this.installs.length - 1; i >= 0; i -= 1) {
+      const install = this.installs[i];
+      if (install.endAt > this.now) continue;
+      this.installs.splice(i, 1);
+      const leader = this.nodes.get(install.leader);
+      if (leader?.alive && leader.core.currentTerm === install.term) leader.core.endInstall(install.peer);
+    }
+    for (const node of this.nodes.values()) {
+      if (!node.alive || node.core.role !== 'leader') continue;
+      for (const peer of node.core.peerProgress().keys()) {
+        const start = node.core.startInstall(peer, INSTALL_MIN_GAP);
+        if (start === null) continue;
+        const term = node.core.currentTerm;
+        const committed = node.core.commitIndex;
+        for (let prev = start.prevIndex; prev < committed; prev = asIndex(prev + INSTALL_CHUNK_ENTRIES)) {
+          const entries = node.disk.entries.slice(prev, Math.min(committed, prev + INSTALL_CHUNK_ENTRIES));
+          const prevTerm = prev === 0 ? asTerm(0) : node.disk.entries[prev - 1].term;
+          this.send({ type: 'append', from: node.id, to: peer, term, prevIndex: prev, prevTerm, commit: committed, count: entries.length, entries });
+        }
+        this.installsStarted += 1;
+        this.installs.push({ endAt: this.now + randomInt(this.installRandom, 1, 10), leader: node.id, peer, term });
+      }
     }
   }
 
