@@ -132,4 +132,19 @@ describe('RaftCore', () => {
     expect(last).to.not.have.property('catchingUp');
     expect(core.catchingUp).to.equal(false);
   });
+
+  it('takes the part of an append after its commit index when the append starts before it', () => {
+    const core = newCore();
+    const entry = (index: number, term = 1): { index: ReturnType<typeof asIndex>; term: ReturnType<typeof asTerm>; kind: 'noop'; data: null } => ({ index: asIndex(index), term: asTerm(term), kind: 'noop', data: null });
+    core.step({ type: 'append', from: 'n1', to: 'n0', term: asTerm(1), prevIndex: asIndex(0), prevTerm: asTerm(0), commit: asIndex(3), count: 3, entries: [1, 2, 3].map((i) => entry(i)) });
+    handle(core);
+    expect(core.commitIndex).to.equal(3);
+    core.step({ type: 'append', from: 'n1', to: 'n0', term: asTerm(1), prevIndex: asIndex(1), prevTerm: asTerm(1), commit: asIndex(5), count: 4, entries: [2, 3, 4, 5].map((i) => entry(i)) });
+    const ready = handle(core);
+    expect(ready.entries.map((e) => e.index)).to.deep.equal([4, 5]);
+    expect(ready.messagesAfterPersist[0]).to.include({ success: true, matchIndex: 5 });
+    // An entry at the commit index with another term cannot come from a leader: dropped.
+    core.step({ type: 'append', from: 'n1', to: 'n0', term: asTerm(2), prevIndex: asIndex(4), prevTerm: asTerm(1), commit: asIndex(5), count: 3, entries: [entry(5, 2), entry(6, 2), entry(7, 2)] });
+    expect(core.lastIndex).to.equal(5);
+  });
 });

@@ -525,22 +525,34 @@ export class RaftCore<P> {
   }
 
   private handleAppend(message: AppendRequest<P>): void {
-    const entries = message.entries ?? [];
-    if (message.prevIndex < this.log.committed) {
-      // Everything up to our commit index matches the leader already.
-      this.respondAppend(message.from, true, this.log.committed, asIndex(0), asIndex(0), asTerm(0));
-      return;
-    }
+    let entries = message.entries ?? [];
+    let prevIndex = message.prevIndex;
+    let prevTerm = message.prevTerm;
     // A malformed append (entries not contiguous after prevIndex, or newer than the sender's term)
     // cannot come from a correct leader: drop it rather than let it near the log.
     if (entries.some((entry, i) => entry.index !== message.prevIndex + i + 1 || entry.term > message.term)) return;
-    const matched = this.log.tryAppend(message.prevIndex, message.prevTerm, entries, message.commit, message.term);
+    if (prevIndex < this.log.committed) {
+      // Everything up to our commit index matches the leader already: take only what follows it
+      // (an install chunk or a pipelined append that crossed a heartbeat may start earlier).
+      const skip = this.log.committed - prevIndex;
+      const atCommit = entries[skip - 1];
+      if (atCommit === undefined) {
+        this.respondAppend(message.from, true, this.log.committed, asIndex(0), asIndex(0), asTerm(0));
+        return;
+      }
+      // A leader's entry at our commit index has its term: anything else did not come from one.
+      if (atCommit.term !== this.log.termAt(this.log.committed)) return;
+      entries = entries.slice(skip);
+      prevIndex = atCommit.index;
+      prevTerm = atCommit.term;
+    }
+    const matched = this.log.tryAppend(prevIndex, prevTerm, entries, message.commit, message.term);
     if (matched !== null) {
       this.respondAppend(message.from, true, matched, asIndex(0), asIndex(0), asTerm(0));
       return;
     }
-    const hint = this.log.findConflictByTerm(message.prevIndex, message.prevTerm);
-    this.respondAppend(message.from, false, asIndex(0), message.prevIndex, hint.index, hint.term);
+    const hint = this.log.findConflictByTerm(prevIndex, prevTerm);
+    this.respondAppend(message.from, false, asIndex(0), prevIndex, hint.index, hint.term);
   }
 
   private respondAppend(to: NodeId, success: boolean, matchIndex: LogIndex, rejectedPrevIndex: LogIndex, hintIndex: LogIndex, hintTerm: Term): void {
