@@ -41,6 +41,8 @@ export interface RaftStatus {
   commitIndex: number;
   lastIndex: number;
   catchingUp: boolean;
+  /** Entries this node stored from installs (bulk streams from the leader) since it started. */
+  installedEntriesReceived: number;
 }
 
 /** Reads the Raft state of node `id` from its `/status`. */

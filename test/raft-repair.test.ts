@@ -37,7 +37,8 @@ describe('Raft group repair and consumer progress across failover', function () 
   const clients: Array<{ shutdown(): Promise<void> }> = [];
 
   before(async () => {
-    cluster = await startCluster({ nodes: 3 });
+    // A low install threshold, so that the wiped node is rebuilt by installs (bulk streams).
+    cluster = await startCluster({ nodes: 3, brokerOverrides: { installMinEntries: 64 } });
   });
 
   after(async () => {
@@ -52,9 +53,10 @@ describe('Raft group repair and consumer progress across failover', function () 
     return p;
   }
 
-  async function sendMany(p: Producer, topic: string, prefix: string, count: number): Promise<void> {
+  async function sendMany(p: Producer, topic: string, prefix: string, count: number, padBytes = 0): Promise<void> {
+    const pad = 'x'.repeat(padBytes);
     for (let start = 0; start < count; start += 25) {
-      await Promise.all(Array.from({ length: Math.min(25, count - start) }, (_, j) => p.send({ topic, tag: 't', body: Buffer.from(`${prefix}-${start + j}`) })));
+      await Promise.all(Array.from({ length: Math.min(25, count - start) }, (_, j) => p.send({ topic, tag: 't', body: Buffer.from(`${prefix}-${start + j}${pad}`) })));
     }
   }
 
@@ -100,7 +102,8 @@ describe('Raft group repair and consumer progress across failover', function () 
     const victim = cluster.nodes.find((node) => node.id !== leader)!;
     await cluster.stopNode(victim.id, 'SIGKILL');
     rmSync(victim.dataDir, { recursive: true, force: true });
-    await sendMany(p, topic, 'while-wiped', 100);
+    // 8 MiB while it is down: more than one append carries (4 MiB), so installs stream the rest.
+    await sendMany(p, topic, 'while-wiped', 256, 32 * 1024);
     await cluster.startNode(victim.id);
     await sendMany(p, topic, 'after-wipe', 100);
     const target = (await raftStatus(cluster, leader)).commitIndex;
@@ -108,6 +111,10 @@ describe('Raft group repair and consumer progress across failover', function () 
       const status = await raftStatus(cluster, victim.id);
       return status.commitIndex >= target && !status.catchingUp;
     }, 60_000);
+    const rebuilt = await raftStatus(cluster, victim.id);
+    console.log(`      ${victim.id} took ${rebuilt.installedEntriesReceived} of ${rebuilt.commitIndex} entries by install`);
+    // The first append carries at most 4 MiB, about half of the 256 large entries: installs carry the rest.
+    expect(rebuilt.installedEntriesReceived, 'entries the wiped node received by install').to.be.at.least(100);
     const commits = await Promise.all(cluster.nodes.map(async (node) => (await raftStatus(cluster, node.id)).commitIndex));
     const upTo = Math.min(...commits);
     expect(upTo).to.be.at.least(target);

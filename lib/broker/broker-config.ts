@@ -35,6 +35,11 @@ export interface BrokerConfig {
   initialClusterState: 'new' | 'existing';
   /** A write not committed within this time is answered MASTER_PERSISTENCE_TIMEOUT (outcome unknown). */
   commitTimeoutMs: number;
+  /**
+   * A follower at least this many entries behind the leader's commit index is streamed committed
+   * entries in bulk (an install) instead of by appends. Compare DLedger's catch-up.
+   */
+  installMinEntries: number;
   httpPort: number;
   /** NameServers to register with ("host:port"). */
   namesrv: string[];
@@ -74,6 +79,7 @@ export function withDefaults(input: BrokerConfigInput): BrokerConfig {
     flushDiskType: 'SYNC_FLUSH',
     initialClusterState: 'new',
     commitTimeoutMs: 5_000,
+    installMinEntries: 4096,
     httpPort: 5557,
     namesrv: ['127.0.0.1:9876'],
     registerIntervalMs: 30_000,

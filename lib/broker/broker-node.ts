@@ -145,6 +145,8 @@ export class BrokerNode {
           maxAppendBytes: 4 * 1024 * 1024,
           proposalTimeoutMs: config.commitTimeoutMs,
           maxQueuedMessagesPerPeer: 4096,
+          installMinEntries: config.installMinEntries,
+          installChunkBytes: 4 * 1024 * 1024,
         },
         logger,
         onFatal: options.onFatal,

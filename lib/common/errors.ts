@@ -41,12 +41,15 @@ export class NotLeaderError extends LedgerError {
 export class CorruptRecordError extends LedgerError {
   readonly segmentFile: string;
   readonly position: number;
+  /** Index of the damaged entry, when known. */
+  readonly index: number | undefined;
 
-  constructor(segmentFile: string, position: number, detail: string) {
+  constructor(segmentFile: string, position: number, detail: string, index?: number) {
     super('INTERNAL_SERVER_ERROR', `corrupt record at position ${position} in ${segmentFile}: ${detail}`, { retriable: false });
     this.name = 'CorruptRecordError';
     this.segmentFile = segmentFile;
     this.position = position;
+    this.index = index;
   }
 }
 

@@ -29,7 +29,7 @@ function toEntry(header: RecordHeader, record: Buffer, position: number): LogEnt
 function corrupt(segment: LogSegment, offset: number, index: number, detail: string, logger: Logger): CorruptRecordError {
   const position = segment.startPosition + offset;
   logger.error({ segmentFile: segment.fileName, position, index, detail }, 'corrupt commit log record');
-  return new CorruptRecordError(segment.fileName, position, `index ${index}: ${detail}`);
+  return new CorruptRecordError(segment.fileName, position, `index ${index}: ${detail}`, index);
 }
 
 function verified(segment: LogSegment, offset: number, index: number, record: Buffer, header: RecordHeader, logger: Logger): LogEntry {

@@ -133,6 +133,18 @@ export class LogSegment {
     return walk.endOffset;
   }
 
+  /** Index of the written record holding file offset `offset` (the last one starting at or before it). */
+  async indexAtOffset(offset: number): Promise<number> {
+    let low = this.firstIndex;
+    let high = this.firstIndex + this.entryCount - 1;
+    while (low < high) {
+      const middle = Math.ceil((low + high) / 2);
+      if ((await this.offsetOf(middle)) <= offset) low = middle;
+      else high = middle - 1;
+    }
+    return low;
+  }
+
   /** Walks `count` records from `fromOffset` by their header sizes. */
   private async walkHeaders(fromOffset: number, count: number, buildSparse: boolean): Promise<{ endOffset: number; sparse: number[] }> {
     const sparse: number[] = [];

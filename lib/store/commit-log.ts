@@ -257,6 +257,16 @@ export class CommitLog {
     return segment.readAt(position - segment.startPosition, length);
   }
 
+  /** Index of the entry holding absolute log position `position`. Throws BAD_REQUEST outside the log. */
+  async indexAtPosition(position: number): Promise<number> {
+    const first = this.segments[0];
+    if (!Number.isSafeInteger(position) || first === undefined || position < first.startPosition || position >= this.endPositionValue) {
+      throw new LedgerError('BAD_REQUEST', `position ${position} is outside the log`);
+    }
+    const segment = findSegmentByPosition(this.segments, position);
+    return segment.indexAtOffset(position - segment.startPosition);
+  }
+
   /** Term of entry `index`; 0 for index 0. Throws NOT_FOUND outside the log, CorruptRecordError on a bad header. */
   async termAt(index: number): Promise<number> {
     if (index === 0) return 0;

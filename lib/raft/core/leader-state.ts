@@ -5,7 +5,7 @@
  */
 import { Progress, quorumMatchIndex, quorumSize } from './progress.js';
 import type { RaftLog } from './raft-log.js';
-import { asIndex } from './types.js';
+import { asIndex, asTerm } from './types.js';
 import type { AppendResponse, LogIndex, Membership, Message, NodeId, Term } from './types.js';
 
 /** Limits of the replication pipeline. */
@@ -14,6 +14,11 @@ export interface ReplicationLimits {
   maxInflightAppends: number;
   /** Entries per append message (the driver may also cut by bytes). */
   maxEntriesPerAppend: number;
+  /**
+   * A peer found in sync (its probe answered) this many entries or more behind the commit index
+   * gets an `install` instead of appends; 0 or absent: never.
+   */
+  installMinEntries?: number;
 }
 
 /** See the file comment. */
@@ -103,7 +108,10 @@ export class LeaderState<P> {
     // A probe answered at exactly the known match point also proves the peer in sync. During an
     // install the answers to the streamed entries only move the match point.
     if (progress.maybeUpdate(message.matchIndex) || (progress.match === message.matchIndex && progress.state === 'probe')) {
-      if (progress.state === 'probe') progress.becomeReplicate();
+      if (progress.state === 'probe') {
+        if (this.installDue(progress)) this.startInstall(message.from, progress);
+        else progress.becomeReplicate();
+      }
     }
     const committed = this.maybeCommit();
     if (this.transferee === message.from && progress.match === this.log.lastIndex) this.sendTimeoutNow(message.from);
@@ -114,14 +122,17 @@ export class LeaderState<P> {
   /**
    * A heartbeat answer: the peer is alive, so a probe may go again. A peer whose oldest pipelined
    * append is unanswered after an election timeout lost it (or its answer): probe from its match.
+   * A peer missing entries it matched (it lost its log) is probed too; its refusal there resets
+   * its match (see Progress.maybeDecrease).
    */
-  onHeartbeatResponse(peer: NodeId): void {
+  onHeartbeatResponse(peer: NodeId, missingEntries: boolean): void {
     const progress = this.progress.get(peer);
     if (progress === undefined) return;
     progress.recentActive = true;
+    if (missingEntries && progress.state === 'replicate') progress.becomeProbe();
     if (progress.isStalled(this.nowTick(), this.limits.electionTicks)) progress.becomeProbe();
     progress.probeSent = false;
-    if (progress.match < this.log.lastIndex) this.sendAppend(peer, false);
+    if (progress.match < this.log.lastIndex || missingEntries) this.sendAppend(peer, false);
   }
 
   /** The transport lost its connection to `peer`: stop pipelining, probe from the match point. */
@@ -136,20 +147,18 @@ export class LeaderState<P> {
     if (progress !== undefined && progress.state === 'replicate' && lastSent + 1 < progress.next) progress.becomeProbe();
   }
 
-  /**
-   * Starts a bulk install to `peer` when it is in sync (replicate state, so its match point is
-   * known) but at least `minGap` entries behind the commit index: its progress enters `install` (no
-   * appends) and the driver streams the committed entries after the returned point. A peer that
-   * lost its log since refuses the stream, which then ends. Null when no install is due.
-   */
-  startInstall(peer: NodeId, minGap: number): { prevIndex: LogIndex; prevTerm: Term } | null {
-    const progress = this.progress.get(peer);
-    if (progress?.state !== 'replicate') return null;
-    const prevIndex = progress.match;
-    const prevTerm = this.log.termAt(prevIndex);
-    if (prevTerm === undefined || this.log.committed - prevIndex < Math.max(1, minGap)) return null;
+  /** Whether a peer now known in sync is far enough behind the commit index for an install. */
+  private installDue(progress: Progress): boolean {
+    const minEntries = this.limits.installMinEntries ?? 0;
+    return minEntries > 0 && this.log.committed - progress.match >= minEntries && this.log.termAt(progress.match) !== undefined;
+  }
+
+  /** Stops appending to `peer` and asks the driver to stream it the committed entries after its match point. */
+  private startInstall(peer: NodeId, progress: Progress): void {
     progress.becomeInstall();
-    return { prevIndex, prevTerm };
+    const prevIndex = progress.match;
+    const prevTerm = this.log.termAt(prevIndex) ?? asTerm(0);
+    this.send({ type: 'install', from: this.selfId, to: peer, term: this.term, prevIndex, prevTerm, commit: this.log.committed });
   }
 
   /** The driver's install stream to `peer` ended (either way): probe from its match point. */

@@ -7,9 +7,9 @@ import { RaftCore } from './raft-core.js';
 import { asIndex, asTerm } from './types.js';
 import type { Message, Ready } from './types.js';
 
-function newCore(): RaftCore<string> {
+function newCore(extra: { installMinEntries?: number } = {}): RaftCore<string> {
   return new RaftCore<string>(
-    { id: 'n0', electionTicks: 10, heartbeatTicks: 1, preVote: false, checkQuorum: false, maxInflightAppends: 8, maxEntriesPerAppend: 16, random: () => 0 },
+    { id: 'n0', electionTicks: 10, heartbeatTicks: 1, preVote: false, checkQuorum: false, maxInflightAppends: 8, maxEntriesPerAppend: 16, random: () => 0, ...extra },
     { hardState: { term: asTerm(0), vote: null, commit: asIndex(0) }, membership: { voters: ['n0', 'n1', 'n2'], learners: [] }, log: { lastIndex: asIndex(0), termRuns: [] } },
   );
 }
@@ -63,8 +63,7 @@ describe('RaftCore', () => {
   });
 
   /** A leader of term 1 with `count` committed data entries after its no-op, n1 in sync, n2 silent. */
-  function leaderWithEntries(count: number): RaftCore<string> {
-    const core = newCore();
+  function leaderWithEntries(core: RaftCore<string>, count: number): RaftCore<string> {
     for (let i = 0; i < 10; i += 1) core.tick();
     handle(core);
     core.step({ type: 'voteResponse', from: 'n1', to: 'n0', term: asTerm(1), preVote: false, granted: true });
@@ -81,20 +80,18 @@ describe('RaftCore', () => {
     return { type: 'appendResponse', from, to: 'n0', term: asTerm(1), success: true, matchIndex: asIndex(matchIndex), rejectedPrevIndex: asIndex(0), hintIndex: asIndex(0), hintTerm: asTerm(0), ...extra } as Message<string>;
   }
 
-  it('streams a far-behind peer: no appends during the install, its answers move the match point, probing after it', () => {
-    const core = leaderWithEntries(20);
-    // n2's answer to the leader's probe (no-op and the first entries) puts it in replicate state at 5.
+  it('installs a peer found far behind: no appends during the install, its answers move the match point, probing after it', () => {
+    const core = newCore({ installMinEntries: 10 });
+    leaderWithEntries(core, 20);
+    // n2's answer to the leader's probe (no-op and the first entries): in sync, but 16 behind.
     core.step(answer('n2', 5));
-    handle(core);
-    expect(core.peerProgress().get('n2')?.state).to.equal('replicate');
-    expect(core.startInstall('n2', 50), 'only 16 entries behind').to.equal(null);
-    expect(core.startInstall('n2', 5)).to.deep.equal({ prevIndex: 5, prevTerm: 1 });
+    const decided = handle(core);
+    expect(decided.messages.filter((m) => m.to === 'n2')).to.deep.equal([{ type: 'install', from: 'n0', to: 'n2', term: 1, prevIndex: 5, prevTerm: 1, commit: 21 }]);
     expect(core.peerProgress().get('n2')?.state).to.equal('install');
-    expect(core.startInstall('n2', 5), 'one install at a time').to.equal(null);
     core.propose([{ kind: 'data', data: 'x' }]);
     core.step({ type: 'heartbeatResponse', from: 'n2', to: 'n0', term: asTerm(1) });
     const during = handle(core);
-    expect(during.messages.filter((m) => m.to === 'n2' && m.type === 'append'), 'appends to a peer being installed').to.deep.equal([]);
+    expect(during.messages.filter((m) => m.to === 'n2' && m.type !== 'heartbeat'), 'appends to a peer being installed').to.deep.equal([]);
     expect(during.messages.filter((m) => m.to === 'n1' && m.type === 'append')).to.have.length(1);
     // A refusal (of an append sent before the install) does not disturb it.
     core.step({ ...answer('n2', 0), success: false, rejectedPrevIndex: asIndex(9), hintIndex: asIndex(5) } as Message<string>);
@@ -106,8 +103,16 @@ describe('RaftCore', () => {
     expect(after.messages.find((m) => m.to === 'n2' && m.type === 'append')).to.include({ prevIndex: 15 });
   });
 
+  it('replicates by appends to a peer found in sync within the install threshold', () => {
+    const core = newCore({ installMinEntries: 10 });
+    leaderWithEntries(core, 5);
+    core.step(answer('n2', 1));
+    handle(core);
+    expect(core.peerProgress().get('n2')?.state).to.equal('replicate');
+  });
+
   it('does not count a catching-up peer towards commits', () => {
-    const core = leaderWithEntries(2);
+    const core = leaderWithEntries(newCore(), 2);
     core.propose([{ kind: 'data', data: 'x' }]);
     handle(core);
     core.step(answer('n2', 4, { catchingUp: true }));
@@ -146,5 +151,20 @@ describe('RaftCore', () => {
     // An entry at the commit index with another term cannot come from a leader: dropped.
     core.step({ type: 'append', from: 'n1', to: 'n0', term: asTerm(2), prevIndex: asIndex(4), prevTerm: asTerm(1), commit: asIndex(5), count: 3, entries: [entry(5, 2), entry(6, 2), entry(7, 2)] });
     expect(core.lastIndex).to.equal(5);
+  });
+
+  it('probes a peer that lost entries it matched, found by a heartbeat answer in an idle group', () => {
+    const core = leaderWithEntries(newCore(), 3);
+    core.step(answer('n2', 4));
+    if (core.ready() !== null) core.advance();
+    expect(core.peerProgress().get('n2')).to.include({ match: 4, state: 'replicate' });
+    core.step({ type: 'heartbeatResponse', from: 'n2', to: 'n0', term: asTerm(1) });
+    expect(core.ready(), 'nothing to send to a peer in sync').to.equal(null);
+    core.step({ type: 'heartbeatResponse', from: 'n2', to: 'n0', term: asTerm(1), missingEntries: true });
+    const probe = handle(core).messages.find((m) => m.to === 'n2');
+    expect(probe).to.include({ type: 'append', prevIndex: 4, count: 0 });
+    // Its refusal at the match point resets the match: the leader probes down to what it has.
+    core.step({ ...answer('n2', 0), success: false, rejectedPrevIndex: asIndex(4), hintIndex: asIndex(0) } as Message<string>);
+    expect(core.peerProgress().get('n2')).to.include({ match: 0, next: 1 });
   });
 });

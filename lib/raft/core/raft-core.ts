@@ -201,16 +201,6 @@ export class RaftCore<P> {
     this.leader?.reportUnreachable(peer);
   }
 
-  /**
-   * Leader: if `peer` is at least `minGap` entries behind the commit index, stops appending to it
-   * and returns where the driver's bulk stream of committed entries to it starts (the peer handles
-   * the streamed entries as appends from this leader). Null when no install is due or not leader.
-   * The driver calls {@link endInstall} when the stream ends.
-   */
-  startInstall(peer: NodeId, minGap: number): { prevIndex: LogIndex; prevTerm: Term } | null {
-    return this.leader?.startInstall(peer, minGap) ?? null;
-  }
-
   /** The driver's install stream to `peer` ended: replicate normally from the peer's match point. */
   endInstall(peer: NodeId): void {
     this.leader?.endInstall(peer);
@@ -467,7 +457,7 @@ export class RaftCore<P> {
         if (leader.onAppendResponse(message)) leader.broadcastAppend(true);
         break;
       case 'heartbeatResponse':
-        leader.onHeartbeatResponse(message.from);
+        leader.onHeartbeatResponse(message.from, message.missingEntries === true);
         break;
       default:
         // Another leader in our term cannot exist; stale votes and timeouts are ignored.
@@ -490,7 +480,11 @@ export class RaftCore<P> {
         this.electionElapsedTicks = 0;
         if (message.commit > this.log.committed && message.commit <= this.log.lastIndex) this.log.commitTo(message.commit);
         this.maybeEndCatchUp();
-        this.messagesAfterPersist.push({ type: 'heartbeatResponse', from: this.config.id, to: message.from, term: this.term });
+        if (message.commit > this.log.lastIndex) {
+          this.messagesAfterPersist.push({ type: 'heartbeatResponse', from: this.config.id, to: message.from, term: this.term, missingEntries: true });
+        } else {
+          this.messagesAfterPersist.push({ type: 'heartbeatResponse', from: this.config.id, to: message.from, term: this.term });
+        }
         break;
       case 'timeoutNow':
         if (this.isPromotable()) this.campaign('vote', true);

@@ -111,6 +111,11 @@ export interface Heartbeat extends MessageBase {
 
 export interface HeartbeatResponse extends MessageBase {
   type: 'heartbeatResponse';
+  /**
+   * The heartbeat's commit index is past this follower's log: it lost entries the leader counts it
+   * as having (a wiped or damaged store), so the leader must probe it. Absent means false.
+   */
+  missingEntries?: boolean;
 }
 
 /** Leadership transfer: the target campaigns at once. */
@@ -118,8 +123,21 @@ export interface TimeoutNow extends MessageBase {
   type: 'timeoutNow';
 }
 
-/** Every message between group members. */
-export type Message<P> = VoteRequest | VoteResponse | AppendRequest<P> | AppendResponse | Heartbeat | HeartbeatResponse | TimeoutNow;
+/**
+ * For the leader's driver, not the wire (etcd-raft's MsgSnap): stream `to` the committed entries
+ * `prevIndex + 1 .. ` in bulk; the peer takes them as appends of `term`. The peer's progress stays
+ * in `install` (no appends) until the driver calls `endInstall`.
+ */
+export interface InstallRequest extends MessageBase {
+  type: 'install';
+  prevIndex: LogIndex;
+  prevTerm: Term;
+  /** The leader's commit index when the install was decided. */
+  commit: LogIndex;
+}
+
+/** Every message between group members (and `install`, which the leader's driver carries out). */
+export type Message<P> = VoteRequest | VoteResponse | AppendRequest<P> | AppendResponse | Heartbeat | HeartbeatResponse | TimeoutNow | InstallRequest;
 
 /** What the core last reported about leadership. */
 export interface SoftState {

@@ -21,6 +21,8 @@ import { asIndex, asTerm } from '../core/types.js';
 import type { AppendRequest, Message, NodeId, Ready, Role } from '../core/types.js';
 import { CommitWaiters } from './commit-waiters.js';
 import type { CommittedRange } from './commit-waiters.js';
+import { InstallScheduler } from './install-scheduler.js';
+import type { InstallStep } from './install-stream.js';
 import { RaftTransport } from './raft-transport.js';
 import { kindOf, toAppendEntry } from './record-payload.js';
 import type { RecordPayload } from './record-payload.js';
@@ -49,6 +51,10 @@ export interface RaftNodeSettings {
   proposalTimeoutMs: number;
   /** Messages queued per peer at most. */
   maxQueuedMessagesPerPeer: number;
+  /** A peer at least this many entries behind the commit index is streamed entries in bulk (an install). */
+  installMinEntries: number;
+  /** Bytes of records per install chunk. */
+  installChunkBytes: number;
 }
 
 export interface RaftNodeOptions {
@@ -102,6 +108,8 @@ export class RaftNode {
   private readonly commitListeners: Array<(commitIndex: number) => void> = [];
   private readonly leadershipListeners: Array<(view: RaftLeadership) => void> = [];
   private transport!: RaftTransport;
+  private installs!: InstallScheduler;
+  private installedEntriesReceived = 0;
   private ticker: NodeJS.Timeout | undefined;
   private committed: number;
   private persistedTerm: number;
@@ -145,6 +153,7 @@ export class RaftNode {
         checkQuorum: true,
         maxInflightAppends: options.settings.maxInflightAppends,
         maxEntriesPerAppend: options.settings.maxEntriesPerAppend,
+        installMinEntries: options.settings.installMinEntries,
         random: options.random ?? Math.random,
       },
       {
@@ -166,11 +175,24 @@ export class RaftNode {
       listenAddress,
       peers,
       receive: (message) => node.receive(message),
+      storeInstalled: (append) => node.storeInstalled(append),
       hooks: { loadAppend: (message) => node.loadAppend(message), onUnreachable: (peer) => node.unreachable(peer) },
       logger: options.logger,
       maxQueuedMessages: options.settings.maxQueuedMessagesPerPeer,
       reconnectDelayMs: Math.max(options.settings.tickMs, 50),
       maxMessageBytes: options.settings.maxAppendBytes + 80 * 1024 * 1024,
+    });
+    node.installs = new InstallScheduler({
+      selfId: options.id,
+      core: () => node.core,
+      commitLog: log,
+      committed: () => node.committed,
+      running: () => !node.closed && node.failed === null,
+      send: (peer, start, chunks) => node.transport.install(peer, start, chunks),
+      onEnded: () => node.kick(),
+      onReadError: () => undefined,
+      chunkBytes: options.settings.installChunkBytes,
+      logger: options.logger,
     });
     node.ticker = setInterval(() => node.tick(), options.settings.tickMs);
     options.logger.info({ node: options.id, term: hardState.term, vote: hardState.vote, lastIndex: log.lastIndex, termRuns: termRuns.length, commit: core.commitIndex }, 'raft node started');
@@ -254,6 +276,8 @@ export class RaftNode {
       failed: this.failed !== null,
       catchingUp: this.core.catchingUp,
       ...this.stats,
+      ...this.installs.stats,
+      installedEntriesReceived: this.installedEntriesReceived,
     };
   }
 
@@ -273,6 +297,25 @@ export class RaftNode {
     this.core.tick();
     this.waiters.expire(Date.now());
     this.kick();
+  }
+
+  /**
+   * One install chunk from the leader: handled as the append it is, then durable once the Ready
+   * loop that took it has finished. Refused when the core did not keep the chunk's last entry (the
+   * log does not match after the chunk's start, or a newer term).
+   */
+  private async storeInstalled(append: AppendRequest<RecordPayload>): Promise<InstallStep> {
+    const entries = append.entries ?? [];
+    const last = entries[entries.length - 1];
+    if (last === undefined) return { stored: true, matchIndex: append.prevIndex };
+    this.receive(append);
+    if (this.core.termAt(last.index) !== last.term) return { stored: false, detail: `the log does not match the leader's after ${append.prevIndex} (or the term moved on)` };
+    await this.drained;
+    if (this.options.commitLog.durableIndex < last.index || this.core.termAt(last.index) !== last.term) {
+      return { stored: false, detail: this.failed !== null || this.closed ? 'node stopped' : `entry ${last.index} was not stored` };
+    }
+    this.installedEntriesReceived += entries.length;
+    return { stored: true, matchIndex: last.index };
   }
 
   private receive(message: Message<RecordPayload>): void {
@@ -335,7 +378,10 @@ export class RaftNode {
       const now = Date.now();
       await log.append(ready.entries.map((entry) => toAppendEntry(entry, now)));
     }
-    for (const message of ready.messages) this.transport.send(message);
+    for (const message of ready.messages) {
+      if (message.type === 'install') this.installs.start(message);
+      else this.transport.send(message);
+    }
     if (ready.entries.length > 0) {
       await log.flush();
       this.stats.fsyncs += 1;

@@ -3,17 +3,22 @@
  * {@link PeerStream} per peer for what this node sends. A stream names its sender, group and broker
  * address in its metadata; streams from outside the group, or whose messages claim another sender,
  * are refused and counted. Received messages are decoded and checked (lib/raft/driver/raft-wire.ts)
- * before they reach the node.
+ * before they reach the node. Installs (bulk streams of committed entries to a far-behind peer,
+ * lib/raft/driver/install-stream.ts) travel on calls of their own, checked the same way.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../common/logger.js';
+import type { InstallChunk__Output } from '../../gen/raft/ledgermq/raft/v1/InstallChunk.js';
+import type { InstallResult } from '../../gen/raft/ledgermq/raft/v1/InstallResult.js';
 import type { RaftMessage__Output } from '../../gen/raft/ledgermq/raft/v1/RaftMessage.js';
 import type { StreamClosed } from '../../gen/raft/ledgermq/raft/v1/StreamClosed.js';
 import { loadRaft } from '../../protocol/proto-definitions.js';
-import type { Message, NodeId } from '../core/types.js';
+import type { AppendRequest, Message, NodeId } from '../core/types.js';
+import { receiveInstall, sendInstall } from './install-stream.js';
+import type { InstallChunkSource, InstallOutcome, InstallStartPoint, InstallStep } from './install-stream.js';
 import { PeerStream } from './peer-stream.js';
 import type { PeerStreamHooks } from './peer-stream.js';
-import { decodeRaftMessage } from './raft-wire.js';
+import { MalformedRaftMessage, decodeRaftMessage } from './raft-wire.js';
 import type { RecordPayload } from './record-payload.js';
 
 const NODE_KEY = 'x-ledgermq-node';
@@ -31,6 +36,8 @@ export interface RaftTransportOptions {
   peers: ReadonlyMap<NodeId, string>;
   /** Called for every valid message received. */
   receive: (message: Message<RecordPayload>) => void;
+  /** Stores one valid install chunk (an append from the leader); resolves when durable or refused. */
+  storeInstalled: (append: AppendRequest<RecordPayload>) => Promise<InstallStep>;
   hooks: PeerStreamHooks;
   logger: Logger;
   maxQueuedMessages: number;
@@ -49,7 +56,8 @@ export interface TransportStats {
 /** See the file comment. */
 export class RaftTransport {
   private readonly streams = new Map<NodeId, PeerStream>();
-  private readonly clients: grpc.Client[] = [];
+  private readonly clients = new Map<NodeId, grpc.Client>();
+  private readonly metadata = new grpc.Metadata();
   private readonly brokerAddresses = new Map<NodeId, string>();
   private received = 0;
   private refused = 0;
@@ -58,7 +66,7 @@ export class RaftTransport {
     private readonly options: RaftTransportOptions,
     private readonly server: grpc.Server,
   ) {
-    const metadata = new grpc.Metadata();
+    const metadata = this.metadata;
     metadata.set(NODE_KEY, options.selfId);
     metadata.set(GROUP_KEY, options.group);
     metadata.set(BROKER_ADDRESS_KEY, options.brokerAddress);
@@ -71,7 +79,7 @@ export class RaftTransport {
         'grpc.initial_reconnect_backoff_ms': 100,
         'grpc.max_reconnect_backoff_ms': 1000,
       });
-      this.clients.push(client);
+      this.clients.set(peer, client);
       this.streams.set(peer, new PeerStream({
         peer, client, metadata, hooks: options.hooks, logger: options.logger, maxQueuedMessages: options.maxQueuedMessages, reconnectDelayMs: options.reconnectDelayMs,
       }));
@@ -84,6 +92,7 @@ export class RaftTransport {
     const transport = new RaftTransport(options, server);
     server.addService(loadRaft().ledgermq.raft.v1.RaftService.service, {
       Stream: (call: grpc.ServerReadableStream<RaftMessage__Output, StreamClosed>, callback: grpc.sendUnaryData<StreamClosed>) => transport.accept(call, callback),
+      Install: (call: grpc.ServerReadableStream<InstallChunk__Output, InstallResult>, callback: grpc.sendUnaryData<InstallResult>) => transport.acceptInstall(call, callback),
     });
     await new Promise<void>((resolve, reject) =>
       server.bindAsync(options.listenAddress, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
@@ -94,6 +103,13 @@ export class RaftTransport {
   /** Sends `message` to its addressee (dropped if unknown or unreachable). */
   send(message: Message<RecordPayload>): void {
     this.streams.get(message.to)?.send(message);
+  }
+
+  /** Streams `chunks` to `peer` as an install starting at `start`; resolves with the peer's answer. */
+  install(peer: NodeId, start: InstallStartPoint, chunks: AsyncIterable<InstallChunkSource>): Promise<InstallOutcome> {
+    const client = this.clients.get(peer);
+    if (client === undefined) return Promise.reject(new Error(`unknown peer ${peer}`));
+    return sendInstall(client, this.metadata, start, chunks);
   }
 
   /** The broker address a peer announced on its stream, if it has connected. */
@@ -110,21 +126,45 @@ export class RaftTransport {
 
   async close(): Promise<void> {
     for (const stream of this.streams.values()) stream.close();
-    for (const client of this.clients) client.close();
+    for (const client of this.clients.values()) client.close();
     await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
   }
 
-  private accept(call: grpc.ServerReadableStream<RaftMessage__Output, StreamClosed>, callback: grpc.sendUnaryData<StreamClosed>): void {
+  /**
+   * The member a call comes from, by its metadata; null (the call answered PERMISSION_DENIED and
+   * counted) when it names no member of this group.
+   */
+  private memberOf(call: grpc.ServerReadableStream<unknown, unknown>, callback: grpc.sendUnaryData<never>): NodeId | null {
     const sender = String(call.metadata.get(NODE_KEY)[0] ?? '');
     const group = String(call.metadata.get(GROUP_KEY)[0] ?? '');
     if (group !== this.options.group || !this.options.peers.has(sender)) {
       this.refused += 1;
-      this.options.logger.warn({ sender, group, peer: call.getPeer() }, 'refused a raft stream from outside the group');
+      this.options.logger.warn({ sender, group, peer: call.getPeer() }, 'refused a raft call from outside the group');
       callback({ code: grpc.status.PERMISSION_DENIED, details: `not a member of group ${this.options.group}` });
-      return;
+      return null;
     }
     const brokerAddress = String(call.metadata.get(BROKER_ADDRESS_KEY)[0] ?? '');
     if (brokerAddress) this.brokerAddresses.set(sender, brokerAddress);
+    return sender;
+  }
+
+  private acceptInstall(call: grpc.ServerReadableStream<InstallChunk__Output, InstallResult>, callback: grpc.sendUnaryData<InstallResult>): void {
+    const sender = this.memberOf(call, callback);
+    if (sender === null) return;
+    receiveInstall(call, sender, this.options.selfId, this.options.storeInstalled).then(
+      (result) => callback(null, result),
+      (error: unknown) => {
+        const malformed = error instanceof MalformedRaftMessage;
+        if (malformed) this.refused += 1;
+        this.options.logger.warn({ err: error, sender }, 'install from a peer failed');
+        callback({ code: malformed ? grpc.status.INVALID_ARGUMENT : grpc.status.INTERNAL, details: error instanceof Error ? error.message : String(error) });
+      },
+    );
+  }
+
+  private accept(call: grpc.ServerReadableStream<RaftMessage__Output, StreamClosed>, callback: grpc.sendUnaryData<StreamClosed>): void {
+    const sender = this.memberOf(call, callback);
+    if (sender === null) return;
     let ended = false;
     const end = (error: grpc.ServiceError | null): void => {
       if (ended) return;

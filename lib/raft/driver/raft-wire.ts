@@ -25,14 +25,18 @@ export function encodeRaftMessage(message: Message<RecordPayload>, records: read
     case 'appendResponse':
       return {
         ...base,
-        appendResponse: { success: message.success, matchIndex: message.matchIndex, rejectedPrevIndex: message.rejectedPrevIndex, hintIndex: message.hintIndex, hintTerm: message.hintTerm },
+        appendResponse: {
+          success: message.success, matchIndex: message.matchIndex, rejectedPrevIndex: message.rejectedPrevIndex, hintIndex: message.hintIndex, hintTerm: message.hintTerm, catchingUp: message.catchingUp === true,
+        },
       };
     case 'heartbeat':
       return { ...base, heartbeat: { commit: message.commit } };
     case 'heartbeatResponse':
-      return { ...base, heartbeatResponse: {} };
+      return { ...base, heartbeatResponse: { missingEntries: message.missingEntries === true } };
     case 'timeoutNow':
       return { ...base, timeoutNow: {} };
+    case 'install':
+      throw new Error('an install is carried out by the driver, not sent as a message');
   }
 }
 
@@ -68,6 +72,7 @@ export function decodeRaftMessage(wire: RaftMessage__Output): Message<RecordPayl
       const body = wire.appendResponse!;
       return {
         ...base,
+        ...(body.catchingUp ? { catchingUp: true } : {}),
         type: 'appendResponse',
         success: body.success,
         matchIndex: asIndex(u64(body.matchIndex, 'matchIndex')),
@@ -79,12 +84,30 @@ export function decodeRaftMessage(wire: RaftMessage__Output): Message<RecordPayl
     case 'heartbeat':
       return { ...base, type: 'heartbeat', commit: asIndex(u64(wire.heartbeat!.commit, 'commit')) };
     case 'heartbeatResponse':
-      return { ...base, type: 'heartbeatResponse' };
+      return { ...base, type: 'heartbeatResponse', ...(wire.heartbeatResponse!.missingEntries ? { missingEntries: true } : {}) };
     case 'timeoutNow':
       return { ...base, type: 'timeoutNow' };
     default:
       throw new MalformedRaftMessage('message has no body');
   }
+}
+
+/**
+ * Splits an install chunk's bytes into its records by their size fields (each record is then
+ * verified like an append's). Throws {@link MalformedRaftMessage} when the bytes do not end on a
+ * record boundary.
+ */
+export function splitRecords(bytes: Buffer): Buffer[] {
+  const records: Buffer[] = [];
+  let offset = 0;
+  while (offset < bytes.length) {
+    if (bytes.length - offset < RECORD_HEADER_SIZE_BYTES) throw new MalformedRaftMessage(`${bytes.length - offset} trailing bytes, shorter than a record header`);
+    const size = parseRecordHeader(bytes, offset).totalSize;
+    if (size < RECORD_HEADER_SIZE_BYTES || offset + size > bytes.length) throw new MalformedRaftMessage(`record at ${offset} says ${size} bytes, ${bytes.length - offset} left`);
+    records.push(bytes.subarray(offset, offset + size));
+    offset += size;
+  }
+  return records;
 }
 
 /** Verifies shipped records: each complete and intact, indexes consecutive from `prevIndex + 1`, terms non-decreasing from `prevTerm` and at most `term`. */

@@ -14,7 +14,7 @@
  *   committed log, and after healing every node converges on it (liveness with no faults).
  */
 import type { RaftConfig } from '../core/raft-core.js';
-import type { Entry, LogIndex, Message, NodeId, Ready, Term } from '../core/types.js';
+import type { Entry, InstallRequest, LogIndex, Message, NodeId, Ready, Term } from '../core/types.js';
 import { asIndex, asTerm } from '../core/types.js';
 import { randomInt, seededRandom } from './seeded-random.js';
 import { SimNode } from './sim-node.js';
@@ -60,8 +60,8 @@ export interface SimulationResult {
   stats: { leadersElected: number; maxTerm: number; committed: number; acknowledged: number; crashes: number; messages: number; installs: number };
 }
 
-/** A peer this far behind the commit index gets an install. */
-const INSTALL_MIN_GAP = 4;
+/** A peer found this far behind the commit index gets an install (when installs are on). */
+const INSTALL_MIN_ENTRIES = 4;
 /** Entries per streamed chunk. */
 const INSTALL_CHUNK_ENTRIES = 8;
 
@@ -108,6 +108,7 @@ class Simulation implements SimObserver {
     const maxInflightAppends = [1, 8][randomInt(this.random, 0, 1)];
     const configFor = (id: NodeId): RaftConfig => ({
       id, electionTicks: 10, heartbeatTicks: 1, preVote: true, checkQuorum: true, maxInflightAppends, maxEntriesPerAppend, random: coreRandom,
+      installMinEntries: options.installs ? INSTALL_MIN_ENTRIES : 0,
     });
     for (const id of ids) this.nodes.set(id, new SimNode(id, configFor, { voters: ids, learners: [] }, this));
   }
@@ -185,13 +186,10 @@ class Simulation implements SimObserver {
       const survived = node.drain((message) => this.send(message), () => this.random() < crashMidReadyRate);
       if (!survived) this.crashes += 1;
     }
-    if (this.options.installs) this.stepInstalls();
+    this.stepInstalls();
   }
 
-  /**
-   * What the driver does for installs: ends the due ones, and starts one to each far-behind peer,
-   * sending the committed entries after the core's start point as appends of this leader's term.
-   */
+  /** Ends the installs that are due (the driver's stream finishing or failing). */
   private stepInstalls(): void {
     for (let i = this.installs.length - 1; i >= 0; i -= 1) {
       const install = this.installs[i];
@@ -200,25 +198,29 @@ class Simulation implements SimObserver {
       const leader = this.nodes.get(install.leader);
       if (leader?.alive && leader.core.currentTerm === install.term) leader.core.endInstall(install.peer);
     }
-    for (const node of this.nodes.values()) {
-      if (!node.alive || node.core.role !== 'leader') continue;
-      for (const peer of node.core.peerProgress().keys()) {
-        const start = node.core.startInstall(peer, INSTALL_MIN_GAP);
-        if (start === null) continue;
-        const term = node.core.currentTerm;
-        const committed = node.core.commitIndex;
-        for (let prev = start.prevIndex; prev < committed; prev = asIndex(prev + INSTALL_CHUNK_ENTRIES)) {
-          const entries = node.disk.entries.slice(prev, Math.min(committed, prev + INSTALL_CHUNK_ENTRIES));
-          const prevTerm = prev === 0 ? asTerm(0) : node.disk.entries[prev - 1].term;
-          this.send({ type: 'append', from: node.id, to: peer, term, prevIndex: prev, prevTerm, commit: committed, count: entries.length, entries });
-        }
-        this.installsStarted += 1;
-        this.installs.push({ endAt: this.now + randomInt(this.installRandom, 1, 10), leader: node.id, peer, term });
-      }
+  }
+
+  /**
+   * What the leader's driver does with an `install`: streams the committed entries after its start
+   * point, here as appends of the leader's term through the same faulty network, and ends it later.
+   */
+  private install(message: InstallRequest): void {
+    const leader = this.nodes.get(message.from);
+    if (!leader) return;
+    this.installsStarted += 1;
+    for (let prev = message.prevIndex; prev < message.commit; prev = asIndex(prev + INSTALL_CHUNK_ENTRIES)) {
+      const entries = leader.disk.entries.slice(prev, Math.min(message.commit, prev + INSTALL_CHUNK_ENTRIES));
+      const prevTerm = prev === 0 ? asTerm(0) : leader.disk.entries[prev - 1].term;
+      this.send({ type: 'append', from: message.from, to: message.to, term: message.term, prevIndex: prev, prevTerm, commit: message.commit, count: entries.length, entries });
     }
+    this.installs.push({ endAt: this.now + randomInt(this.installRandom, 1, 10), leader: message.from, peer: message.to, term: message.term });
   }
 
   private send(message: Message<string>): void {
+    if (message.type === 'install') {
+      this.install(message);
+      return;
+    }
     this.messages += 1;
     if (this.blocked.has(`${message.from}>${message.to}`)) return;
     if (this.random() < this.options.dropRate) return;
