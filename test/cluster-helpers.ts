@@ -43,6 +43,8 @@ export interface RaftStatus {
   catchingUp: boolean;
   /** Entries this node stored from installs (bulk streams from the leader) since it started. */
   installedEntriesReceived: number;
+  /** Times this node cut its log at a damaged record to refetch it, since it started. */
+  repairs: number;
 }
 
 /** Reads the Raft state of node `id` from its `/status`. */

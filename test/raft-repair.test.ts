@@ -4,32 +4,13 @@
  * leader failover is not rolled back after it.
  */
 import { expect } from 'chai';
-import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { Producer, SimpleConsumer } from 'rocketmq-client-nodejs';
-import { silentLogger } from '../lib/common/logger.js';
-import { CommitLog } from '../lib/store/commit-log.js';
 import { raftStatus, startCluster, waitFor } from './cluster-helpers.js';
+import { committedDigest } from './commit-log-digest.js';
 
 type Cluster = Awaited<ReturnType<typeof startCluster>>;
 
-
-/** SHA-256 over the records 1..`upTo` of the CommitLog in `dataDir` (opened after the node stopped). */
-async function committedDigest(dataDir: string, upTo: number): Promise<string> {
-  const log = await CommitLog.open({ dir: join(dataDir, 'commitlog'), logger: silentLogger() });
-  try {
-    const hash = createHash('sha256');
-    for (let index = 1; index <= upTo;) {
-      const entries = await log.readRange(index, 4 * 1024 * 1024, upTo);
-      for (const entry of entries) hash.update(entry.record);
-      index += entries.length;
-    }
-    return hash.digest('hex');
-  } finally {
-    await log.close();
-  }
-}
 
 describe('Raft group repair and consumer progress across failover', function () {
   this.timeout(300_000);

@@ -109,7 +109,12 @@ export class BrokerNode {
 
     const metrics = new BrokerMetrics({ cluster: config.cluster, group: config.group, node: config.nodeId });
     const brokerAddress = `${config.host}:${config.brokerPort}`;
-    const stateMachine = new StateMachine({ commitLog, consumeQueues, metaStore, popState, topics: topicTable, logger, onFatal: options.onFatal });
+    // Bound once the Raft node exists (a group only): entries unreadable while it repairs its log.
+    let raftRef: RaftNode | null = null;
+    const stateMachine = new StateMachine({
+      commitLog, consumeQueues, metaStore, popState, topics: topicTable, logger, onFatal: options.onFatal,
+      onUnreadableEntry: (index, error) => raftRef !== null && (raftRef.repairOnDamage(error, index - 1) || raftRef.restoringLog),
+    });
     const waiters = new PollWaiters(config.maxParkedPolls);
     stateMachine.onDispatch((topic) => waiters.notify(topic));
     // Entries up to a checkpoint were applied, so committed: replay them before serving.
@@ -151,6 +156,7 @@ export class BrokerNode {
         logger,
         onFatal: options.onFatal,
       });
+      raftRef = raft;
       log = new RaftReplicatedLog(raft, config.nodeId, () => stateMachine.appliedIndex);
     } else {
       const single = new SingleNodeLog(commitLog, config.nodeId, brokerAddress, 1);
@@ -165,6 +171,7 @@ export class BrokerNode {
     const sender = new SendService(config, log, topics, pipeline);
     const popper = new PopService({
       config, log, commitLog, consumeQueues, popState, topics, pipeline, waiters, sender, logger, corruptReads: metrics.corruptReads,
+      onCorruptRead: raft === null ? undefined : (position, error) => raft.reportDamagedPosition(position, error),
     });
 
     const server = new grpc.Server({ 'grpc.max_receive_message_length': config.maxBatchBytes + 1024 * 1024 });

@@ -62,6 +62,8 @@ export interface PopServiceDeps {
   sender: SendService;
   logger: Logger;
   corruptReads: Counter;
+  /** Told of every damaged record a read found, by CommitLog position (a Raft node repairs its log). */
+  onCorruptRead?: (position: number, error: unknown) => void;
   clock?: () => number;
 }
 
@@ -264,6 +266,7 @@ export class PopService {
     } catch (error) {
       if (!(error instanceof LedgerError) || (error.code !== 'MESSAGE_CORRUPTED' && !(error instanceof CorruptRecordError))) throw error;
       this.deps.corruptReads.inc();
+      this.deps.onCorruptRead?.(position, error);
       const details = { err: error, topic, queueId, queueOffset: offset, commitLogPosition: position, size };
       if (this.reportedCorrupt.has(position)) {
         this.deps.logger.debug(details, 'corrupt message read again');
@@ -273,7 +276,7 @@ export class PopService {
       this.reportedCorrupt.add(position);
       this.deps.logger.error(
         details,
-        `CORRUPT MESSAGE: ${topic}/${queueId} offset ${offset} at CommitLog position ${position} fails its checksum; it will not be served and its queue stops here until repaired`,
+        `CORRUPT MESSAGE: ${topic}/${queueId} offset ${offset} at CommitLog position ${position} fails its checksum; it will not be served and its queue stops here until repaired (in a Raft group the node refetches its log from the leader)`,
       );
       return null;
     }

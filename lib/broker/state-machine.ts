@@ -35,6 +35,12 @@ export interface StateMachineOptions {
   logger: Logger;
   /** Called when a storage write fails: the node must stop. */
   onFatal: (error: unknown) => void;
+  /**
+   * In a Raft group: called when committed entry `index` cannot be read (its record is damaged, or
+   * it is gone while the node refetches its log). Returns true when the node is repairing its log:
+   * the state machine then pauses and resumes at the next commit notification instead of failing.
+   */
+  onUnreadableEntry?: (index: number, error: unknown) => boolean;
   /** How many recent results are kept for proposers that ask late. */
   resultsKept?: number;
   /** Bytes read from the CommitLog per apply step. */
@@ -109,9 +115,8 @@ export class StateMachine {
     this.running = true;
     try {
       while (this.appliedIndexValue < this.commitIndex && !this.failed) {
-        const batchBytes = this.options.readBatchBytes ?? 4 * 1024 * 1024;
-        const entries = await this.options.commitLog.readRange(this.appliedIndexValue + 1, batchBytes, this.commitIndex);
-        if (entries.length === 0) throw new LedgerError('INTERNAL_ERROR', `committed entry ${this.appliedIndexValue + 1} is missing from the log`);
+        const entries = await this.readCommitted();
+        if (entries === null) return;
         for (const entry of entries) await this.applyEntry(entry);
       }
     } catch (error) {
@@ -123,6 +128,25 @@ export class StateMachine {
     } finally {
       this.running = false;
     }
+  }
+
+  /** The next committed entries to apply; null when they are unreadable while the log is repaired. */
+  private async readCommitted(): Promise<LogEntry[] | null> {
+    const next = this.appliedIndexValue + 1;
+    let entries: LogEntry[];
+    let error: unknown;
+    try {
+      entries = await this.options.commitLog.readRange(next, this.options.readBatchBytes ?? 4 * 1024 * 1024, this.commitIndex);
+      if (entries.length > 0) return entries;
+      error = new LedgerError('INTERNAL_ERROR', `committed entry ${next} is missing from the log`);
+    } catch (readError) {
+      error = readError;
+    }
+    if (this.options.onUnreadableEntry?.(next, error) === true) {
+      this.options.logger.warn({ err: error, index: next }, 'committed entry unreadable while the log is repaired; applying resumes once it is back');
+      return null;
+    }
+    throw error;
   }
 
   private async applyEntry(entry: LogEntry): Promise<void> {

@@ -13,13 +13,13 @@
  * part (it must not answer from a log it cannot trust) and `onFatal` is called.
  */
 import type { Logger } from '../../common/logger.js';
-import { NotLeaderError, LedgerError } from '../../common/errors.js';
+import { CorruptRecordError, NotLeaderError, LedgerError } from '../../common/errors.js';
 import type { CommitLog } from '../../store/commit-log.js';
-import { findTermRuns } from '../../store/term-runs.js';
-import { RaftCore } from '../core/raft-core.js';
-import { asIndex, asTerm } from '../core/types.js';
+import type { RaftCore } from '../core/raft-core.js';
+import { asIndex } from '../core/types.js';
 import type { AppendRequest, Message, NodeId, Ready, Role } from '../core/types.js';
 import { CommitWaiters } from './commit-waiters.js';
+import { bootCore } from './core-boot.js';
 import type { CommittedRange } from './commit-waiters.js';
 import { InstallScheduler } from './install-scheduler.js';
 import type { InstallStep } from './install-stream.js';
@@ -118,14 +118,16 @@ export class RaftNode {
   private drained: Promise<void> = Promise.resolve();
   private failed: unknown = null;
   private closed = false;
-  private readonly stats = { readies: 0, fsyncs: 0, proposals: 0, leaderChanges: 0 };
+  private readonly stats = { readies: 0, fsyncs: 0, proposals: 0, leaderChanges: 0, repairs: 0 };
+  /** Set while the node cuts its damaged log and rebuilds its core (see {@link repair}). */
+  private repairing = false;
   /** Whether the store holds a catch-up marker still to clear. */
   private catchUpPersisted = false;
   private catchUpEndedAt: number | null = null;
 
   private constructor(
     private readonly options: RaftNodeOptions,
-    private readonly core: RaftCore<RecordPayload>,
+    private core: RaftCore<RecordPayload>,
     hardState: { term: number; vote: string | null },
   ) {
     this.committed = core.commitIndex;
@@ -137,32 +139,14 @@ export class RaftNode {
   static async start(options: RaftNodeOptions): Promise<RaftNode> {
     const log = options.commitLog;
     const hardState = options.hardState.load();
-    const termRuns = await findTermRuns(log);
     const persistedCatchUp = options.hardState.loadCatchUp();
     const catchUp = options.catchUp ?? persistedCatchUp;
     if (options.catchUp !== null && (persistedCatchUp === null || persistedCatchUp.untilIndex !== options.catchUp.untilIndex)) {
       await options.hardState.saveCatchUp(options.catchUp);
     }
-    if (catchUp !== null) options.logger.warn({ untilIndex: catchUp.untilIndex }, 'this node may lack committed entries: it will not vote until it has caught up with the leader');
-    const core = new RaftCore<RecordPayload>(
-      {
-        id: options.id,
-        electionTicks: options.settings.electionTicks,
-        heartbeatTicks: options.settings.heartbeatTicks,
-        preVote: true,
-        checkQuorum: true,
-        maxInflightAppends: options.settings.maxInflightAppends,
-        maxEntriesPerAppend: options.settings.maxEntriesPerAppend,
-        installMinEntries: options.settings.installMinEntries,
-        random: options.random ?? Math.random,
-      },
-      {
-        hardState: { term: asTerm(hardState.term), vote: hardState.vote, commit: asIndex(Math.min(options.knownCommitted, log.lastIndex)) },
-        membership: { voters: [...options.members.keys()], learners: [] },
-        log: { lastIndex: asIndex(log.lastIndex), termRuns: termRuns.map((run) => ({ start: asIndex(run.start), term: asTerm(run.term) })), firstIndex: asIndex(log.firstIndex) },
-        catchUp: catchUp === null ? undefined : { untilIndex: catchUp.untilIndex === null ? null : asIndex(catchUp.untilIndex) },
-      },
-    );
+    const core = await bootCore({
+      id: options.id, voters: [...options.members.keys()], commitLog: log, hardState, knownCommitted: options.knownCommitted, catchUp, settings: options.settings, random: options.random ?? Math.random, logger: options.logger,
+    });
     const node = new RaftNode(options, core, hardState);
     node.catchUpPersisted = catchUp !== null;
     const listenAddress = options.members.get(options.id);
@@ -187,15 +171,15 @@ export class RaftNode {
       core: () => node.core,
       commitLog: log,
       committed: () => node.committed,
-      running: () => !node.closed && node.failed === null,
+      running: () => !node.closed && node.failed === null && !node.repairing,
       send: (peer, start, chunks) => node.transport.install(peer, start, chunks),
       onEnded: () => node.kick(),
-      onReadError: () => undefined,
+      onReadError: (error) => node.repairOnDamage(error, 0),
       chunkBytes: options.settings.installChunkBytes,
       logger: options.logger,
     });
     node.ticker = setInterval(() => node.tick(), options.settings.tickMs);
-    options.logger.info({ node: options.id, term: hardState.term, vote: hardState.vote, lastIndex: log.lastIndex, termRuns: termRuns.length, commit: core.commitIndex }, 'raft node started');
+    options.logger.info({ node: options.id, term: hardState.term, vote: hardState.vote, lastIndex: log.lastIndex, commit: core.commitIndex }, 'raft node started');
     return node;
   }
 
@@ -236,6 +220,7 @@ export class RaftNode {
    */
   propose(records: readonly ProposedRecord[]): Promise<CommittedRange> {
     if (this.failed !== null) return Promise.reject(new LedgerError('INTERNAL_SERVER_ERROR', 'raft node stopped after a storage failure'));
+    if (this.repairing) return Promise.reject(new NotLeaderError(null, null));
     if (this.closed) return Promise.reject(new LedgerError('INTERNAL_SERVER_ERROR', 'raft node is closed'));
     const storeTimestampMs = Date.now();
     const result = this.core.propose(records.map((record) => ({ kind: kindOf(record.type), data: { type: record.type, storeTimestampMs, body: record.body } })));
@@ -274,6 +259,7 @@ export class RaftNode {
       pendingProposals: this.waiters.size,
       transport: this.transport.stats,
       failed: this.failed !== null,
+      repairing: this.repairing,
       catchingUp: this.core.catchingUp,
       ...this.stats,
       ...this.installs.stats,
@@ -293,7 +279,7 @@ export class RaftNode {
   }
 
   private tick(): void {
-    if (this.failed !== null || this.closed) return;
+    if (this.failed !== null || this.closed || this.repairing) return;
     this.core.tick();
     this.waiters.expire(Date.now());
     this.kick();
@@ -307,6 +293,7 @@ export class RaftNode {
   private async storeInstalled(append: AppendRequest<RecordPayload>): Promise<InstallStep> {
     const entries = append.entries ?? [];
     const last = entries[entries.length - 1];
+    if (this.repairing) return { stored: false, detail: 'repairing its log' };
     if (last === undefined) return { stored: true, matchIndex: append.prevIndex };
     this.receive(append);
     if (this.core.termAt(last.index) !== last.term) return { stored: false, detail: `the log does not match the leader's after ${append.prevIndex} (or the term moved on)` };
@@ -319,7 +306,7 @@ export class RaftNode {
   }
 
   private receive(message: Message<RecordPayload>): void {
-    if (this.failed !== null || this.closed) return;
+    if (this.failed !== null || this.closed || this.repairing) return;
     try {
       this.core.step(message);
     } catch (error) {
@@ -331,13 +318,13 @@ export class RaftNode {
   }
 
   private unreachable(peer: NodeId): void {
-    if (this.failed !== null || this.closed) return;
+    if (this.failed !== null || this.closed || this.repairing) return;
     this.core.reportUnreachable(peer);
   }
 
   /** Starts handling Readies unless already doing so. */
   private kick(): void {
-    if (this.draining || this.failed !== null || this.closed) return;
+    if (this.draining || this.failed !== null || this.closed || this.repairing) return;
     this.draining = true;
     this.drained = this.drain();
   }
@@ -433,6 +420,15 @@ export class RaftNode {
    * reported so the leader resumes after the last record sent.
    */
   private async loadAppend(message: AppendRequest<RecordPayload>): Promise<Buffer[] | null> {
+    try {
+      return await this.readAppend(message);
+    } catch (error) {
+      if (!this.repairOnDamage(error, message.prevIndex)) throw error;
+      return null;
+    }
+  }
+
+  private async readAppend(message: AppendRequest<RecordPayload>): Promise<Buffer[] | null> {
     const log = this.options.commitLog;
     const last = message.prevIndex + message.count;
     if (last > log.lastIndex || message.prevIndex < log.firstIndex - 1) return null;
@@ -447,6 +443,79 @@ export class RaftNode {
     }
     if (entries.length < message.count && entries.length > 0) this.core.reportShortAppend(message.to, asIndex(message.prevIndex + entries.length));
     return entries.map((entry) => entry.record);
+  }
+
+  /** Whether the node is repairing its log or still refetching what it cut (committed entries may be missing). */
+  get restoringLog(): boolean {
+    return this.repairing || (this.stats.repairs > 0 && this.core.catchingUp);
+  }
+
+  /**
+   * Reports a record of this node's log found damaged at run time (by replication, an install, the
+   * state machine or a consumer read) at absolute position `position`: starts {@link repair}.
+   */
+  reportDamagedPosition(position: number, cause: unknown): void {
+    if (this.repairing || this.failed !== null || this.closed) return;
+    this.options.commitLog.indexAtPosition(position).then(
+      (index) => this.repair(index, cause),
+      (error: unknown) => this.options.logger.error({ err: error, position }, 'cannot locate a damaged record'),
+    );
+  }
+
+  /**
+   * If `error` is a damaged record of the log, starts {@link repair} from its index (or from
+   * `fallbackIndex` + 1, the first entry the failed read asked for) and returns true.
+   */
+  repairOnDamage(error: unknown, fallbackIndex: number): boolean {
+    if (!(error instanceof CorruptRecordError)) return false;
+    void this.repair(error.index ?? fallbackIndex + 1, error);
+    return true;
+  }
+
+  /**
+   * A record at `index` is damaged: cut the log before it, persist a catch-up marker up to the old
+   * last index, and restart the core from the shortened log as a follower that neither votes nor
+   * counts towards commits until it has caught up (a leader gives up leadership this way; the
+   * others elect a new one). The lost entries come back from the leader by appends or an install.
+   * The commit index already published is kept: those entries are committed in the group, and the
+   * state machine waits for them to be back.
+   */
+  async repair(index: number, cause: unknown): Promise<void> {
+    if (this.repairing || this.failed !== null || this.closed) return;
+    this.repairing = true;
+    this.stats.repairs += 1;
+    const log = this.options.commitLog;
+    const untilIndex = log.lastIndex;
+    this.options.logger.error({ err: cause, index, lastIndex: untilIndex }, 'damaged record in the raft log: cutting the log before it and fetching the rest from the leader');
+    try {
+      await this.drained;
+      this.waiters.failAll(new NotLeaderError(null, null));
+      await log.truncateAfter(Math.max(index - 1, log.firstIndex - 1));
+      await this.options.hardState.saveCatchUp({ untilIndex });
+      this.catchUpPersisted = true;
+      this.catchUpEndedAt = null;
+      this.core = await bootCore({
+        id: this.options.id,
+        voters: [...this.options.members.keys()],
+        commitLog: log,
+        hardState: { term: this.persistedTerm, vote: this.persistedVote },
+        knownCommitted: this.committed,
+        catchUp: { untilIndex },
+        settings: this.options.settings,
+        random: this.options.random ?? Math.random,
+        logger: this.options.logger,
+      });
+    } catch (error) {
+      this.repairing = false;
+      this.fail(error);
+      return;
+    }
+    this.repairing = false;
+    this.lastPublished = null;
+    const view = this.leadership();
+    this.lastPublished = { role: view.role, term: view.term, leaderId: view.leaderId };
+    for (const listener of this.leadershipListeners) listener(view);
+    this.kick();
   }
 
   private fail(error: unknown): void {

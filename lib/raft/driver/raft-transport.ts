@@ -24,6 +24,8 @@ import type { RecordPayload } from './record-payload.js';
 const NODE_KEY = 'x-ledgermq-node';
 const GROUP_KEY = 'x-ledgermq-group';
 const BROKER_ADDRESS_KEY = 'x-ledgermq-broker-address';
+/** How long close() lets open calls end before it cuts them. */
+const SHUTDOWN_GRACE_MS = 200;
 
 export interface RaftTransportOptions {
   selfId: NodeId;
@@ -127,7 +129,17 @@ export class RaftTransport {
   async close(): Promise<void> {
     for (const stream of this.streams.values()) stream.close();
     for (const client of this.clients.values()) client.close();
-    await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+    // Peers keep their streams to us open while they run: wait briefly for calls to end, then cut them.
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, SHUTDOWN_GRACE_MS);
+      this.server.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
   }
 
   /**

@@ -1,0 +1,128 @@
+/**
+ * Acceptance (issue 3), real processes: a node that finds a damaged record in its log while it
+ * runs cuts its log there, gives up leadership, takes no part in elections or commits until it has
+ * refetched the rest from the new leader, and ends byte-identical to the others. Consumers get
+ * every message, the damaged one included (from an intact copy).
+ */
+import { expect } from 'chai';
+import { closeSync, openSync, readFileSync, readSync, readdirSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { Producer, SimpleConsumer } from 'rocketmq-client-nodejs';
+import { raftStatus, startCluster, waitFor } from './cluster-helpers.js';
+import { committedDigest } from './commit-log-digest.js';
+
+type Cluster = Awaited<ReturnType<typeof startCluster>>;
+
+/** Flips one byte in the middle of `marker` in the CommitLog files of `dataDir`; returns the file changed. */
+function flipByteOf(dataDir: string, marker: string): string {
+  const dir = join(dataDir, 'commitlog');
+  for (const name of readdirSync(dir).sort()) {
+    const file = join(dir, name);
+    const at = readFileSync(file).indexOf(Buffer.from(marker));
+    if (at < 0) continue;
+    const fd = openSync(file, 'r+');
+    try {
+      const byte = Buffer.alloc(1);
+      const position = at + Math.floor(marker.length / 2);
+      readSync(fd, byte, 0, 1, position);
+      byte[0] ^= 0xff;
+      writeSync(fd, byte, 0, 1, position);
+    } finally {
+      closeSync(fd);
+    }
+    return file;
+  }
+  throw new Error(`"${marker}" is not in any CommitLog file of ${dataDir}`);
+}
+
+describe('Raft node with a record damaged at run time', function () {
+  this.timeout(300_000);
+  let cluster: Cluster;
+  const clients: Array<{ shutdown(): Promise<void> }> = [];
+
+  beforeEach(async () => {
+    cluster = await startCluster({ nodes: 3 });
+  });
+
+  afterEach(async () => {
+    for (const client of clients.splice(0)) await client.shutdown().catch(() => undefined);
+    await cluster?.dispose();
+  });
+
+  async function producer(topic: string): Promise<Producer> {
+    const p = new Producer({ endpoints: cluster.description.accessPoint, namespace: '', topics: [topic] });
+    await p.startup();
+    clients.push(p);
+    return p;
+  }
+
+  /** Sends `count` unique messages of about `bytes` bytes; returns their bodies. */
+  async function sendMany(p: Producer, topic: string, prefix: string, count: number, bytes: number): Promise<string[]> {
+    const sent: string[] = [];
+    for (let start = 0; start < count; start += 25) {
+      const bodies = Array.from({ length: Math.min(25, count - start) }, (_, j) => `${prefix}-${String(start + j).padStart(4, '0')}-${'p'.repeat(bytes)}`);
+      await Promise.all(bodies.map((body) => p.send({ topic, tag: 't', body: Buffer.from(body) })));
+      sent.push(...bodies);
+    }
+    return sent;
+  }
+
+  /** Consumes until every body of `sent` arrived (acknowledging all). */
+  async function consumeAll(topic: string, group: string, sent: readonly string[]): Promise<void> {
+    const consumer = new SimpleConsumer({ endpoints: cluster.description.accessPoint, namespace: '', consumerGroup: group, subscriptions: new Map([[topic, '*']]), awaitDuration: 2000 });
+    await consumer.startup();
+    clients.push(consumer);
+    const received = new Set<string>();
+    await waitFor('every message, the damaged one included', async () => {
+      for (const message of await consumer.receive(32, 20_000).catch(() => [])) {
+        received.add(message.body.toString());
+        await consumer.ack(message).catch(() => undefined);
+      }
+      return received.size >= sent.length;
+    }, 120_000);
+    expect(sent.filter((body) => !received.has(body))).to.deep.equal([]);
+  }
+
+  /** Waits until `damaged` has repaired and caught up with a leader other than itself, then compares every node's committed log. */
+  async function expectRepairedAndIdentical(damaged: string): Promise<void> {
+    await waitFor(`${damaged} to find the damaged record and repair`, async () => (await raftStatus(cluster, damaged)).repairs >= 1, 30_000);
+    const leader = await waitFor('a leader other than the damaged node', () => cluster.leaderId().then((id) => (id !== null && id !== damaged ? id : undefined)), 30_000);
+    const target = (await raftStatus(cluster, leader)).commitIndex;
+    await waitFor(`${damaged} to refetch its log up to ${target}`, async () => {
+      const now = await raftStatus(cluster, damaged);
+      expect(now.catchingUp && now.role === 'leader', 'the damaged node leads while its log is incomplete').to.equal(false);
+      return now.commitIndex >= target && !now.catchingUp;
+    }, 60_000);
+    const commits = await Promise.all(cluster.nodes.map(async (node) => (await raftStatus(cluster, node.id)).commitIndex));
+    const upTo = Math.min(...commits);
+    for (const client of clients.splice(0)) await client.shutdown().catch(() => undefined);
+    for (const node of cluster.nodes) await cluster.stopNode(node.id, 'SIGTERM');
+    const digests = await Promise.all(cluster.nodes.map((node) => committedDigest(node.dataDir, upTo)));
+    console.log(`      committed log digests up to index ${upTo}: ${cluster.nodes.map((node, i) => `${node.id} ${digests[i].slice(0, 16)}`).join(', ')}`);
+    expect(new Set(digests).size, 'committed logs differ').to.equal(1);
+  }
+
+  it('found by a consumer read on the leader: refetches its log from the new leader and ends byte-identical', async () => {
+    const topic = 'DamageTopic';
+    const sent = await sendMany(await producer(topic), topic, 'damage', 200, 200);
+    const damaged = await waitFor('a leader', () => cluster.leaderId().then((id) => id ?? undefined));
+    const file = flipByteOf(cluster.nodes.find((node) => node.id === damaged)!.dataDir, sent[42]);
+    console.log(`      flipped a byte of message 42 in ${damaged}'s ${file.split('/').pop()}`);
+    await consumeAll(topic, 'damage-group', sent);
+    await expectRepairedAndIdentical(damaged);
+  });
+
+  it('found by the leader reading entries for a lagging follower: the same repair', async () => {
+    const topic = 'LagTopic';
+    const p = await producer(topic);
+    const sent = await sendMany(p, topic, 'before', 50, 200);
+    const damaged = await waitFor('a leader', () => cluster.leaderId().then((id) => id ?? undefined));
+    const lagging = cluster.nodes.find((node) => node.id !== damaged)!.id;
+    await cluster.stopNode(lagging, 'SIGKILL');
+    // More than the CommitLog's 16 MiB read cache, so the leader reads these from its files.
+    sent.push(...await sendMany(p, topic, 'while-down', 600, 32 * 1024));
+    flipByteOf(cluster.nodes.find((node) => node.id === damaged)!.dataDir, sent[60].slice(0, 40));
+    await cluster.startNode(lagging);
+    await expectRepairedAndIdentical(damaged);
+  });
+});
