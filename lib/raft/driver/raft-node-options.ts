@@ -1,0 +1,79 @@
+/** The options, settings and views of a {@link RaftNode} (lib/raft/driver/raft-node.ts). */
+import type { Logger } from '../../common/logger.js';
+import type { CommitLog } from '../../store/commit-log.js';
+import type { EntryType } from '../../store/record-format.js';
+import type { NodeId, Role } from '../core/types.js';
+
+/** Durable term and vote, and the catch-up marker. Saves resolve once on disk. */
+export interface HardStateStore {
+  load(): { term: number; vote: string | null };
+  save(state: { term: number; vote: string | null }): Promise<void>;
+  /** The node's persisted catch-up state (see RaftBootState.catchUp), or null. */
+  loadCatchUp(): { untilIndex: number | null } | null;
+  saveCatchUp(value: { untilIndex: number | null } | null): Promise<void>;
+}
+
+/** Timing and limits of the driver; defaults in lib/raft/README.md and the broker config. */
+export interface RaftNodeSettings {
+  tickMs: number;
+  /** Election timeout is drawn from [electionTicks, 2 x electionTicks) ticks. */
+  electionTicks: number;
+  heartbeatTicks: number;
+  maxInflightAppends: number;
+  maxEntriesPerAppend: number;
+  /** Bytes of records per append message at most (at least one record is always sent). */
+  maxAppendBytes: number;
+  /** A proposal not committed within this time is answered "outcome unknown". */
+  proposalTimeoutMs: number;
+  /** Messages queued per peer at most. */
+  maxQueuedMessagesPerPeer: number;
+  /** A peer at least this many entries behind the commit index is streamed entries in bulk (an install). */
+  installMinEntries: number;
+  /** Bytes of records per install chunk. */
+  installChunkBytes: number;
+}
+
+export interface RaftNodeOptions {
+  id: NodeId;
+  group: string;
+  /** Raft address of every member, this node included. */
+  members: ReadonlyMap<NodeId, string>;
+  brokerAddress: string;
+  commitLog: CommitLog;
+  hardState: HardStateStore;
+  /** An index known committed at startup (e.g. the applied checkpoint); 0 if none. */
+  knownCommitted: number;
+  /**
+   * Set when the store lost, or may never have had, entries the group committed: the node takes no
+   * part in elections until it caught up (persisted across restarts until done). `untilIndex`
+   * null: up to the leader's commit index at first contact.
+   */
+  catchUp: { untilIndex: number | null } | null;
+  settings: RaftNodeSettings;
+  logger: Logger;
+  onFatal: (error: unknown) => void;
+  random?: () => number;
+}
+
+/** One entry to propose. */
+export interface ProposedRecord {
+  type: EntryType;
+  body: Buffer;
+}
+
+/** What this node knows of its group's leadership. */
+export interface RaftLeadership {
+  role: Role;
+  term: number;
+  leaderId: NodeId | null;
+  leaderAddress: string | null;
+  commitIndex: number;
+}
+
+/** Per-member replication state as the leader sees it (for /status). */
+export interface PeerStatus {
+  id: NodeId;
+  matchIndex: number;
+  nextIndex: number;
+  state: string;
+}
