@@ -203,7 +203,14 @@ export class BrokerNode {
     });
     topicTable.onTopicsChanged(() => registrar.notifyChange());
     // RocketMQ brokers re-register at once on a role change; the Proxy routes by it.
-    if (log instanceof RaftReplicatedLog) log.onLeadershipChange(() => registrar.notifyChange(), (index) => stateMachine.waitApplied(index));
+    // Parked long polls wake on a role change: on a node that stopped leading they answer NOT_LEADER
+    // at once, and the Proxy retries them on the new leader instead of waiting out the poll.
+    if (log instanceof RaftReplicatedLog) {
+      log.onLeadershipChange(() => {
+        registrar.notifyChange();
+        waiters.releaseAll();
+      }, (index) => stateMachine.waitApplied(index));
+    }
 
     // The node object exists before HTTP starts so /status can read it.
     const holder: { node?: BrokerNode } = {};

@@ -47,9 +47,14 @@ export class PollWaiters {
     for (const waiter of [...set]) this.release(waiter);
   }
 
-  /** Releases everything (shutdown). */
-  close(): void {
+  /** Releases everything (shutdown, or a leadership change: each request re-checks that it may be served here). */
+  releaseAll(): void {
     for (const set of [...this.byTopic.values()]) for (const waiter of [...set]) this.release(waiter);
+  }
+
+  /** Releases everything at shutdown. */
+  close(): void {
+    this.releaseAll();
   }
 
   private release(waiter: Waiter): void {

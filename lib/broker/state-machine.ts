@@ -47,6 +47,9 @@ export interface StateMachineOptions {
   readBatchBytes?: number;
 }
 
+/** How soon the state machine looks again for committed entries missing while the log is repaired. */
+const UNREADABLE_RETRY_MS = 200;
+
 /** See the file comment. One apply loop runs at a time. */
 export class StateMachine {
   private appliedIndexValue: number;
@@ -59,6 +62,8 @@ export class StateMachine {
   private metaCheckpoint: LogCheckpoint;
   private lastDispatched: LogCheckpoint;
   private failed: unknown = null;
+  /** Set while a retry of entries unreadable during a log repair is scheduled. */
+  private retry: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: StateMachineOptions) {
     this.metaCheckpoint = options.metaStore.applied();
@@ -144,6 +149,12 @@ export class StateMachine {
     }
     if (this.options.onUnreadableEntry?.(next, error) === true) {
       this.options.logger.warn({ err: error, index: next }, 'committed entry unreadable while the log is repaired; applying resumes once it is back');
+      // The commit index may not move again (an idle group): look again shortly, one timer at a time.
+      this.retry ??= setTimeout(() => {
+        this.retry = undefined;
+        this.notifyCommit(this.commitIndex);
+      }, UNREADABLE_RETRY_MS);
+      this.retry.unref();
       return null;
     }
     throw error;

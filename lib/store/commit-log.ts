@@ -257,6 +257,21 @@ export class CommitLog {
     return segment.readAt(position - segment.startPosition, length);
   }
 
+  /**
+   * Reads record `index` from its file (never from the cache) and checks it: throws
+   * CorruptRecordError when the stored copy is damaged, NOT_FOUND outside the durable log.
+   */
+  async verifyOnDisk(index: number): Promise<void> {
+    this.assertReadable(index);
+    if (index > this.durableIndexValue) throw new LedgerError('NOT_FOUND', `entry ${index} is not durable yet`);
+    await readEntry(findSegmentByIndex(this.segments, index), index, this.logger);
+  }
+
+  /** First index of the segment holding absolute position `position` (a cut there walks no headers). */
+  firstIndexOfSegmentAt(position: number): number {
+    return findSegmentByPosition(this.segments, position).firstIndex;
+  }
+
   /** Index of the entry holding absolute log position `position`. Throws BAD_REQUEST outside the log. */
   async indexAtPosition(position: number): Promise<number> {
     const first = this.segments[0];

@@ -171,16 +171,12 @@ export class LeaderState<P> {
 
   /**
    * Commits the highest index a majority of voters has durably, if it is of this leader's term
-   * (entries of earlier terms commit only with it). This node counts with its persisted index; a
-   * peer that says it is catching up after losing entries does not count.
+   * (entries of earlier terms commit only with it). This node counts with its persisted index. A
+   * peer catching up after losing entries counts too: what it acknowledges it holds durably, and
+   * as it does not vote, every election majority still includes a node that holds the entry.
    */
   maybeCommit(): boolean {
-    const matchOf = (voter: NodeId): LogIndex => {
-      if (voter === this.selfId) return this.log.persistedIndex;
-      const progress = this.progress.get(voter);
-      return progress === undefined || progress.catchingUp ? asIndex(0) : progress.match;
-    };
-    const matches = this.membership.voters.map(matchOf);
+    const matches = this.membership.voters.map((voter) => (voter === this.selfId ? this.log.persistedIndex : this.progress.get(voter)?.match ?? asIndex(0)));
     const candidate = quorumMatchIndex(matches);
     if (candidate <= this.log.committed || this.log.termAt(candidate) !== this.term) return false;
     return this.log.commitTo(candidate);

@@ -23,10 +23,7 @@ export class Progress {
   probeSent = false;
   /** Heard from since the last check-quorum round. */
   recentActive = false;
-  /**
-   * The peer said (in its last append answer) that it is catching up after losing entries: its
-   * log does not count towards commits until it says otherwise.
-   */
+  /** The peer said (in its last append answer) that it is catching up after losing entries (for status). */
   catchingUp = false;
   /** Each unanswered pipelined append: its last index and the leader tick it went out at. */
   private readonly inflight: Array<{ lastIndex: LogIndex; sentAtTick: number }> = [];

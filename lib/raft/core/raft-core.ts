@@ -147,12 +147,12 @@ export class RaftCore<P> {
   }
 
   /** Each peer's replication progress as this leader knows it; empty when not leader. */
-  peerProgress(): Map<NodeId, { match: LogIndex; next: LogIndex; state: string }> {
-    const result = new Map<NodeId, { match: LogIndex; next: LogIndex; state: string }>();
+  peerProgress(): Map<NodeId, { match: LogIndex; next: LogIndex; state: string; catchingUp: boolean }> {
+    const result = new Map<NodeId, { match: LogIndex; next: LogIndex; state: string; catchingUp: boolean }>();
     if (!this.leader) return result;
     for (const peer of this.leader.peers()) {
       const progress = this.leader.progressOf(peer);
-      if (progress) result.set(peer, { match: progress.match, next: progress.next, state: progress.state });
+      if (progress) result.set(peer, { match: progress.match, next: progress.next, state: progress.state, catchingUp: progress.catchingUp });
     }
     return result;
   }

@@ -96,10 +96,7 @@ export interface AppendResponse extends MessageBase {
   rejectedPrevIndex: LogIndex;
   hintIndex: LogIndex;
   hintTerm: Term;
-  /**
-   * The follower is catching up after losing entries (see RaftBootState.catchUp): the leader does
-   * not count its log towards commits. Absent means false.
-   */
+  /** The follower is catching up after losing entries (see RaftBootState.catchUp); absent means false. */
   catchingUp?: boolean;
 }
 

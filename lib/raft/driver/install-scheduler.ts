@@ -23,8 +23,8 @@ export interface InstallSchedulerOptions {
   send: (peer: NodeId, start: InstallStartPoint, chunks: AsyncIterable<InstallChunkSource>) => Promise<InstallOutcome>;
   /** Called when an install ended, after the core was told (the driver handles the next Ready). */
   onEnded: () => void;
-  /** Called when reading the log for an install failed (a damaged record, for example). */
-  onReadError: (error: unknown) => void;
+  /** Called when reading entry `index` (and on) for an install failed (a damaged record, for example). */
+  onReadError: (error: unknown, index: number) => void;
   /** Bytes of records per chunk (at least one record). */
   chunkBytes: number;
   logger: Logger;
@@ -38,20 +38,24 @@ export interface InstallStats {
 
 /** See the file comment. */
 export class InstallScheduler {
-  private readonly active = new Set<NodeId>();
+  /** Installs running: peer -> the term they were started in. */
+  private readonly active = new Map<NodeId, Term>();
   readonly stats: InstallStats = { installsSent: 0, installedEntriesSent: 0 };
 
   constructor(private readonly options: InstallSchedulerOptions) {}
 
-  /** Carries out `install` (one per peer at a time: the core does not ask twice before it ended). */
+  /**
+   * Carries out `install`. The core asks once per peer and term until told the install ended; a
+   * stream still running from an earlier term stops at its next chunk (it checks the term).
+   */
   start(install: InstallRequest): void {
-    if (this.active.has(install.to)) return;
+    if (this.active.get(install.to) === install.term) return;
     void this.run(install.to, install.prevIndex, install.prevTerm, install.term);
   }
 
   private async run(peer: NodeId, prevIndex: LogIndex, prevTerm: Term, term: Term): Promise<void> {
     const { logger } = this.options;
-    this.active.add(peer);
+    this.active.set(peer, term);
     this.stats.installsSent += 1;
     logger.info({ peer, after: prevIndex, commitIndex: this.options.committed() }, 'streaming committed entries to a far-behind peer');
     try {
@@ -61,7 +65,7 @@ export class InstallScheduler {
     } catch (error) {
       logger.warn({ err: error, peer }, 'install failed');
     } finally {
-      this.active.delete(peer);
+      if (this.active.get(peer) === term) this.active.delete(peer);
       const core = this.options.core();
       if (this.options.running() && core.role === 'leader' && core.currentTerm === term) {
         core.endInstall(peer);
@@ -82,7 +86,7 @@ export class InstallScheduler {
       try {
         entries = await this.options.commitLog.readRange(next, this.options.chunkBytes, commit);
       } catch (error) {
-        this.options.onReadError(error);
+        this.options.onReadError(error, next);
         throw error;
       }
       if (entries.length === 0) return;

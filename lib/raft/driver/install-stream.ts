@@ -47,13 +47,27 @@ export interface InstallOutcome {
  * Streams `chunks` to a peer through `client` and resolves with its answer. Stops reading `chunks`
  * as soon as the peer answered (a refusal) or the call failed; rejects on a transport error.
  */
-export async function sendInstall(client: grpc.Client, metadata: grpc.Metadata, start: InstallStartPoint, chunks: AsyncIterable<InstallChunkSource>): Promise<InstallOutcome> {
+export async function sendInstall(
+  client: grpc.Client,
+  metadata: grpc.Metadata,
+  start: InstallStartPoint,
+  chunks: AsyncIterable<InstallChunkSource>,
+  stallMs: number,
+): Promise<InstallOutcome> {
   let finished = false;
   let call!: grpc.ClientWritableStream<InstallChunk>;
+  // A peer that neither takes a chunk nor answers for `stallMs` (hung, or a dead connection TCP has
+  // not noticed) gets the call cancelled, so the leader goes back to probing it.
+  let stall: NodeJS.Timeout | undefined;
+  const armStall = (): void => {
+    clearTimeout(stall);
+    stall = setTimeout(() => call.cancel(), stallMs);
+  };
   const answered = new Promise<InstallOutcome>((resolve, reject) => {
     const method = (client as unknown as Record<string, (m: grpc.Metadata, cb: grpc.requestCallback<InstallResult__Output>) => grpc.ClientWritableStream<InstallChunk>>).Install;
     call = method.call(client, metadata, (error, result) => {
       finished = true;
+      clearTimeout(stall);
       if (error !== null || result === undefined) reject(error ?? new Error('install ended without an answer'));
       else resolve({ matchIndex: Number(result.matchIndex), refused: result.refused, detail: result.detail });
     });
@@ -68,14 +82,19 @@ export async function sendInstall(client: grpc.Client, metadata: grpc.Metadata, 
       const message: InstallChunk = { records: chunk.records, commit: chunk.commit };
       if (first) message.start = { from: start.from, to: start.to, term: start.term, prevIndex: start.prevIndex, prevTerm: start.prevTerm };
       first = false;
+      armStall();
       if (!call.write(message)) await Promise.race([once(call, 'drain'), ended]);
     }
   } catch (error) {
     // Reading our own log failed: abandon the call (the peer keeps what it stored).
+    clearTimeout(stall);
     call.cancel();
     throw error;
   }
-  if (!finished) call.end();
+  if (!finished) {
+    armStall();
+    call.end();
+  }
   return answered;
 }
 

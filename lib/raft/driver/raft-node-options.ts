@@ -76,4 +76,6 @@ export interface PeerStatus {
   matchIndex: number;
   nextIndex: number;
   state: string;
+  /** The peer catches up after losing entries (it does not vote yet). */
+  catchingUp: boolean;
 }

@@ -67,9 +67,9 @@ export class RaftNode {
     const log = options.commitLog;
     const hardState = options.hardState.load();
     const persistedCatchUp = options.hardState.loadCatchUp();
-    const catchUp = options.catchUp ?? persistedCatchUp;
-    if (options.catchUp !== null && (persistedCatchUp === null || persistedCatchUp.untilIndex !== options.catchUp.untilIndex)) {
-      await options.hardState.saveCatchUp(options.catchUp);
+    const catchUp = mergeCatchUp(options.catchUp, persistedCatchUp);
+    if (catchUp !== null && (persistedCatchUp === null || persistedCatchUp.untilIndex !== catchUp.untilIndex)) {
+      await options.hardState.saveCatchUp(catchUp);
     }
     const core = await bootCore({
       id: options.id, voters: [...options.members.keys()], commitLog: log, hardState, knownCommitted: options.knownCommitted, catchUp, settings: options.settings, random: options.random ?? Math.random, logger: options.logger,
@@ -101,7 +101,7 @@ export class RaftNode {
       running: () => !node.closed && node.failed === null && !node.repairing,
       send: (peer, start, chunks) => node.transport.install(peer, start, chunks),
       onEnded: () => node.kick(),
-      onReadError: (error) => node.repairOnDamage(error, 0),
+      onReadError: (error, index) => node.repairOnDamage(error, index - 1),
       chunkBytes: options.settings.installChunkBytes,
       logger: options.logger,
     });
@@ -177,7 +177,7 @@ export class RaftNode {
   /** The `/status` view: role, term, indexes, and each peer's replication state when leader. */
   status(): Record<string, unknown> {
     const view = this.leadership();
-    const peers: PeerStatus[] = [...this.core.peerProgress()].map(([id, progress]) => ({ id, matchIndex: progress.match, nextIndex: progress.next, state: progress.state }));
+    const peers: PeerStatus[] = [...this.core.peerProgress()].map(([id, progress]) => ({ id, matchIndex: progress.match, nextIndex: progress.next, state: progress.state, catchingUp: progress.catchingUp }));
     return {
       ...view,
       lastIndex: this.options.commitLog.lastIndex,
@@ -301,7 +301,8 @@ export class RaftNode {
       this.stats.fsyncs += 1;
     }
     if (hardWrite !== null) await hardWrite;
-    for (const message of ready.messagesAfterPersist) this.transport.send(message);
+    // A node that found its log damaged promises nothing (votes, append answers) until repaired.
+    if (!this.repairing) for (const message of ready.messagesAfterPersist) this.transport.send(message);
     if (ready.commitIndex > this.committed) {
       this.committed = ready.commitIndex;
       this.waiters.committed(this.committed, (index) => this.core.termAt(asIndex(index)));
@@ -378,49 +379,76 @@ export class RaftNode {
   }
 
   /**
-   * Reports a record of this node's log found damaged at run time (by replication, an install, the
-   * state machine or a consumer read) at absolute position `position`: starts {@link repair}.
+   * Reports a message found damaged at absolute log position `position` by a read that bypassed
+   * the Raft log's checks (a consumer read): starts {@link repair} if the record holding it fails
+   * its CRC on disk. An intact record means the damage is elsewhere (a ConsumeQueue unit), which
+   * refetching the log would not mend: it is only logged.
    */
   reportDamagedPosition(position: number, cause: unknown): void {
     if (this.repairing || this.failed !== null || this.closed) return;
-    this.options.commitLog.indexAtPosition(position).then(
-      (index) => this.repair(index, cause),
-      (error: unknown) => this.options.logger.error({ err: error, position }, 'cannot locate a damaged record'),
-    );
+    const log = this.options.commitLog;
+    log.indexAtPosition(position)
+      .then(async (index) => {
+        try {
+          await log.verifyOnDisk(index);
+        } catch (error) {
+          if (this.repairOnDamage(error, index - 1)) return;
+          throw error;
+        }
+        this.options.logger.warn({ err: cause, position, index }, 'a message read failed but its CommitLog record is intact: the damage is not in the log; not repairing');
+      })
+      .catch((error: unknown) => this.options.logger.error({ err: error, position }, 'cannot check a damaged record'));
   }
 
   /**
-   * If `error` is a damaged record of the log, starts {@link repair} from its index (or from
-   * `fallbackIndex` + 1, the first entry the failed read asked for) and returns true.
+   * If `error` is a damaged record of the log, starts {@link repair} and returns true. The cut
+   * starts at the damaged entry when its index is known; otherwise (a damaged header found while
+   * walking to `fallbackIndex + 1`) at the start of its segment, the last point reachable without
+   * crossing the damage.
    */
   repairOnDamage(error: unknown, fallbackIndex: number): boolean {
     if (!(error instanceof CorruptRecordError)) return false;
-    void this.repair(error.index ?? fallbackIndex + 1, error);
+    let index = error.index;
+    if (index === undefined) {
+      try {
+        index = this.options.commitLog.firstIndexOfSegmentAt(error.position);
+      } catch {
+        index = fallbackIndex + 1;
+      }
+    }
+    this.repair(index, error).catch((repairError: unknown) => this.fail(repairError));
     return true;
   }
 
   /**
-   * A record at `index` is damaged: cut the log before it, persist a catch-up marker up to the old
-   * last index, and restart the core from the shortened log as a follower that neither votes nor
-   * counts towards commits until it has caught up (a leader gives up leadership this way; the
-   * others elect a new one). The lost entries come back from the leader by appends or an install.
-   * The commit index already published is kept: those entries are committed in the group, and the
-   * state machine waits for them to be back.
+   * A record at `index` is damaged. While the node repairs it acknowledges nothing (no votes, no
+   * append answers). It persists a catch-up marker at the highest index it may have acknowledged
+   * (never lowering an existing one), then cuts its log before the record and restarts the core
+   * from the shortened log as a follower that does not vote until it has caught up past the
+   * marker: a leader thereby gives up leadership, the others elect a new one, and the cut entries
+   * come back from it. The commit index already published is kept (those entries are committed in
+   * the group); the state machine waits for them. After the cut the log holds only verified
+   * entries, so its answers count towards commits like any follower's.
    */
   async repair(index: number, cause: unknown): Promise<void> {
     if (this.repairing || this.failed !== null || this.closed) return;
     this.repairing = true;
     this.stats.repairs += 1;
     const log = this.options.commitLog;
-    const untilIndex = log.lastIndex;
-    this.options.logger.error({ err: cause, index, lastIndex: untilIndex }, 'damaged record in the raft log: cutting the log before it and fetching the rest from the leader');
     try {
+      // The Ready in hand finishes (its answers are dropped); nothing new is stepped meanwhile.
       await this.drained;
-      this.waiters.failAll(new NotLeaderError(null, null));
-      await log.truncateAfter(Math.max(index - 1, log.firstIndex - 1));
+      if (this.failed !== null || this.closed) return;
+      const previous = this.options.hardState.loadCatchUp()?.untilIndex ?? 0;
+      const untilIndex = Math.max(log.lastIndex, this.core.lastIndex, previous);
+      this.options.logger.error({ err: cause, index, lastIndex: log.lastIndex, untilIndex }, 'damaged record in the raft log: cutting the log before it and fetching the rest from the leader');
+      // They may have committed on the others: the outcome is unknown, as on a commit timeout.
+      this.waiters.failAll(new LedgerError('MASTER_PERSISTENCE_TIMEOUT', 'this node is repairing its log; the write may still commit on the group'));
+      // The marker first: a crash between the two restarts in catch-up mode.
       await this.options.hardState.saveCatchUp({ untilIndex });
       this.catchUpPersisted = true;
       this.catchUpEndedAt = null;
+      await log.truncateAfter(Math.max(index - 1, log.firstIndex - 1));
       this.core = await bootCore({
         id: this.options.id,
         voters: [...this.options.members.keys()],
@@ -433,11 +461,12 @@ export class RaftNode {
         logger: this.options.logger,
       });
     } catch (error) {
-      this.repairing = false;
-      this.fail(error);
+      if (!this.closed) this.fail(error);
       return;
+    } finally {
+      this.repairing = false;
     }
-    this.repairing = false;
+    if (this.failed !== null || this.closed) return;
     this.lastPublished = null;
     const view = this.leadership();
     this.lastPublished = { role: view.role, term: view.term, leaderId: view.leaderId };
@@ -453,4 +482,17 @@ export class RaftNode {
     this.waiters.failAll(new LedgerError('INTERNAL_SERVER_ERROR', 'raft node stopped after a storage failure', { cause: error }));
     this.options.onFatal(error);
   }
+}
+
+/**
+ * The catch-up target from this start's finding and the persisted marker: the higher index, so a
+ * marker never goes down (null, "the leader's commit index at first contact", only when neither
+ * names an index).
+ */
+function mergeCatchUp(found: { untilIndex: number | null } | null, persisted: { untilIndex: number | null } | null): { untilIndex: number | null } | null {
+  if (found === null) return persisted;
+  if (persisted === null) return found;
+  if (found.untilIndex === null) return persisted.untilIndex === null ? found : persisted;
+  if (persisted.untilIndex === null) return found;
+  return { untilIndex: Math.max(found.untilIndex, persisted.untilIndex) };
 }

@@ -24,6 +24,8 @@ import type { RecordPayload } from './record-payload.js';
 const NODE_KEY = 'x-ledgermq-node';
 const GROUP_KEY = 'x-ledgermq-group';
 const BROKER_ADDRESS_KEY = 'x-ledgermq-broker-address';
+/** An install whose peer takes no chunk and gives no answer for this long is cancelled. */
+const INSTALL_STALL_MS = 30_000;
 /** How long close() lets open calls end before it cuts them. */
 const SHUTDOWN_GRACE_MS = 200;
 
@@ -111,7 +113,7 @@ export class RaftTransport {
   install(peer: NodeId, start: InstallStartPoint, chunks: AsyncIterable<InstallChunkSource>): Promise<InstallOutcome> {
     const client = this.clients.get(peer);
     if (client === undefined) return Promise.reject(new Error(`unknown peer ${peer}`));
-    return sendInstall(client, this.metadata, start, chunks);
+    return sendInstall(client, this.metadata, start, chunks, INSTALL_STALL_MS);
   }
 
   /** The broker address a peer announced on its stream, if it has connected. */
