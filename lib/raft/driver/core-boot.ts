@@ -58,3 +58,16 @@ export async function bootCore(input: CoreBootInput): Promise<RaftCore<RecordPay
     },
   );
 }
+
+/**
+ * The catch-up target from this start's finding and the persisted marker: the higher index, so a
+ * marker never goes down (null, "the leader's commit index at first contact", only when neither
+ * names an index).
+ */
+export function mergeCatchUp(found: { untilIndex: number | null } | null, persisted: { untilIndex: number | null } | null): { untilIndex: number | null } | null {
+  if (found === null) return persisted;
+  if (persisted === null) return found;
+  if (found.untilIndex === null) return persisted.untilIndex === null ? found : persisted;
+  if (persisted.untilIndex === null) return found;
+  return { untilIndex: Math.max(found.untilIndex, persisted.untilIndex) };
+}

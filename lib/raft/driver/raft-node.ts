@@ -17,7 +17,7 @@ import type { RaftCore } from '../core/raft-core.js';
 import { asIndex } from '../core/types.js';
 import type { AppendRequest, Message, NodeId, Ready, Role } from '../core/types.js';
 import { CommitWaiters } from './commit-waiters.js';
-import { bootCore } from './core-boot.js';
+import { bootCore, mergeCatchUp } from './core-boot.js';
 import type { CommittedRange } from './commit-waiters.js';
 import { InstallScheduler } from './install-scheduler.js';
 import type { InstallStep } from './install-stream.js';
@@ -482,17 +482,4 @@ export class RaftNode {
     this.waiters.failAll(new LedgerError('INTERNAL_SERVER_ERROR', 'raft node stopped after a storage failure', { cause: error }));
     this.options.onFatal(error);
   }
-}
-
-/**
- * The catch-up target from this start's finding and the persisted marker: the higher index, so a
- * marker never goes down (null, "the leader's commit index at first contact", only when neither
- * names an index).
- */
-function mergeCatchUp(found: { untilIndex: number | null } | null, persisted: { untilIndex: number | null } | null): { untilIndex: number | null } | null {
-  if (found === null) return persisted;
-  if (persisted === null) return found;
-  if (found.untilIndex === null) return persisted.untilIndex === null ? found : persisted;
-  if (persisted.untilIndex === null) return found;
-  return { untilIndex: Math.max(found.untilIndex, persisted.untilIndex) };
 }
