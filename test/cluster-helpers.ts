@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Producer, SimpleConsumer } from 'rocketmq-client-nodejs';
 import { LocalCluster } from '../lib/cluster/local-cluster.js';
 import type { LocalClusterOptions } from '../lib/cluster/local-cluster.js';
 
@@ -50,4 +51,25 @@ export interface RaftStatus {
 /** Reads the Raft state of node `id` from its `/status`. */
 export async function raftStatus(cluster: LocalCluster, id: string): Promise<RaftStatus> {
   return (await cluster.nodeStatus(id)).raft as RaftStatus;
+}
+
+/** Something a test shuts down when it ends (official clients). */
+export interface Closable {
+  shutdown(): Promise<void>;
+}
+
+/** An official-client Producer for `topic` on the cluster's access point, started and added to `owned`. */
+export async function startProducer(cluster: LocalCluster, topic: string, owned: Closable[]): Promise<Producer> {
+  const producer = new Producer({ endpoints: cluster.description.accessPoint, namespace: '', topics: [topic] });
+  await producer.startup();
+  owned.push(producer);
+  return producer;
+}
+
+/** An official-client SimpleConsumer of `group` on all of `topic` (2 s long polls), started and added to `owned`. */
+export async function startSimpleConsumer(cluster: LocalCluster, group: string, topic: string, owned: Closable[]): Promise<SimpleConsumer> {
+  const consumer = new SimpleConsumer({ endpoints: cluster.description.accessPoint, namespace: '', consumerGroup: group, subscriptions: new Map([[topic, '*']]), awaitDuration: 2000 });
+  await consumer.startup();
+  owned.push(consumer);
+  return consumer;
 }

@@ -3,9 +3,9 @@
  * broker process (issue 2).
  */
 import { expect } from 'chai';
-import { Producer, PushConsumer, SimpleConsumer, ConsumeResult } from 'rocketmq-client-nodejs';
-import type { MessageView } from 'rocketmq-client-nodejs';
-import { startCluster, waitFor } from './cluster-helpers.js';
+import { PushConsumer, ConsumeResult } from 'rocketmq-client-nodejs';
+import type { MessageView, Producer, SimpleConsumer } from 'rocketmq-client-nodejs';
+import { startCluster, startProducer, startSimpleConsumer, waitFor } from './cluster-helpers.js';
 
 type Cluster = Awaited<ReturnType<typeof startCluster>>;
 
@@ -29,19 +29,8 @@ describe('official RocketMQ client against LedgerMQ', function () {
     await cluster?.dispose();
   });
 
-  async function producer(topic: string): Promise<Producer> {
-    const p = new Producer({ endpoints: cluster.description.accessPoint, namespace: '', topics: [topic] });
-    await p.startup();
-    producers.push(p);
-    return p;
-  }
-
-  async function simpleConsumer(group: string, topic: string): Promise<SimpleConsumer> {
-    const c = new SimpleConsumer({ endpoints: cluster.description.accessPoint, namespace: '', consumerGroup: group, subscriptions: new Map([[topic, '*']]), awaitDuration: 2000 });
-    await c.startup();
-    consumers.push(c);
-    return c;
-  }
+  const producer = (topic: string): Promise<Producer> => startProducer(cluster, topic, producers);
+  const simpleConsumer = (group: string, topic: string): Promise<SimpleConsumer> => startSimpleConsumer(cluster, group, topic, consumers);
 
   it('delivers 1,000 messages with tags, keys and properties intact to a SimpleConsumer and a PushConsumer, each once', async () => {
     const topic = 'AcceptanceTopic';

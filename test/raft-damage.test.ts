@@ -7,8 +7,8 @@
 import { expect } from 'chai';
 import { closeSync, openSync, readFileSync, readSync, readdirSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { Producer, SimpleConsumer } from 'rocketmq-client-nodejs';
-import { raftStatus, startCluster, waitFor } from './cluster-helpers.js';
+import type { Producer } from 'rocketmq-client-nodejs';
+import { raftStatus, startCluster, startProducer, startSimpleConsumer, waitFor } from './cluster-helpers.js';
 import { committedDigest } from './commit-log-digest.js';
 
 type Cluster = Awaited<ReturnType<typeof startCluster>>;
@@ -49,12 +49,7 @@ describe('Raft node with a record damaged at run time', function () {
     await cluster?.dispose();
   });
 
-  async function producer(topic: string): Promise<Producer> {
-    const p = new Producer({ endpoints: cluster.description.accessPoint, namespace: '', topics: [topic] });
-    await p.startup();
-    clients.push(p);
-    return p;
-  }
+  const producer = (topic: string): Promise<Producer> => startProducer(cluster, topic, clients);
 
   /** Sends `count` unique messages of about `bytes` bytes; returns their bodies. */
   async function sendMany(p: Producer, topic: string, prefix: string, count: number, bytes: number): Promise<string[]> {
@@ -69,9 +64,7 @@ describe('Raft node with a record damaged at run time', function () {
 
   /** Consumes until every body of `sent` arrived (acknowledging all). */
   async function consumeAll(topic: string, group: string, sent: readonly string[]): Promise<void> {
-    const consumer = new SimpleConsumer({ endpoints: cluster.description.accessPoint, namespace: '', consumerGroup: group, subscriptions: new Map([[topic, '*']]), awaitDuration: 2000 });
-    await consumer.startup();
-    clients.push(consumer);
+    const consumer = await startSimpleConsumer(cluster, group, topic, clients);
     const received = new Set<string>();
     await waitFor('every message, the damaged one included', async () => {
       // A short invisible time: a pop whose answer was lost in the failover hides its messages until it ends.

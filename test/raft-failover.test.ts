@@ -6,8 +6,8 @@
  * killed node rejoins and catches up.
  */
 import { expect } from 'chai';
-import { Producer, SimpleConsumer } from 'rocketmq-client-nodejs';
-import { raftStatus, startCluster, waitFor } from './cluster-helpers.js';
+import { Producer } from 'rocketmq-client-nodejs';
+import { raftStatus, startCluster, startSimpleConsumer, waitFor } from './cluster-helpers.js';
 import { median } from '../lib/bench/statistics.js';
 
 type Cluster = Awaited<ReturnType<typeof startCluster>>;
@@ -82,9 +82,7 @@ describe('Raft group failover with the official client', function () {
     console.log(`      failover gaps (kill -> first successful send started after it), ms: ${gaps.join(', ')}; median ${median(gaps)}; sends acked ${acked.size}, failed ${failures}`);
     expect(median(gaps)).to.be.below(1000);
 
-    const consumer = new SimpleConsumer({ endpoints: cluster.description.accessPoint, namespace: '', consumerGroup: 'failover-check', subscriptions: new Map([[topic, '*']]), awaitDuration: 2000 });
-    await consumer.startup();
-    clients.push(consumer);
+    const consumer = await startSimpleConsumer(cluster, 'failover-check', topic, clients);
     const received = new Set<string>();
     await waitFor('every acknowledged message', async () => {
       for (const message of await consumer.receive(32, 20_000)) {

@@ -5,8 +5,8 @@
  */
 import { expect } from 'chai';
 import { rmSync } from 'node:fs';
-import { Producer, SimpleConsumer } from 'rocketmq-client-nodejs';
-import { raftStatus, startCluster, waitFor } from './cluster-helpers.js';
+import type { Producer } from 'rocketmq-client-nodejs';
+import { raftStatus, startCluster, startProducer, startSimpleConsumer, waitFor } from './cluster-helpers.js';
 import { committedDigest } from './commit-log-digest.js';
 
 type Cluster = Awaited<ReturnType<typeof startCluster>>;
@@ -27,12 +27,7 @@ describe('Raft group repair and consumer progress across failover', function () 
     await cluster?.dispose();
   });
 
-  async function producer(topic: string): Promise<Producer> {
-    const p = new Producer({ endpoints: cluster.description.accessPoint, namespace: '', topics: [topic] });
-    await p.startup();
-    clients.push(p);
-    return p;
-  }
+  const producer = (topic: string): Promise<Producer> => startProducer(cluster, topic, clients);
 
   async function sendMany(p: Producer, topic: string, prefix: string, count: number, padBytes = 0): Promise<void> {
     const pad = 'x'.repeat(padBytes);
@@ -45,9 +40,7 @@ describe('Raft group repair and consumer progress across failover', function () 
     const topic = 'ProgressTopic';
     const p = await producer(topic);
     await sendMany(p, topic, 'progress', 200);
-    const consumer = new SimpleConsumer({ endpoints: cluster.description.accessPoint, namespace: '', consumerGroup: 'progress-group', subscriptions: new Map([[topic, '*']]), awaitDuration: 2000 });
-    await consumer.startup();
-    clients.push(consumer);
+    const consumer = await startSimpleConsumer(cluster, 'progress-group', topic, clients);
     const ackedBefore = new Set<string>();
     await waitFor('100 acknowledged', async () => {
       for (const message of await consumer.receive(16, 20_000)) {
