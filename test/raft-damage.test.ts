@@ -9,7 +9,7 @@ import { closeSync, openSync, readFileSync, readSync, readdirSync, writeSync } f
 import { join } from 'node:path';
 import type { Producer } from 'rocketmq-client-nodejs';
 import { raftStatus, startCluster, startProducer, startSimpleConsumer, waitFor } from './cluster-helpers.js';
-import { committedDigest } from './commit-log-digest.js';
+import { committedDigest } from '../jepsen-like-tests/checker/divergence-checker.js';
 
 type Cluster = Awaited<ReturnType<typeof startCluster>>;
 

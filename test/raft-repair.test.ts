@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { rmSync } from 'node:fs';
 import type { Producer } from 'rocketmq-client-nodejs';
 import { raftStatus, startCluster, startProducer, startSimpleConsumer, waitFor } from './cluster-helpers.js';
-import { committedDigest } from './commit-log-digest.js';
+import { committedDigest } from '../jepsen-like-tests/checker/divergence-checker.js';
 
 type Cluster = Awaited<ReturnType<typeof startCluster>>;
 

@@ -8,6 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DurabilityTrace } from '../common/durability-trace.js';
+import { DurableWatermark } from '../common/durable-watermark.js';
 import { HttpEndpoint } from '../common/http-endpoint.js';
 import type { Logger } from '../common/logger.js';
 import { BrokerRegistrar } from '../namesrv/broker-registrar.js';
@@ -96,8 +97,10 @@ export class BrokerNode {
     const replicated = members.size > 0;
     const replayFrom = Math.min(metaStore.applied().nextPosition, metaStore.dispatched().nextPosition);
     const trace = DurabilityTrace.fromEnvironment(config.nodeId);
+    const watermark = DurableWatermark.fromEnvironment(config.nodeId);
+    const onDurable = trace || watermark ? (index: number): void => { trace?.record('durable', index); watermark?.record(index); } : undefined;
     const commitLog = await CommitLog.open({
-      dir: dirs.commitLog, segmentSizeBytes: config.segmentSizeBytes, logger, recoverFromPosition: replayFrom, onDurable: trace ? (index) => trace.record('durable', index) : undefined,
+      dir: dirs.commitLog, segmentSizeBytes: config.segmentSizeBytes, logger, recoverFromPosition: replayFrom, onDurable,
     });
     const lostEntries = findLostEntries(commitLog, metaStore, logger);
     // A single node has no replica to restore committed entries its log lost: forget them. In a
@@ -168,7 +171,9 @@ export class BrokerNode {
 
     const pipeline = new CommitPipeline(log, stateMachine, trace ? (index) => trace.record('ack', index) : undefined);
     const topics = new TopicService(config, topicTable, pipeline);
-    const sender = new SendService(config, log, topics, pipeline);
+    const unsafeAck = process.env.LEDGERMQ_UNSAFE_TEST_ACK_BEFORE_COMMIT === '1';
+    if (unsafeAck) logger.warn('LEDGERMQ_UNSAFE_TEST_ACK_BEFORE_COMMIT=1: sends are acknowledged BEFORE they are committed; acknowledged messages WILL be lost (test mode)');
+    const sender = new SendService(config, log, topics, pipeline, unsafeAck);
     const popper = new PopService({
       config, log, commitLog, consumeQueues, popState, topics, pipeline, waiters, sender, logger, corruptReads: metrics.corruptReads,
       onCorruptRead: raft === null ? undefined : (position, error) => raft.reportDamagedPosition(position, error),

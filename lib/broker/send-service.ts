@@ -31,6 +31,12 @@ export class SendService {
     private readonly log: ReplicatedLog,
     private readonly topics: TopicService,
     private readonly pipeline: CommitPipeline,
+    /**
+     * TEST ONLY (LEDGERMQ_UNSAFE_TEST_ACK_BEFORE_COMMIT=1): answer a send as soon as the leader has
+     * accepted the entry, before it is replicated or even fsynced, with queue offset -1. It exists
+     * so the fault harness can show that its checkers catch lost acknowledged messages.
+     */
+    private readonly unsafeAckBeforeCommit = false,
   ) {}
 
   async send(topicName: string, queueId: number, messages: readonly IncomingMessage[]): Promise<SendResult[]> {
@@ -51,10 +57,19 @@ export class SendService {
       messageId: message.messageId || randomBytes(16).toString('hex').toUpperCase(),
     }));
     const { body } = encodeMessageBatch(stored);
-    const result = await this.pipeline.submitMessages(body);
+    const committing = this.pipeline.submitMessages(body);
+    if (this.unsafeAckBeforeCommit) return this.acknowledgeEarly(committing, stored, chosen);
+    const result = await committing;
     if (result.kind !== 'messages' || result.placed.length !== stored.length) {
       throw new LedgerError('INTERNAL_ERROR', 'send entry was applied without dispatching its messages');
     }
     return stored.map((message, i) => ({ messageId: message.messageId, queueId: result.placed[i].queueId, queueOffset: result.placed[i].queueOffset }));
+  }
+
+  /** The unsafe test mode: a refusal that comes at once is still answered; otherwise acknowledge now. */
+  private async acknowledgeEarly(committing: Promise<unknown>, stored: readonly StoredMessage[], queueId: number): Promise<SendResult[]> {
+    const early = await Promise.race([committing.then(() => 'settled' as const), new Promise<'pending'>((resolve) => setImmediate(() => resolve('pending')))]);
+    if (early === 'pending') committing.catch(() => undefined);
+    return stored.map((message) => ({ messageId: message.messageId, queueId, queueOffset: -1 }));
   }
 }

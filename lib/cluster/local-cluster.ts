@@ -10,6 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BrokerConfigInput } from '../broker/broker-config.js';
 import type { NameServerStatus } from '../namesrv/name-server.js';
+import { stopChild, waitHealthy } from '../process/child-processes.js';
 
 export interface LocalClusterOptions {
   dir: string;
@@ -202,29 +203,4 @@ export class LocalCluster {
   private writeDescription(): void {
     writeFileSync(join(resolve(this.options.dir), 'cluster.json'), JSON.stringify(this.description, null, 2) + '\n');
   }
-}
-
-/** Polls `http://address/healthz` until 200, the child exits, or the deadline passes. */
-async function waitHealthy(address: string, child: ChildProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`process ${child.pid} exited before serving (${child.exitCode ?? child.signalCode})`);
-    try {
-      const response = await fetch(`http://${address}/healthz`);
-      if (response.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${address} did not become healthy within ${timeoutMs} ms`);
-}
-
-async function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
-  child.kill(signal);
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
 }
