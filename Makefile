@@ -1,9 +1,10 @@
 # LedgerMQ developer entry points. Every target that needs dependencies installs them first
 # (npm ci, re-run only when package-lock.json changes).
-.PHONY: all install build lint test up sim bench clean
+.PHONY: all install build lint test up sim bench jepsen jepsen-deps clean
 
 NODE_STAMP := node_modules/.ledgermq-installed
 DATA_DIR ?= ./data
+JEPSEN_TIME ?= 25
 BASE_PORT ?= 9876
 
 all: build
@@ -32,6 +33,20 @@ sim: build
 # Env: BENCH_COUNT BENCH_LAT_COUNT BENCH_RUNS BENCH_SIZE BENCH_WINDOW BENCH_MAX_SECONDS BENCH_SKIP_NATS
 bench: build
 	node dist/lib/bench/run-bench.js
+
+# Debian packages the fault harness uses when it can (root with apt-get): iptables for network
+# namespaces (else loopback TCP proxies), faketime for clock jumps, chromium for the report check.
+jepsen-deps:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  missing=""; for p in iptables faketime chromium; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	  if [ -n "$$missing" ]; then apt-get install -y --no-install-recommends $$missing || { apt-get update -qq && apt-get install -y --no-install-recommends $$missing; }; fi; \
+	else echo "jepsen-deps: not root or no apt-get; the harness falls back to loopback proxies and skips clock jumps"; fi
+
+# The fault-injection matrix: every nemesis with both workloads (JEPSEN_TIME seconds each, ~35 min
+# in all), every report checked in headless Chromium. Exits non-zero on any invalid run.
+jepsen: build jepsen-deps
+	npx mocha --no-config --exit --timeout 120000 dist/jepsen-like-tests/report/html-report.browser-test.js
+	node dist/jepsen-like-tests/cli.js matrix --time $(JEPSEN_TIME)
 
 # The README's start command: a NameServer/Proxy and a broker group on 127.0.0.1, data in ./data.
 up: build

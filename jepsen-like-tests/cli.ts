@@ -2,11 +2,12 @@
 /**
  * The harness's command line:
  *   node dist/jepsen-like-tests/cli.js run --workload queue --nemesis kill-leader --time 60 [--seed N]
- *   node dist/jepsen-like-tests/cli.js matrix [--time 50]      (every nemesis × every workload)
+ *   node dist/jepsen-like-tests/cli.js matrix [--time 30]      (every nemesis × every workload)
  * Exits 1 when any run finds lost, unexpected, reordered or diverged messages (or a crash).
  */
 import { Command } from 'commander';
 import { NEMESIS_NAMES } from './nemesis/registry.js';
+import { MATRIX_NEMESES, matrixTable, runMatrix } from './runner/run-matrix.js';
 import { runTest } from './runner/run-test.js';
 import type { RunOptions } from './runner/run-test.js';
 import type { ModeChoice } from './runner/create-network.js';
@@ -70,6 +71,29 @@ program
     const { summary, runDir } = await runTest(optionsFrom(flags, seed));
     printVerdict(summary, runDir);
     process.exit(summary.valid ? 0 : 1);
+  });
+
+program
+  .command('matrix')
+  .description('every nemesis with every workload, bounded runs, reports checked in headless Chromium')
+  .option('--time <seconds>', 'seconds of workload under faults per run', '30')
+  .option('--store <dir>', 'folder for run folders', 'jepsen-like-tests/store')
+  .option('--workloads <list>', 'comma-separated workloads', Object.keys(WORKLOADS).join(','))
+  .option('--nemeses <list>', 'comma-separated nemeses', MATRIX_NEMESES.join(','))
+  .option('--base-port <port>', 'proxy mode: first port', String(23000 + (process.pid % 40) * 200))
+  .action(async (flags: { time: string; store: string; workloads: string; nemeses: string; basePort: string }) => {
+    const { rows, file } = await runMatrix({
+      timeLimitS: Number(flags.time),
+      storeDir: flags.store,
+      workloads: flags.workloads.split(','),
+      nemeses: flags.nemeses.split(','),
+      basePort: Number(flags.basePort),
+      log: (line) => console.log(`[jepsen] ${line}`),
+    });
+    console.log(matrixTable(rows));
+    console.log(`[jepsen] matrix written to ${file}`);
+    const bad = rows.filter((r) => r.verdict === 'INVALID' || r.verdict === 'error' || (r.browser !== undefined && r.browser !== 'rendered'));
+    process.exit(bad.length === 0 ? 0 : 1);
   });
 
 function printVerdict(summary: Awaited<ReturnType<typeof runTest>>['summary'], runDir: string): void {

@@ -17,7 +17,7 @@ export function faultWindows(history: readonly Operation[]): FaultWindow[] {
     if (op.kind !== 'nemesis') continue;
     const value = op.value as NemesisValue;
     if (value.phase === 'start') {
-      const window: FaultWindow = { fault: value.fault, targets: value.targets, startMs: op.timeMs, endMs: null };
+      const window: FaultWindow = { fault: value.fault, ...(value.detail === undefined ? {} : { detail: value.detail }), targets: value.targets, startMs: op.timeMs, endMs: null };
       open.set(value.fault, window);
       windows.push(window);
     } else {

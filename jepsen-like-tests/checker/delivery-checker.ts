@@ -1,6 +1,7 @@
 /**
  * Lost, unexpected and duplicated deliveries, from a history (Jepsen's queue checker):
- * - **lost**: a send acknowledged `ok` whose message was never delivered, after healing and a full drain;
+ * - **lost**: a send acknowledged `ok` whose message was never delivered, after healing and a full
+ *   drain, or (final read) is absent from the committed log at the end, though delivered earlier;
  * - **unexpected**: a delivery of a message no producer ever tried to send;
  * - **duplicated**: a message delivered more than once (allowed at least once; counted and reported).
  * Sends with an unknown outcome (`info`) may or may not be delivered; both are fine. A send that
@@ -21,7 +22,11 @@ export interface DeliveryCheck {
   deliveries: number;
 }
 
-export function checkDeliveries(history: readonly Operation[]): DeliveryCheck {
+/**
+ * @param committedBodies message bodies found in the committed log after the run (the final read),
+ *   or null when the log could not be read (then only deliveries count).
+ */
+export function checkDeliveries(history: readonly Operation[], committedBodies: ReadonlySet<string> | null = null): DeliveryCheck {
   const attempted = new Set<string>();
   const acknowledged = new Set<string>();
   const failed = new Set<string>();
@@ -39,7 +44,9 @@ export function checkDeliveries(history: readonly Operation[]): DeliveryCheck {
       deliveredCount.set(id, (deliveredCount.get(id) ?? 0) + 1);
     }
   }
-  const lost = [...acknowledged].filter((id) => !deliveredCount.has(id));
+  const neverDelivered = [...acknowledged].filter((id) => !deliveredCount.has(id));
+  const goneFromLog = committedBodies === null ? [] : [...acknowledged].filter((id) => deliveredCount.has(id) && !committedBodies.has(id));
+  const lost = [...neverDelivered, ...goneFromLog];
   const neverSent = [...deliveredCount.keys()].filter((id) => !attempted.has(id));
   const failedButDelivered = [...failed].filter((id) => deliveredCount.has(id));
   const unknownDelivered = [...deliveredCount.keys()].filter((id) => attempted.has(id) && !acknowledged.has(id) && !failed.has(id)).length;
@@ -54,9 +61,9 @@ export function checkDeliveries(history: readonly Operation[]): DeliveryCheck {
       name: 'lost',
       valid: lost.length === 0,
       count: lost.length,
-      summary: `${lost.length} of ${acknowledged.size} acknowledged messages never delivered`,
-      examples: lost.slice(0, MAX_EXAMPLES),
-      figures: { acknowledged: acknowledged.size, lost: lost.length, unknownOutcome: unknown, unknownOutcomeDelivered: unknownDelivered },
+      summary: `${neverDelivered.length} of ${acknowledged.size} acknowledged messages never delivered, ${goneFromLog.length} delivered but absent from the final committed log${committedBodies === null ? ' (final read not possible)' : ''}`,
+      examples: [...neverDelivered, ...goneFromLog.map((id) => `${id} (gone from the log)`)].slice(0, MAX_EXAMPLES),
+      figures: { acknowledged: acknowledged.size, lost: lost.length, neverDelivered: neverDelivered.length, goneFromLog: goneFromLog.length, finalRead: committedBodies === null ? 'no' : 'yes', unknownOutcome: unknown, unknownOutcomeDelivered: unknownDelivered },
     },
     unexpected: {
       name: 'unexpected',

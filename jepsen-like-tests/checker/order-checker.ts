@@ -28,13 +28,20 @@ export function checkOrder(history: readonly Operation[]): CheckerResult {
   const deliveredAt = new Map<string, string>(); // "queue:offset" -> id
   const delivered: Placed[] = [];
   const problems: string[] = [];
-  const counts = { reordered: 0, moved: 0, conflict: 0, gap: 0 };
+  const counts = { reordered: 0, moved: 0, conflict: 0, gap: 0, unplaced: 0 };
+  /** Acknowledgements whose offset matches copies in several queues: no order claim is made. */
+  let ambiguous = 0;
   for (const op of history) {
     if (op.kind === 'send' && op.type === 'invoke') sent.set((op.value as SendValue).id, op.value as SendValue);
     if (op.kind === 'send' && op.type === 'ok') acknowledgedSends.push(op.value as SendValue);
     if (op.kind === 'receive' && op.type === 'ok') {
       const value = op.value as ReceiveValue;
-      if (value.queueId === undefined || value.queueOffset === undefined) continue;
+      if (value.queueId === undefined || value.queueOffset === undefined) {
+        // Its position is unknown: gaps and order cannot be judged without it.
+        counts.unplaced += 1;
+        problems.push(`${value.id} delivered without a readable queue position`);
+        continue;
+      }
       const key = `${value.queueId}:${value.queueOffset}`;
       const previous = deliveredAt.get(key);
       if (previous === undefined) {
@@ -59,8 +66,10 @@ export function checkOrder(history: readonly Operation[]): CheckerResult {
   for (const ack of acknowledgedSends) {
     if (ack.queueOffset === undefined || ack.queueOffset < 0) continue;
     const delivered = copies.get(ack.id) ?? [];
-    const copy = delivered.find((p) => p.queueOffset === ack.queueOffset && (ack.queueId === undefined || p.queueId === ack.queueId));
-    if (copy) acknowledged.push({ ...copy, group: ack.group, seq: ack.seq });
+    const matching = delivered.filter((p) => p.queueOffset === ack.queueOffset && (ack.queueId === undefined || p.queueId === ack.queueId));
+    const copy = matching[0];
+    if (matching.length > 1) ambiguous += 1;
+    else if (copy) acknowledged.push({ ...copy, group: ack.group, seq: ack.seq });
     else if (delivered.length > 0) {
       counts.moved += 1;
       problems.push(`${ack.id} acknowledged at offset ${ack.queueOffset}, delivered only at ${delivered.map((p) => `${p.queueId}:${p.queueOffset}`).join(', ')}`);
@@ -78,7 +87,9 @@ export function checkOrder(history: readonly Operation[]): CheckerResult {
   }
   for (const ack of acknowledged) if (!offsetsByQueue.has(ack.queueId)) offsetsByQueue.set(ack.queueId, new Set());
   for (const [queueId, offsets] of offsetsByQueue) {
-    const highest = Math.max(-1, ...acknowledged.filter((a) => a.queueId === queueId).map((a) => a.queueOffset), ...offsets);
+    let highest = -1;
+    for (const offset of offsets) highest = Math.max(highest, offset);
+    for (const ack of acknowledged) if (ack.queueId === queueId) highest = Math.max(highest, ack.queueOffset);
     for (let offset = 0; offset <= highest; offset++) {
       if (!offsets.has(offset)) {
         counts.gap += 1;
@@ -86,15 +97,15 @@ export function checkOrder(history: readonly Operation[]): CheckerResult {
       }
     }
   }
-  const total = counts.reordered + counts.moved + counts.conflict + counts.gap;
+  const total = counts.reordered + counts.moved + counts.conflict + counts.gap + counts.unplaced;
   const groups = new Set(acknowledged.map((a) => a.group).filter((g) => g !== undefined)).size;
   return {
     name: 'order',
     valid: total === 0,
     count: total,
-    summary: `${counts.reordered} reordered, ${counts.moved} moved, ${counts.conflict} offset conflicts, ${counts.gap} gaps (${groups} message groups, ${offsetsByQueue.size} queues)`,
+    summary: `${counts.reordered} reordered, ${counts.moved} moved, ${counts.conflict} offset conflicts, ${counts.gap} gaps, ${counts.unplaced} deliveries without a position (${groups} message groups, ${offsetsByQueue.size} queues; ${ambiguous} acknowledgements matching copies in several queues skipped)`,
     examples: problems.slice(0, MAX_EXAMPLES),
-    figures: { ...counts, groups, queues: offsetsByQueue.size, deliveredPositions: delivered.length },
+    figures: { ...counts, ambiguous, groups, queues: offsetsByQueue.size, deliveredPositions: delivered.length },
   };
 }
 

@@ -43,6 +43,14 @@ export interface UnexpectedExit {
   atIso: string;
 }
 
+/** Test-only broker switches: set by the harness where a run asks for them, never inherited. */
+export const TEST_HOOK_VARIABLES = ['LEDGERMQ_UNSAFE_TEST_ACK_BEFORE_COMMIT', 'LEDGERMQ_TEST_DURABLE_WATERMARK_DIR', 'LEDGERMQ_DURABILITY_TRACE_DIR'];
+
+/** The environment minus the test-only broker switches. */
+export function withoutTestHooks(environment: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(environment).filter(([key]) => !TEST_HOOK_VARIABLES.includes(key)));
+}
+
 export class LedgerMqDb {
   private namesrvChild: ChildProcess | null = null;
   private readonly children = new Map<string, ChildProcess>();
@@ -219,7 +227,7 @@ export class LedgerMqDb {
     try {
       const prefix = this.network.commandPrefix(hostId);
       const argv = [...prefix, process.execPath, CLI, ...args];
-      const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', fd, fd], env: { ...process.env, ...environment } });
+      const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', fd, fd], env: { ...withoutTestHooks(process.env), ...environment } });
       child.once('exit', (code, signal) => {
         if (this.expectedExits.has(child)) return;
         this.unexpectedExits.push({ id: hostId, pid: child.pid ?? -1, code, signal, atIso: new Date().toISOString() });

@@ -2,7 +2,7 @@
  * The recorder of a run's operations. Operations are kept in memory (a run is bounded in time and
  * count: see {@link History.maxOperations}) and written as JSON lines at the end.
  */
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import type { NemesisValue, Operation, OperationKind, OperationType, ReceiveValue, SendValue } from './operation.js';
 
 type Value = SendValue | ReceiveValue | NemesisValue;
@@ -45,7 +45,15 @@ export class History {
 
   /** Writes the history as JSON lines (one operation per line). */
   save(file: string): void {
-    writeFileSync(file, this.operations.map((op) => JSON.stringify(op)).join('\n') + '\n');
+    // In slices: one string of the whole history could pass V8's string length limit.
+    const fd = openSync(file, 'w');
+    try {
+      for (let i = 0; i < this.operations.length; i += 10_000) {
+        writeSync(fd, this.operations.slice(i, i + 10_000).map((op) => JSON.stringify(op) + '\n').join(''));
+      }
+    } finally {
+      closeSync(fd);
+    }
   }
 
   private add(fields: Omit<Operation, 'index' | 'timeMs'>): Operation {

@@ -46,6 +46,9 @@ export class NetnsNetwork implements HostNetwork {
   private cuts: readonly LinkCut[] = [];
   private lossProbability = 0;
   private netemReason: string | null = null;
+  /** Namespaces and the bridge this object created: the only things `close` removes. */
+  private readonly createdNamespaces: string[] = [];
+  private createdBridge = false;
 
   private constructor(
     private readonly tag: string,
@@ -92,12 +95,16 @@ export class NetnsNetwork implements HostNetwork {
   }
 
   private async setUp(): Promise<void> {
+    const inUse = await sh('ip', '-o', 'addr');
+    if (inUse.includes(` ${this.subnet}.`)) throw new Error(`subnet ${this.subnet}.0/24 is already in use on this host`);
     await sh('ip', 'link', 'add', this.bridge, 'type', 'bridge');
+    this.createdBridge = true;
     await sh('ip', 'addr', 'add', `${this.subnet}.1/24`, 'dev', this.bridge);
     await sh('ip', 'link', 'set', this.bridge, 'up');
     for (const [index, host] of this.hosts.entries()) {
       const ns = this.namespaceOf(host.id);
       await sh('ip', 'netns', 'add', ns);
+      this.createdNamespaces.push(ns);
       await sh('ip', 'link', 'add', this.vethOf(index), 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
       await sh('ip', 'link', 'set', this.vethOf(index), 'master', this.bridge, 'up');
       await sh('ip', 'netns', 'exec', ns, 'ip', 'addr', 'add', `${host.address}/24`, 'dev', 'eth0');
@@ -169,15 +176,17 @@ export class NetnsNetwork implements HostNetwork {
             rules.push(['-s', peer.address, '-m', 'statistic', '--mode', 'random', '--probability', String(this.lossProbability), '-j', 'DROP']);
           }
         }
-        await sh('ip', 'netns', 'exec', ns, 'iptables', '-F', 'INPUT');
-        for (const rule of rules) await sh('ip', 'netns', 'exec', ns, 'iptables', '-A', 'INPUT', ...rule);
+        // -w: wait for the xtables lock, which every namespace shares.
+        await sh('ip', 'netns', 'exec', ns, 'iptables', '-w', '-F', 'INPUT');
+        for (const rule of rules) await sh('ip', 'netns', 'exec', ns, 'iptables', '-w', '-A', 'INPUT', ...rule);
       }),
     );
   }
 
   async close(): Promise<void> {
-    for (const host of this.hosts) await sh('ip', 'netns', 'del', this.namespaceOf(host.id)).catch(() => '');
-    await sh('ip', 'link', 'del', this.bridge).catch(() => '');
+    for (const ns of this.createdNamespaces.splice(0)) await sh('ip', 'netns', 'del', ns).catch(() => '');
+    if (this.createdBridge) await sh('ip', 'link', 'del', this.bridge).catch(() => '');
+    this.createdBridge = false;
   }
 
   private host(id: string): Host {

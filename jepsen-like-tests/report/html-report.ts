@@ -225,9 +225,9 @@ function renderFaultWindows(faults: FaultWindow[]): string {
   const rows = faults.map((window) => {
     const end = window.endMs === null ? '<span class="warning">never stopped</span>' : seconds(window.endMs);
     const duration = window.endMs === null ? '' : seconds(window.endMs - window.startMs);
-    return `<tr class="fault-window"><td>${escapeXml(window.fault)}</td><td>${escapeXml(window.targets.join(', '))}</td><td class="number">${seconds(window.startMs)}</td><td class="number">${end}</td><td class="number">${duration}</td></tr>`;
+    return `<tr class="fault-window"><td>${escapeXml(window.fault)}</td><td>${escapeXml(window.detail ?? '')}</td><td>${escapeXml(window.targets.join(', '))}</td><td class="number">${seconds(window.startMs)}</td><td class="number">${end}</td><td class="number">${duration}</td></tr>`;
   });
-  return table(['fault', 'targets', 'start', 'end', 'duration'], rows, 'fault-table');
+  return table(['fault', 'what it did', 'targets', 'start', 'end', 'duration'], rows, 'fault-table');
 }
 
 function renderUnavailability(windows: UnavailabilityWindow[]): string {
@@ -235,7 +235,7 @@ function renderUnavailability(windows: UnavailabilityWindow[]): string {
     (window) =>
       `<tr class="unavailability-window"><td class="number">${seconds(window.startMs)}</td><td class="number">${seconds(window.endMs)}</td><td class="number">${seconds(window.endMs - window.startMs)}</td><td>${escapeXml(window.fault)}</td></tr>`,
   );
-  return table(['start', 'end', 'duration', 'fault active at start'], rows, 'unavailability-table');
+  return table(['start', 'end', 'duration', 'faults during the window'], rows, 'unavailability-table');
 }
 
 function table(headers: string[], rows: string[], id: string): string {

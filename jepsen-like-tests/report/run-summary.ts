@@ -8,7 +8,7 @@ export type HostMode = 'netns' | 'proxy';
 
 /** One checker's verdict. `valid: false` for lost, unexpected, order and divergence fails the run. */
 export interface CheckerResult {
-  name: 'lost' | 'unexpected' | 'duplicated' | 'order' | 'divergence' | 'availability' | 'crashes';
+  name: 'lost' | 'unexpected' | 'duplicated' | 'order' | 'divergence' | 'availability' | 'crashes' | 'harness';
   valid: boolean;
   /** One line for the table: what was found, with counts. */
   summary: string;
@@ -23,6 +23,8 @@ export interface CheckerResult {
 /** A fault window: from a nemesis start to its stop. */
 export interface FaultWindow {
   fault: string;
+  /** What the nemesis said it did (`kill-leader`, `n1 | n0 n2`, `cut 1234 bytes off ...`). */
+  detail?: string;
   targets: string[];
   startMs: number;
   /** Null if the fault was never stopped (the run ended first: a bug in the schedule). */
@@ -65,7 +67,11 @@ export interface RunSummary {
   replayCommand: string;
   startedAtIso: string;
   durationMs: number;
-  /** False when any of lost, unexpected, order, divergence or crashes (a node exiting unasked) found a problem. */
+  /**
+   * False when any of lost, unexpected, order, divergence or crashes (a node exiting unasked) found a
+   * problem, or the harness could not do what the run claims (faults not injected or not healed,
+   * nothing acknowledged, nodes that never converged).
+   */
   valid: boolean;
   counts: {
     sendInvoked: number;

@@ -9,6 +9,7 @@ import { seededRandom } from '../../lib/raft/sim/seeded-random.js';
 import { checkAvailability, faultWindows, timeline } from '../checker/availability-checker.js';
 import { checkDeliveries } from '../checker/delivery-checker.js';
 import { checkDivergence } from '../checker/divergence-checker.js';
+import type { NodeLogInput } from '../checker/divergence-checker.js';
 import { checkOrder } from '../checker/order-checker.js';
 import { LedgerMqDb } from '../db/ledgermq-db.js';
 import { History } from '../history/history.js';
@@ -22,7 +23,7 @@ import { createNetwork } from './create-network.js';
 import type { ModeChoice } from './create-network.js';
 import { FaultSchedule } from './fault-schedule.js';
 import { WORKLOADS } from './workloads.js';
-import { Workload } from '../workload/workload.js';
+import { INVISIBLE_MS, Workload } from '../workload/workload.js';
 
 export interface RunOptions {
   workload: string;
@@ -90,8 +91,7 @@ export async function runTest(options: RunOptions): Promise<{ summary: RunSummar
   const context: NemesisContext = { db, runDir, random, leader: () => db.leader(), sampleAcknowledged: () => sampleAcknowledged(history, random) };
   let workload: Workload | null = null;
   let schedule: FaultSchedule | null = null;
-  const notes: string[] = [];
-  let commitIndexes: Array<{ id: string; commitIndex: number; dataDir: string }>;
+  let ending: Convergence;
   try {
     await db.start();
     workload = new Workload({ ...workloadSpec, accessPoint: db.accessPoint, history, currentLeader: () => leaderNow });
@@ -103,26 +103,42 @@ export async function runTest(options: RunOptions): Promise<{ summary: RunSummar
     await new Promise((r) => setTimeout(r, options.timeLimitS * 1000));
     options.log(`${name}: healing and draining`);
     await schedule?.stop();
+    await healEverything(db, network, options.log);
     await workload.stopProducing();
     await db.waitRouted(60_000);
     await drain(history, workload, options.log);
     await workload.stop();
     workload = null;
-    commitIndexes = await converge(db, nodeIds, options.log);
+    ending = await converge(db, nodeIds);
   } finally {
     tracking = false;
     await tracker;
     await workload?.stop().catch(() => undefined);
-    await db.stop();
+    await db.stop().catch((error: unknown) => options.log(`stopping processes: ${String(error)}`));
+    await network.close().catch((error: unknown) => options.log(`removing the network: ${String(error)}`));
     cleanup.dispose();
   }
-  await network.close();
-  if (schedule) notes.push(...schedule.errors);
   const endMs = history.nowMs();
-  const deliveries = checkDeliveries(history.all);
+  const divergenceCheck = await checkDivergence(ending.nodes, ending.problem === null ? [] : [ending.problem]);
+  const divergence = divergenceCheck.result;
+  const deliveries = checkDeliveries(history.all, divergenceCheck.committedBodies);
   const order = checkOrder(history.all);
   const availability = checkAvailability(history.all, endMs);
-  const divergence = await checkDivergence(commitIndexes);
+  const faultsStarted = history.all.filter((op) => op.kind === 'nemesis' && (op.value as { phase: string; detail?: string }).phase === 'start' && !((op.value as { detail?: string }).detail ?? '').startsWith('failed')).length;
+  const harnessProblems = [
+    ...(schedule?.errors ?? []),
+    ...(nemesis !== null && faultsStarted === 0 ? ['no fault was injected'] : []),
+    ...(history.all.some((op) => op.kind === 'send' && op.type === 'ok') ? [] : ['no send was acknowledged']),
+    ...(ending.problem === null ? [] : [ending.problem]),
+  ];
+  const harness: CheckerResult = {
+    name: 'harness',
+    valid: harnessProblems.length === 0,
+    count: harnessProblems.length,
+    summary: harnessProblems.length === 0 ? `${faultsStarted} faults injected and healed; the nodes converged` : `the run did not do what it claims: ${harnessProblems.length} problems`,
+    examples: harnessProblems.slice(0, 20),
+    figures: { faultsStarted, scheduleErrors: schedule?.errors.length ?? 0 },
+  };
   const crashes: CheckerResult = {
     name: 'crashes',
     valid: db.unexpectedExits.length === 0,
@@ -131,7 +147,7 @@ export async function runTest(options: RunOptions): Promise<{ summary: RunSummar
     examples: db.unexpectedExits.map((e) => `${e.id} pid ${e.pid} exit ${e.code ?? e.signal} at ${e.atIso}`),
     figures: {},
   };
-  const checkers = [deliveries.lost, deliveries.unexpected, deliveries.duplicated, order, divergence, crashes, availability.result];
+  const checkers = [deliveries.lost, deliveries.unexpected, deliveries.duplicated, order, divergence, crashes, harness, availability.result];
   const sends = history.all.filter((op) => op.kind === 'send');
   const summary: RunSummary = {
     name,
@@ -140,7 +156,7 @@ export async function runTest(options: RunOptions): Promise<{ summary: RunSummar
     seed: options.seed,
     mode: network.mode,
     modeReason: network.modeReason,
-    unsupported: [...unsupported, ...notes],
+    unsupported,
     replayCommand: options.replayCommand,
     startedAtIso: startedAt.toISOString(),
     durationMs: Math.round(endMs),
@@ -174,7 +190,11 @@ function sampleAcknowledged(history: History, random: () => number): string | nu
   return (acknowledged[Math.floor(random() * acknowledged.length)].value as SendValue).id;
 }
 
-/** Waits until every acknowledged message was delivered and deliveries went quiet, or the drain times out. */
+/**
+ * Waits until every acknowledged message was delivered, no queue has a gap, and deliveries were
+ * quiet for a while; a message whose pop answer was lost comes back only after its invisible time,
+ * so with gaps left the drain waits that long after the last delivery before giving up.
+ */
 async function drain(history: History, workload: Workload, log: (line: string) => void): Promise<void> {
   const deadline = history.nowMs() + DRAIN_TIMEOUT_MS;
   for (;;) {
@@ -185,27 +205,55 @@ async function drain(history: History, workload: Workload, log: (line: string) =
       if (op.kind === 'receive') delivered.add((op.value as SendValue).id);
     }
     const missing = [...acknowledged].filter((id) => !delivered.has(id)).length;
-    const quietMs = history.nowMs() - Math.max(workload.lastDeliveryMs, 0);
-    if (missing === 0 && quietMs >= DRAIN_QUIET_MS) return;
+    const gaps = Number(checkOrder(history.all).figures.gap);
+    const quietMs = history.nowMs() - workload.lastDeliveryMs;
+    if (missing === 0 && gaps === 0 && quietMs >= DRAIN_QUIET_MS) return;
+    if (quietMs >= INVISIBLE_MS + DRAIN_QUIET_MS) {
+      log(`drain ended after ${Math.round(quietMs)} ms without deliveries: ${missing} acknowledged messages not delivered, ${gaps} queue gaps`);
+      return;
+    }
     if (history.nowMs() > deadline) {
-      log(`drain timed out with ${missing} acknowledged messages not delivered`);
+      log(`drain timed out with ${missing} acknowledged messages not delivered, ${gaps} queue gaps`);
       return;
     }
     await new Promise((r) => setTimeout(r, 500));
   }
 }
 
-/** Waits until every node reports the same commit and last index; returns each node's commit index. */
-async function converge(db: LedgerMqDb, nodeIds: string[], log: (line: string) => void): Promise<Array<{ id: string; commitIndex: number; dataDir: string }>> {
+/** Undoes every fault that may be left (a failed heal, a stop that threw): safe to repeat. */
+async function healEverything(db: LedgerMqDb, network: HostNetwork, log: (line: string) => void): Promise<void> {
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    try {
+      for (const id of db.nodeIds) db.resume(id);
+      await network.setCuts([]);
+      await network.setLoss(0);
+      if (network.capabilities().delay) await network.setDelay(0, 0);
+      for (const id of db.nodeIds) if (!db.isRunning(id)) await db.startNode(id);
+      return;
+    } catch (error) {
+      log(`heal attempt ${attempt} failed: ${(error as Error).message}`);
+    }
+  }
+  throw new Error('could not heal the cluster after 3 attempts');
+}
+
+/** How the run ended: each node's last commit index (null if it did not answer), and why it did not converge. */
+interface Convergence {
+  nodes: NodeLogInput[];
+  problem: string | null;
+}
+
+/** Waits until every node reports the same commit and last index (or the timeout passes). */
+async function converge(db: LedgerMqDb, nodeIds: string[]): Promise<Convergence> {
   const deadline = Date.now() + CONVERGE_TIMEOUT_MS;
   for (;;) {
     const statuses = await Promise.all(nodeIds.map((id) => db.status(id, 1_000)));
-    const latest = nodeIds.map((id, i) => ({ id, commitIndex: statuses[i]?.commitIndex ?? 0, dataDir: db.dataDir(id) }));
+    const nodes = nodeIds.map((id, i) => ({ id, commitIndex: statuses[i]?.commitIndex ?? null, dataDir: db.dataDir(id) }));
     const agreed = statuses.every((s) => s !== null && s.commitIndex === statuses[0]?.commitIndex && s.lastIndex === statuses[0]?.lastIndex);
-    if (agreed) return latest;
+    if (agreed) return { nodes, problem: null };
     if (Date.now() > deadline) {
-      log(`nodes did not converge within ${CONVERGE_TIMEOUT_MS} ms: ${JSON.stringify(statuses.map((s) => s && { node: s.node, commit: s.commitIndex, last: s.lastIndex }))}`);
-      return latest;
+      const seen = statuses.map((s, i) => (s === null ? `${nodeIds[i]}: no answer` : `${s.node}: commit ${s.commitIndex}, last ${s.lastIndex}`)).join('; ');
+      return { nodes, problem: `nodes did not converge within ${CONVERGE_TIMEOUT_MS} ms (${seen})` };
     }
     await new Promise((r) => setTimeout(r, 250));
   }

@@ -28,7 +28,8 @@ export interface WorkloadOptions {
 }
 
 const RECEIVE_BATCH = 16;
-const INVISIBLE_MS = 15_000;
+/** Invisible time of every receive. */
+export const INVISIBLE_MS = 15_000;
 
 export class Workload {
   private producing = true;
@@ -75,7 +76,9 @@ export class Workload {
     this.producing = false;
     this.consuming = false;
     await Promise.all([...this.producerLoops, ...this.consumerLoops]);
-    for (const client of [...this.producers, ...this.consumers]) await client.shutdown().catch(() => undefined);
+    for (const client of [...this.producers, ...this.consumers]) {
+      await Promise.race([client.shutdown().catch(() => undefined), sleep(5_000)]);
+    }
   }
 
   private async produce(producer: Producer, p: number, lane: number): Promise<void> {

@@ -7,7 +7,7 @@ export async function waitHealthy(address: string, child: ChildProcess, timeoutM
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`process ${child.pid} exited before serving (${child.exitCode ?? child.signalCode})`);
     try {
-      const response = await fetch(`http://${address}/healthz`);
+      const response = await fetch(`http://${address}/healthz`, { signal: AbortSignal.timeout(1_000) });
       if (response.ok) return;
     } catch {
       // not listening yet

@@ -21,7 +21,10 @@ export interface CommitLogOptions {
   /** Record boundary below which records were verified before (a checkpoint); default 0. */
   recoverFromPosition?: number;
   faults?: CommitLogFaults;
-  /** Called with the new durable index each time an fsync raises it (test hooks, metrics). */
+  /**
+   * Called with the new durable index each time an fsync raises it, and when a truncation lowers it
+   * (test hooks, metrics).
+   */
   onDurable?: (durableIndex: number) => void;
 }
 

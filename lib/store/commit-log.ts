@@ -501,7 +501,10 @@ export class CommitLog {
     if (segment.sparse !== null) segment.sparse.length = Math.ceil(segment.entryCount / SPARSE_INDEX_INTERVAL);
     this.lastIndexValue = index;
     this.endPositionValue = this.writtenEndPosition = segment.startPosition + offset;
-    this.durableIndexValue = Math.min(this.durableIndexValue, index);
+    if (index < this.durableIndexValue) {
+      this.durableIndexValue = index;
+      this.onDurable?.(index);
+    }
     for (const [cachedIndex, cached] of this.cache) {
       if (cachedIndex <= index) continue;
       this.cache.delete(cachedIndex);
