@@ -46,11 +46,13 @@ export const MATRIX_NEMESES = NEMESIS_NAMES.filter((name) => name !== 'smoke');
 export async function runMatrix(options: MatrixOptions): Promise<{ rows: MatrixRow[]; file: string }> {
   const rows: MatrixRow[] = [];
   const netnsMissing = await netnsUnavailableReason();
+  let netem: boolean | null = null;
   for (const nemesis of options.nemeses) {
     for (const workload of options.workloads) {
       const seed = Math.floor(Math.random() * 2 ** 31);
       const nodes = nemesis === 'partition-ring' ? 5 : 3;
-      const mode: ModeChoice = nemesis === 'packet-delay' && netnsMissing === null && !(await netemWorks()) ? 'proxy' : 'auto';
+      if (nemesis === 'packet-delay' && netnsMissing === null && netem === null) netem = await netemWorks().catch(() => false);
+      const mode: ModeChoice = nemesis === 'packet-delay' && netem === false ? 'proxy' : 'auto';
       const run: RunOptions = {
         workload,
         nemesis,

@@ -124,7 +124,8 @@ export async function runTest(options: RunOptions): Promise<{ summary: RunSummar
   const deliveries = checkDeliveries(history.all, divergenceCheck.committedBodies);
   const order = checkOrder(history.all);
   const availability = checkAvailability(history.all, endMs);
-  const faultsStarted = history.all.filter((op) => op.kind === 'nemesis' && (op.value as { phase: string; detail?: string }).phase === 'start' && !((op.value as { detail?: string }).detail ?? '').startsWith('failed')).length;
+  const faults = faultWindows(history.all);
+  const faultsStarted = faults.filter((window) => !(window.detail ?? '').startsWith('failed')).length;
   const harnessProblems = [
     ...(schedule?.errors ?? []),
     ...(nemesis !== null && faultsStarted === 0 ? ['no fault was injected'] : []),
@@ -170,7 +171,7 @@ export async function runTest(options: RunOptions): Promise<{ summary: RunSummar
       receivedDistinct: deliveries.deliveredDistinct,
     },
     checkers,
-    faults: faultWindows(history.all),
+    faults,
     unavailability: availability.windows,
     timeline: { bucketMs: 1000, buckets: timeline(history.all, endMs, 1000) },
   };
@@ -198,13 +199,7 @@ function sampleAcknowledged(history: History, random: () => number): string | nu
 async function drain(history: History, workload: Workload, log: (line: string) => void): Promise<void> {
   const deadline = history.nowMs() + DRAIN_TIMEOUT_MS;
   for (;;) {
-    const acknowledged = new Set<string>();
-    const delivered = new Set<string>();
-    for (const op of history.all) {
-      if (op.kind === 'send' && op.type === 'ok') acknowledged.add((op.value as SendValue).id);
-      if (op.kind === 'receive') delivered.add((op.value as SendValue).id);
-    }
-    const missing = [...acknowledged].filter((id) => !delivered.has(id)).length;
+    const missing = Number(checkDeliveries(history.all).lost.figures.neverDelivered);
     const gaps = Number(checkOrder(history.all).figures.gap);
     const quietMs = history.nowMs() - workload.lastDeliveryMs;
     if (missing === 0 && gaps === 0 && quietMs >= DRAIN_QUIET_MS) return;

@@ -68,8 +68,8 @@ export class SendService {
 
   /** The unsafe test mode: a refusal that comes at once is still answered; otherwise acknowledge now. */
   private async acknowledgeEarly(committing: Promise<unknown>, stored: readonly StoredMessage[], queueId: number): Promise<SendResult[]> {
-    const early = await Promise.race([committing.then(() => 'settled' as const), new Promise<'pending'>((resolve) => setImmediate(() => resolve('pending')))]);
-    if (early === 'pending') committing.catch(() => undefined);
+    // A later rejection of `committing` is handled by the race's subscription to the derived promise.
+    await Promise.race([committing.then(() => 'settled' as const), new Promise<'pending'>((resolve) => setImmediate(() => resolve('pending')))]);
     return stored.map((message) => ({ messageId: message.messageId, queueId, queueOffset: -1 }));
   }
 }
