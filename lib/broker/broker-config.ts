@@ -62,6 +62,13 @@ export interface BrokerConfig {
   maxInflightPerQueue: number;
   maxDeliveryAttempts: number;
   dispatchCheckpointIntervalMs: number;
+  /**
+   * Read rate of the background CommitLog scrub, which checks the CRC of every committed record
+   * (a damaged one is refetched from the group). 0 turns the scrub off.
+   */
+  scrubBytesPerSecond: number;
+  /** Pause between scrub passes; the first pass starts when the node starts. 0: only that pass. */
+  scrubIntervalMs: number;
 }
 
 /** Partial config as read from a file or flags. */
@@ -100,6 +107,8 @@ export function withDefaults(input: BrokerConfigInput): BrokerConfig {
     maxInflightPerQueue: 20_000,
     maxDeliveryAttempts: 17,
     dispatchCheckpointIntervalMs: 1_000,
+    scrubBytesPerSecond: 32 * 1024 * 1024,
+    scrubIntervalMs: 24 * 60 * 60 * 1000,
     ...input,
   };
 }

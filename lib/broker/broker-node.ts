@@ -14,6 +14,7 @@ import type { Logger } from '../common/logger.js';
 import { BrokerRegistrar } from '../namesrv/broker-registrar.js';
 import { loadInternal } from '../protocol/proto-definitions.js';
 import { CommitLog } from '../store/commit-log.js';
+import { CommitLogScrubber } from '../store/commit-log-scrubber.js';
 import { ConsumeQueueStore } from '../store/consume-queue-store.js';
 import { MetaStore } from '../store/meta-store.js';
 import { RaftNode } from '../raft/driver/raft-node.js';
@@ -52,6 +53,7 @@ export class BrokerNode {
   private closed = false;
   private checkpointTimer: NodeJS.Timeout | undefined;
   private checkpointRunning: Promise<void> = Promise.resolve();
+  private scrubber: CommitLogScrubber | null = null;
 
   private constructor(
     readonly config: BrokerConfig,
@@ -229,6 +231,20 @@ export class BrokerNode {
     holder.node = node;
     registrar.start();
     node.checkpointTimer = setInterval(() => node.scheduleCheckpoint(), config.dispatchCheckpointIntervalMs);
+    if (config.scrubBytesPerSecond > 0) {
+      node.scrubber = new CommitLogScrubber({
+        commitLog,
+        limitIndex: () => log.commitIndex,
+        isHeld: () => raft !== null && raft.restoringLog,
+        // A single node has no intact copy to fetch: the damage stays reported (log, metric, /status).
+        onDamage: (error) => raft !== null && raft.repairOnDamage(error, (error.index ?? commitLog.firstIndex) - 1),
+        bytesPerSecond: config.scrubBytesPerSecond,
+        intervalMs: config.scrubIntervalMs,
+        logger,
+        counters: { bytes: metrics.scrubBytes, passes: metrics.scrubPasses, damaged: metrics.scrubDamaged },
+      });
+      node.scrubber.start();
+    }
     logger.info({ broker: brokerAddress, http: http.address, group: config.group, node: config.nodeId }, 'broker node serving');
     return node;
   }
@@ -254,6 +270,7 @@ export class BrokerNode {
       topics: this.topicTable.topics().map((t) => t.name),
       recovery: this.commitLog.recovery,
       lostEntries: this.lostEntries,
+      scrub: this.scrubber?.status() ?? null,
       raft: this.raft?.status() ?? null,
     };
   }
@@ -274,6 +291,7 @@ export class BrokerNode {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.checkpointTimer);
+    await this.scrubber?.stop();
     await this.registrar.stop();
     this.waiters.close();
     await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));

@@ -62,7 +62,15 @@ export async function readTerm(segment: LogSegment, index: number, logger: Logge
  * larger than the budget is then read on its own), else only entries within the budget.
  */
 export async function readEntries(segment: LogSegment, index: number, lastIndex: number, budgetBytes: number, mustReturnOne: boolean, logger: Logger): Promise<LogEntry[]> {
-  let offset = await segment.offsetOf(index);
+  return readEntriesAt(segment, await segment.offsetOf(index), index, lastIndex, budgetBytes, mustReturnOne, logger);
+}
+
+/**
+ * {@link readEntries} from a known file offset: `offset` must be where record `index` starts (a
+ * record there with another index fails as corrupt). Walks no headers before it.
+ */
+export async function readEntriesAt(segment: LogSegment, startOffset: number, index: number, lastIndex: number, budgetBytes: number, mustReturnOne: boolean, logger: Logger): Promise<LogEntry[]> {
+  let offset = startOffset;
   const chunk = await segment.readAt(offset, Math.min(Math.max(budgetBytes, RECORD_HEADER_SIZE_BYTES), segment.writtenBytes - offset));
   const entries: LogEntry[] = [];
   let chunkOffset = 0;
@@ -71,6 +79,7 @@ export async function readEntries(segment: LogSegment, index: number, lastIndex:
     if (!isPlausibleHeader(header)) throw corrupt(segment, offset, next, 'implausible header', logger);
     const fitsChunk = chunkOffset + header.totalSize <= chunk.length;
     if (!fitsChunk && (entries.length > 0 || !mustReturnOne)) break;
+    if (offset + header.totalSize > segment.writtenBytes) throw corrupt(segment, offset, next, `size ${header.totalSize} runs past the written end`, logger);
     const record = fitsChunk ? chunk.subarray(chunkOffset, chunkOffset + header.totalSize) : await segment.readAt(offset, header.totalSize);
     entries.push(verified(segment, offset, next, record, header, logger));
     if (!fitsChunk) break;

@@ -35,6 +35,12 @@ export class LogSegment {
    * recovery did not scan build it lazily on first lookup, and they never change afterwards).
    */
   sparse: number[] | null;
+  /**
+   * Whether {@link sparse} covers every record. False when a damaged header stopped the walk that
+   * built it: it then holds the entries before the damage, so records up to the damaged one can
+   * still be found (and the log cut there); lookups past it walk into the damage and throw.
+   */
+  sparseComplete: boolean;
   /** Whether the file exists on disk (else it is created on first write). */
   existsOnDisk: boolean;
   /** Whether the directory entry of the file is known durable (directory fsynced after creation). */
@@ -52,6 +58,7 @@ export class LogSegment {
     this.writtenBytes = 0;
     this.syncedBytes = 0;
     this.sparse = [];
+    this.sparseComplete = true;
     this.existsOnDisk = existsOnDisk;
     this.directorySynced = existsOnDisk;
   }
@@ -69,7 +76,7 @@ export class LogSegment {
   /** Records the assignment of one record at file offset `offset`; keeps the sparse index up to date. */
   noteAssigned(index: number, offset: number, totalSize: number): void {
     if (this.entryCount === 0) this.firstIndex = index;
-    if (this.sparse !== null && (index - this.firstIndex) % SPARSE_INDEX_INTERVAL === 0) this.sparse.push(offset);
+    if (this.sparse !== null && this.sparseComplete && (index - this.firstIndex) % SPARSE_INDEX_INTERVAL === 0) this.sparse.push(offset);
     this.entryCount += 1;
     this.sizeBytes = offset + totalSize;
   }
@@ -108,14 +115,41 @@ export class LogSegment {
     return buffer;
   }
 
-  /** The sparse index, walking the record headers of the file once when it was not built yet. */
+  /**
+   * The sparse index, walking the record headers of the file once when it was not built yet. A
+   * damaged header ends the walk: the index is then partial ({@link sparseComplete} false). An I/O
+   * error is not kept: the next lookup walks again.
+   */
   async sparseIndex(): Promise<number[]> {
     if (this.sparse !== null) return this.sparse;
-    this.sparseBuild ??= this.walkHeaders(0, this.entryCount, true).then((result) => {
-      this.sparse = result.sparse;
-      return result.sparse;
-    });
+    this.sparseBuild ??= this.walkHeaders(0, this.entryCount, true).then(
+      (result) => {
+        this.sparse = result.sparse;
+        this.sparseComplete = result.walked === this.entryCount;
+        return result.sparse;
+      },
+      (error: unknown) => {
+        this.sparseBuild = null;
+        throw error;
+      },
+    );
     return this.sparseBuild;
+  }
+
+  /**
+   * After a cut that keeps `entryCount` records: drops the sparse entries past them. A partial
+   * index that does not reach them all is dropped, to be walked again on the next lookup.
+   */
+  keepSparseFor(entryCount: number): void {
+    if (this.sparse === null) return;
+    const slots = Math.ceil(entryCount / SPARSE_INDEX_INTERVAL);
+    if (this.sparse.length >= slots) {
+      this.sparse.length = slots;
+      this.sparseComplete = true;
+      return;
+    }
+    this.sparse = null;
+    this.sparseBuild = null;
   }
 
   /**
@@ -124,6 +158,7 @@ export class LogSegment {
    * corrupt in place is still stepped over by its size).
    */
   async offsetOf(index: number): Promise<number> {
+    if (index === this.firstIndex) return 0;
     const sparse = await this.sparseIndex();
     const relative = index - this.firstIndex;
     const slot = Math.min(Math.floor(relative / SPARSE_INDEX_INTERVAL), sparse.length - 1);
@@ -145,25 +180,34 @@ export class LogSegment {
     return low;
   }
 
-  /** Walks `count` records from `fromOffset` by their header sizes. */
-  private async walkHeaders(fromOffset: number, count: number, buildSparse: boolean): Promise<{ endOffset: number; sparse: number[] }> {
+  /**
+   * Walks `count` records from `fromOffset` by their header sizes. When building the sparse index
+   * a damaged header ends the walk early (`walked` < `count`); otherwise it throws CorruptRecordError.
+   */
+  private async walkHeaders(fromOffset: number, count: number, buildSparse: boolean): Promise<{ endOffset: number; sparse: number[]; walked: number }> {
     const sparse: number[] = [];
     let offset = fromOffset;
     let chunk: Buffer = Buffer.alloc(0);
     let chunkStart = 0;
     for (let walked = 0; walked < count; walked += 1) {
-      if (buildSparse && walked % SPARSE_INDEX_INTERVAL === 0) sparse.push(offset);
       if (offset < chunkStart || offset + RECORD_HEADER_SIZE_BYTES > chunkStart + chunk.length) {
         const length = Math.min(WALK_CHUNK_BYTES, this.writtenBytes - offset);
-        if (length < RECORD_HEADER_SIZE_BYTES) throw new CorruptRecordError(this.fileName, this.startPosition + offset, 'record header past the written end');
+        if (length < RECORD_HEADER_SIZE_BYTES) {
+          if (buildSparse) return { endOffset: offset, sparse, walked };
+          throw new CorruptRecordError(this.fileName, this.startPosition + offset, 'record header past the written end');
+        }
         chunk = await this.readAt(offset, length);
         chunkStart = offset;
       }
       const header = parseRecordHeader(chunk, offset - chunkStart);
-      if (!isPlausibleHeader(header)) throw new CorruptRecordError(this.fileName, this.startPosition + offset, 'implausible header while walking');
+      if (!isPlausibleHeader(header)) {
+        if (buildSparse) return { endOffset: offset, sparse, walked };
+        throw new CorruptRecordError(this.fileName, this.startPosition + offset, 'implausible header while walking');
+      }
+      if (buildSparse && walked % SPARSE_INDEX_INTERVAL === 0) sparse.push(offset);
       offset += header.totalSize;
     }
-    return { endOffset: offset, sparse };
+    return { endOffset: offset, sparse, walked: count };
   }
 
   /** Writes `buffers` contiguously at file offset `fileOffset` (writev, repeated until every byte is written). */

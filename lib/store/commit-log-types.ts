@@ -57,3 +57,9 @@ export interface CommitLogStats {
   fsyncCalls: number;
   pendingBytes: number;
 }
+
+/** A place in the log: record `index` starts at absolute position `position` (see CommitLog.verifyOnDiskAt). */
+export interface LogCursor {
+  index: number;
+  position: number;
+}

@@ -2,18 +2,17 @@ import { open, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { LedgerError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
-import { entryFromRecord, readEntries, readEntry, readTerm } from './commit-log-reader.js';
+import { entryFromRecord, readEntries, readEntriesAt, readEntry, readTerm } from './commit-log-reader.js';
 import type { LogEntry } from './commit-log-reader.js';
 import { recoverLog } from './commit-log-recovery.js';
 import type { RecoveryReport } from './commit-log-recovery.js';
 import { LogSegment, findSegmentByIndex, findSegmentByPosition } from './commit-log-segment.js';
-import type { AppendEntry, AppendedEntry, CommitLogFaults, CommitLogOptions, CommitLogStats } from './commit-log-types.js';
+import type { AppendEntry, AppendedEntry, CommitLogFaults, CommitLogOptions, CommitLogStats, LogCursor } from './commit-log-types.js';
 import { FatalStoreError } from './fatal-store-error.js';
 import {
   DEFAULT_SEGMENT_SIZE_BYTES,
   MAX_RECORD_SIZE_BYTES,
   RECORD_HEADER_SIZE_BYTES,
-  SPARSE_INDEX_INTERVAL,
   encodeRecord,
   isEntryType,
   parseRecordHeader,
@@ -21,7 +20,7 @@ import {
 
 export type { RecoveryReport } from './commit-log-recovery.js';
 export type { LogEntry } from './commit-log-reader.js';
-export type { AppendEntry, AppendedEntry, CommitLogFaults, CommitLogOptions, CommitLogStats } from './commit-log-types.js';
+export type { AppendEntry, AppendedEntry, CommitLogFaults, CommitLogOptions, CommitLogStats, LogCursor } from './commit-log-types.js';
 
 interface PendingWrite {
   segment: LogSegment;
@@ -78,6 +77,7 @@ export class CommitLog {
   private isClosed = false;
   private writeCalls = 0;
   private fsyncCalls = 0;
+  private truncationCount = 0;
 
   private constructor(options: Required<Omit<CommitLogOptions, 'recoverFromPosition' | 'onDurable'>> & Pick<CommitLogOptions, 'onDurable'>, recovered: ReturnType<typeof recoverLog>) {
     this.onDurable = options.onDurable;
@@ -267,6 +267,53 @@ export class CommitLog {
     await readEntry(findSegmentByIndex(this.segments, index), index, this.logger);
   }
 
+  /** How many times the log was cut ({@link truncateAfter}): a {@link LogCursor} taken before a cut may be stale. */
+  get truncations(): number {
+    return this.truncationCount;
+  }
+
+  /**
+   * A cursor at the start of the segment holding `index`, or at the log end when `index` is
+   * `lastIndex + 1`. Reads nothing. Throws NOT_FOUND for other indexes outside the log.
+   */
+  cursorAt(index: number): LogCursor {
+    if (index === this.lastIndexValue + 1) return { index, position: this.endPositionValue };
+    this.assertReadable(index);
+    const segment = findSegmentByIndex(this.segments, index);
+    return { index: segment.firstIndex, position: segment.startPosition };
+  }
+
+  /** A cursor at the first record after the segment holding `index` (a scrub stepping over damage it cannot repair). */
+  cursorAfterSegmentOf(index: number): LogCursor {
+    this.assertReadable(index);
+    const segment = findSegmentByIndex(this.segments, index);
+    return { index: segment.lastIndex + 1, position: segment.endPosition };
+  }
+
+  /**
+   * Sequential check of durable records from disk (never the cache), for a scrub: from the record
+   * `cursor` names, up to `toIndex` (capped at {@link durableIndex}), about `budgetBytes` in one read,
+   * at least one record, never past the end of a segment. Walks no headers: a damaged header is
+   * reported at the index the cursor expects. Returns the records and bytes checked and the cursor
+   * after them. Throws CorruptRecordError for a damaged record, NOT_FOUND when the cursor is past
+   * the durable log, PRECONDITION_FAILED when it points outside its segment (taken before a cut).
+   */
+  async verifyOnDiskAt(cursor: LogCursor, toIndex: number, budgetBytes: number): Promise<{ records: number; bytes: number; next: LogCursor }> {
+    this.assertReadable(cursor.index);
+    if (cursor.index > this.durableIndexValue) throw new LedgerError('NOT_FOUND', `entry ${cursor.index} is not durable yet`);
+    const segment = findSegmentByIndex(this.segments, cursor.index);
+    // A cursor at the end of the previous segment moves to the start of this one.
+    const offset = cursor.index === segment.firstIndex ? 0 : cursor.position - segment.startPosition;
+    if (offset < 0 || offset >= segment.writtenBytes || (offset === 0 && cursor.index !== segment.firstIndex)) {
+      throw new LedgerError('PRECONDITION_FAILED', `cursor ${cursor.index}@${cursor.position} is not in its segment ${segment.fileName}`);
+    }
+    const entries = await readEntriesAt(segment, offset, cursor.index, Math.min(toIndex, this.durableIndexValue), budgetBytes, true, this.logger);
+    let bytes = 0;
+    for (const entry of entries) bytes += entry.record.length;
+    const last = entries[entries.length - 1];
+    return { records: entries.length, bytes, next: { index: last.index + 1, position: last.position + last.record.length } };
+  }
+
   /** First index of the segment holding absolute position `position` (a cut there walks no headers). */
   firstIndexOfSegmentAt(position: number): number {
     return findSegmentByPosition(this.segments, position).firstIndex;
@@ -310,8 +357,11 @@ export class CommitLog {
       while (this.syncInFlight !== null) await this.syncInFlight;
       const segmentIndex = this.segments.indexOf(findSegmentByIndex(this.segments, index + 1));
       const segment = this.segments[segmentIndex];
-      const offset = await segment.offsetOf(index + 1);
+      // A cut at a segment's start needs no lookup (a damaged header may hide later offsets).
+      const offset = index + 1 === segment.firstIndex ? 0 : await segment.offsetOf(index + 1);
       const newLastTerm = index >= this.firstIndex ? await this.termAt(index) : 0;
+      // Counted before the bytes go: a read racing with the cut can tell it saw a moving log.
+      this.truncationCount += 1;
       await this.cut(segmentIndex, offset, index);
       this.lastTermValue = newLastTerm;
     } finally {
@@ -498,7 +548,7 @@ export class CommitLog {
     this.segments.length = segmentIndex + 1;
     segment.entryCount = index + 1 - segment.firstIndex;
     segment.sizeBytes = segment.writtenBytes = segment.syncedBytes = offset;
-    if (segment.sparse !== null) segment.sparse.length = Math.ceil(segment.entryCount / SPARSE_INDEX_INTERVAL);
+    segment.keepSparseFor(segment.entryCount);
     this.lastIndexValue = index;
     this.endPositionValue = this.writtenEndPosition = segment.startPosition + offset;
     if (index < this.durableIndexValue) {
