@@ -1,3 +1,4 @@
+import { totalmem } from 'node:os';
 import { LedgerError } from '../common/errors.js';
 
 /**
@@ -67,6 +68,11 @@ export interface BrokerConfig {
    * (a damaged one is refetched from the group). 0 turns the scrub off.
    */
   scrubBytesPerSecond: number;
+  /**
+   * A pull reading further than this many bytes behind the CommitLog end is answered with a
+   * suggestion to read from a follower (RocketMQ: accessMessageInMemoryMaxRatio, 40% of memory).
+   */
+  followerReadLagBytes: number;
   /** Pause between scrub passes; the first pass starts when the node starts. 0: only that pass. */
   scrubIntervalMs: number;
 }
@@ -108,6 +114,7 @@ export function withDefaults(input: BrokerConfigInput): BrokerConfig {
     maxDeliveryAttempts: 17,
     dispatchCheckpointIntervalMs: 1_000,
     scrubBytesPerSecond: 32 * 1024 * 1024,
+    followerReadLagBytes: Math.floor(totalmem() * 0.4),
     scrubIntervalMs: 24 * 60 * 60 * 1000,
     ...input,
   };

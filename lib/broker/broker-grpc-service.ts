@@ -15,6 +15,7 @@ import type { BrokerMetrics } from './broker-metrics.js';
 import type { TopicConfig } from './meta-command.js';
 import type { IncomingMessage } from './message-validator.js';
 import type { PopService } from './pop-service.js';
+import type { PullService } from './pull-service.js';
 import type { SendService } from './send-service.js';
 import type { TopicService } from './topic-service.js';
 
@@ -23,6 +24,7 @@ const OK: WireStatus = { code: 20000, message: 'OK' };
 export interface BrokerGrpcDeps {
   sender: SendService;
   popper: PopService;
+  puller: PullService;
   topics: TopicService;
   metrics: BrokerMetrics;
   logger: Logger;
@@ -120,6 +122,31 @@ export function brokerServiceHandlers(deps: BrokerGrpcDeps): BrokerServiceHandle
             deliveryAttempt: p.deliveryAttempt,
             invisibleUntilMs: p.invisibleUntilMs,
           })),
+        };
+      });
+    },
+    PullMessages(call, callback) {
+      answer(logger, callback, async () => {
+        const request = call.request;
+        const result = await deps.puller.pull({
+          group: request.group,
+          topic: request.topic,
+          queueId: request.queueId,
+          offset: Number(request.offset),
+          maxMessages: request.maxMessages,
+          pollTimeoutMs: Number(request.pollTimeoutMs),
+          filterType: request.filter?.type ?? '',
+          filterExpression: request.filter?.expression ?? '',
+        });
+        if (result.messages.length > 0) deps.metrics.messagesOut.inc({ topic: request.topic, group: request.group }, result.messages.length);
+        return {
+          pullStatus: result.status,
+          messages: result.messages.map((m) => ({ message: toMessageData(m.message), queueOffset: m.queueOffset })),
+          nextOffset: result.nextOffset,
+          minOffset: result.minOffset,
+          maxOffset: result.maxOffset,
+          suggestedNodeId: result.suggested?.nodeId ?? '',
+          suggestedAddress: result.suggested?.address ?? '',
         };
       });
     },

@@ -26,7 +26,9 @@ import { CommitPipeline } from './commit-pipeline.js';
 import { clampConsumerProgress, findLostEntries, rollBackCheckpoints } from './lost-log-tail.js';
 import type { LostEntries } from './lost-log-tail.js';
 import { PollWaiters } from './poll-waiters.js';
+import { MessageReader } from './message-reader.js';
 import { PopService } from './pop-service.js';
+import { PullService } from './pull-service.js';
 import { PopState } from './pop-state.js';
 import { SendService } from './send-service.js';
 import { RaftReplicatedLog } from './raft-replicated-log.js';
@@ -176,13 +178,19 @@ export class BrokerNode {
     const unsafeAck = process.env.LEDGERMQ_UNSAFE_TEST_ACK_BEFORE_COMMIT === '1';
     if (unsafeAck) logger.warn('LEDGERMQ_UNSAFE_TEST_ACK_BEFORE_COMMIT=1: sends are acknowledged BEFORE they are committed; acknowledged messages WILL be lost (test mode)');
     const sender = new SendService(config, log, topics, pipeline, unsafeAck);
-    const popper = new PopService({
-      config, log, commitLog, consumeQueues, popState, topics, pipeline, waiters, sender, logger, corruptReads: metrics.corruptReads,
+    const reader = new MessageReader({
+      commitLog, logger, corruptReads: metrics.corruptReads,
       onCorruptRead: raft === null ? undefined : (position, error) => raft.reportDamagedPosition(position, error),
+    });
+    const popper = new PopService({ config, log, consumeQueues, popState, topics, pipeline, waiters, sender, reader });
+    const puller = new PullService({
+      config, log, commitLog, consumeQueues, topics, waiters, reader,
+      replicas: raft === null ? null : { followersHolding: (index) => raft.followersHolding(index) },
+      onServed: (role, messages) => metrics.pullsServed.inc({ role }, messages),
     });
 
     const server = new grpc.Server({ 'grpc.max_receive_message_length': config.maxBatchBytes + 1024 * 1024 });
-    server.addService(loadInternal().ledgermq.v1.BrokerService.service, brokerServiceHandlers({ sender, popper, topics, metrics, logger }));
+    server.addService(loadInternal().ledgermq.v1.BrokerService.service, brokerServiceHandlers({ sender, popper, puller, topics, metrics, logger }));
     await new Promise<void>((resolve, reject) =>
       server.bindAsync(brokerAddress, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
     );

@@ -5,15 +5,12 @@
  * increased. Every pop, ack and visibility change is a META command committed through the log
  * before the consumer hears of it, so a restart or failover never forgets an ack.
  */
-import type { Counter } from 'prom-client';
-import { CorruptRecordError, LedgerError } from '../common/errors.js';
-import type { Logger } from '../common/logger.js';
-import type { CommitLog } from '../store/commit-log.js';
+import { LedgerError } from '../common/errors.js';
 import type { ConsumeQueueStore } from '../store/consume-queue-store.js';
-import { decodeStoredMessage } from '../store/message-codec.js';
 import type { StoredMessage } from '../store/message-codec.js';
 import type { BrokerConfig } from './broker-config.js';
 import type { CommitPipeline } from './commit-pipeline.js';
+import type { MessageReader } from './message-reader.js';
 import type { AckCommand, PopCommand } from './meta-command.js';
 import { checkGroupName, checkTopicName } from './name-rules.js';
 import type { PollWaiters } from './poll-waiters.js';
@@ -53,31 +50,24 @@ export type AckOutcome = LedgerError | null;
 export interface PopServiceDeps {
   config: BrokerConfig;
   log: ReplicatedLog;
-  commitLog: CommitLog;
   consumeQueues: ConsumeQueueStore;
   popState: PopState;
   topics: TopicService;
   pipeline: CommitPipeline;
   waiters: PollWaiters;
   sender: SendService;
-  logger: Logger;
-  corruptReads: Counter;
-  /** Told of every damaged record a read found, by CommitLog position (a Raft node repairs its log). */
-  onCorruptRead?: (position: number, error: unknown) => void;
+  reader: MessageReader;
   clock?: () => number;
 }
 
 const MAX_POP_BATCH = 1024;
 const MAX_SCAN_UNITS = 1024;
-/** Corrupt positions remembered so each is logged at error level once, not on every poll. */
-const MAX_REPORTED_CORRUPT = 1024;
 
 /** See the file comment. */
 export class PopService {
   private readonly locks = new Map<string, Promise<void>>();
   private nextStartQueue = 0;
   private readonly clock: () => number;
-  private readonly reportedCorrupt = new Set<number>();
 
   constructor(private readonly deps: PopServiceDeps) {
     this.clock = deps.clock ?? Date.now;
@@ -185,7 +175,7 @@ export class PopService {
     const handle = this.decodeOwnHandle(receiptHandle, group, topic);
     const units = await this.deps.consumeQueues.queue(topic, handle.queueId).read(handle.offset, 1);
     if (units.length === 0) throw new LedgerError('INVALID_RECEIPT_HANDLE', 'receipt handle names no message');
-    const message = await this.readMessage(topic, handle.queueId, units[0].offset, units[0].position, units[0].size);
+    const message = await this.deps.reader.read(topic, handle.queueId, units[0].offset, units[0].position, units[0].size);
     const dlqTopic = `%DLQ%${group}`;
     await this.deps.sender.send(dlqTopic, -1, [
       { ...message, topic: dlqTopic, properties: { ...message.properties, ORIGIN_TOPIC: topic, ORIGIN_QUEUE_OFFSET: String(handle.offset) } },
@@ -210,7 +200,7 @@ export class PopService {
       for (const offset of state.expired(now, remaining)) {
         const [unit] = await queue.read(offset, 1);
         if (!unit) continue;
-        const message = await this.readMessageOrNull(request.topic, queueId, unit.offset, unit.position, unit.size);
+        const message = await this.deps.reader.readOrNull(request.topic, queueId, unit.offset, unit.position, unit.size);
         if (!message) continue;
         offsets.push(offset);
         picked.push({ queueId, offset, message });
@@ -224,7 +214,7 @@ export class PopService {
             newPopOffset = unit.offset + 1;
             continue;
           }
-          const message = await this.readMessageOrNull(request.topic, queueId, unit.offset, unit.position, unit.size);
+          const message = await this.deps.reader.readOrNull(request.topic, queueId, unit.offset, unit.position, unit.size);
           if (!message) break; // never skip an unreadable message: this queue stops here until repaired
           newPopOffset = unit.offset + 1;
           if (!filter.matchesTag(message.tag)) continue;
@@ -251,35 +241,6 @@ export class PopService {
       popped.push({ message, queueId, queueOffset: offset, receiptHandle, deliveryAttempt: entry.attempts, invisibleUntilMs: visibleAtMs });
     }
     return popped;
-  }
-
-  private async readMessage(topic: string, queueId: number, offset: number, position: number, size: number): Promise<StoredMessage> {
-    const message = await this.readMessageOrNull(topic, queueId, offset, position, size);
-    if (!message) throw new LedgerError('MESSAGE_CORRUPTED', `message ${topic}/${queueId}@${offset} is corrupt on this node`);
-    return message;
-  }
-
-  /** Reads and verifies one message; a corrupt one is reported loudly and yields `null`. */
-  private async readMessageOrNull(topic: string, queueId: number, offset: number, position: number, size: number): Promise<StoredMessage | null> {
-    try {
-      return decodeStoredMessage(await this.deps.commitLog.readBytes(position, size));
-    } catch (error) {
-      if (!(error instanceof LedgerError) || (error.code !== 'MESSAGE_CORRUPTED' && !(error instanceof CorruptRecordError))) throw error;
-      this.deps.corruptReads.inc();
-      this.deps.onCorruptRead?.(position, error);
-      const details = { err: error, topic, queueId, queueOffset: offset, commitLogPosition: position, size };
-      if (this.reportedCorrupt.has(position)) {
-        this.deps.logger.debug(details, 'corrupt message read again');
-        return null;
-      }
-      if (this.reportedCorrupt.size >= MAX_REPORTED_CORRUPT) this.reportedCorrupt.clear();
-      this.reportedCorrupt.add(position);
-      this.deps.logger.error(
-        details,
-        `CORRUPT MESSAGE: ${topic}/${queueId} offset ${offset} at CommitLog position ${position} fails its checksum; it will not be served and its queue stops here until repaired (in a Raft group the node refetches its log from the leader)`,
-      );
-      return null;
-    }
   }
 
   private decodeOwnHandle(text: string, group: string, topic: string): ReturnType<typeof decodeReceiptHandle> {

@@ -194,6 +194,19 @@ export class RaftNode {
     };
   }
 
+  /**
+   * Followers (leader's view) whose log matches this one up to at least `index`, not catching up,
+   * with the broker address they announced; empty on a non-leader.
+   */
+  followersHolding(index: number): Array<{ nodeId: string; address: string }> {
+    const found: Array<{ nodeId: string; address: string }> = [];
+    for (const [id, progress] of this.core.peerProgress()) {
+      const address = this.transport.brokerAddressOf(id);
+      if (id !== this.options.id && progress.match >= index && !progress.catchingUp && address !== null) found.push({ nodeId: id, address });
+    }
+    return found;
+  }
+
   /** Stops ticking and closes the transport; pending proposals fail. Does not close the CommitLog. */
   async close(): Promise<void> {
     if (this.closed) return;

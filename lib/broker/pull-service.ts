@@ -1,0 +1,161 @@
+/**
+ * Pull consumption (RocketMQ's PullMessage): a consumer names a queue and an offset and gets the
+ * messages from there; it keeps its own position and commits it separately. Pulls change no state
+ * on the broker, so followers serve them too, from their own ConsumeQueues (which hold committed
+ * entries only). The leader suggests a follower to a consumer far behind, to keep cold reads off
+ * its disk and page cache; a follower that has nothing newer sends the consumer back to the leader.
+ */
+import { LedgerError } from '../common/errors.js';
+import type { CommitLog } from '../store/commit-log.js';
+import type { ConsumeQueueStore } from '../store/consume-queue-store.js';
+import type { StoredMessage } from '../store/message-codec.js';
+import type { BrokerConfig } from './broker-config.js';
+import type { MessageReader } from './message-reader.js';
+import { checkGroupName, checkTopicName } from './name-rules.js';
+import type { PollWaiters } from './poll-waiters.js';
+import type { ReplicatedLog } from './replicated-log.js';
+import { TagFilter } from './tag-filter.js';
+import type { TopicService } from './topic-service.js';
+import { PERM_READ } from './topic-service.js';
+
+export interface PullRequest {
+  group: string;
+  topic: string;
+  queueId: number;
+  offset: number;
+  maxMessages: number;
+  pollTimeoutMs: number;
+  filterType: string;
+  filterExpression: string;
+}
+
+/** RocketMQ's PullStatus. */
+export type PullStatus = 'FOUND' | 'NO_NEW_MSG' | 'NO_MATCHED_MSG' | 'OFFSET_ILLEGAL';
+
+export interface PullResult {
+  status: PullStatus;
+  messages: Array<{ message: StoredMessage; queueOffset: number }>;
+  /** Where the next pull of this queue starts (past filtered-out messages too). */
+  nextOffset: number;
+  minOffset: number;
+  maxOffset: number;
+  /** Node to pull this queue from next, or null to stay: a follower for a consumer far behind, the leader when this follower has nothing newer. */
+  suggested: { nodeId: string; address: string } | null;
+}
+
+/** Where a follower for reads can be found (the Raft leader's view of its group). */
+export interface ReadReplicas {
+  /** Followers whose log holds at least `index`, with their broker addresses. */
+  followersHolding(index: number): Array<{ nodeId: string; address: string }>;
+}
+
+export interface PullServiceDeps {
+  config: BrokerConfig;
+  log: ReplicatedLog;
+  commitLog: CommitLog;
+  consumeQueues: ConsumeQueueStore;
+  topics: TopicService;
+  waiters: PollWaiters;
+  reader: MessageReader;
+  /** Null for a group of one node. */
+  replicas: ReadReplicas | null;
+  /** Counts a pull served here. */
+  onServed?: (role: 'leader' | 'follower', messages: number) => void;
+  clock?: () => number;
+}
+
+const MAX_PULL_BATCH = 1024;
+const MAX_SCAN_UNITS = 1024;
+
+/** See the file comment. */
+export class PullService {
+  private readonly clock: () => number;
+  private nextFollower = 0;
+
+  constructor(private readonly deps: PullServiceDeps) {
+    this.clock = deps.clock ?? Date.now;
+  }
+
+  /** Messages of one queue from `offset`, waiting up to `pollTimeoutMs` while there are none. */
+  async pull(request: PullRequest): Promise<PullResult> {
+    const { config } = this.deps;
+    checkGroupName(request.group);
+    checkTopicName(request.topic);
+    if (!Number.isInteger(request.maxMessages) || request.maxMessages < 1 || request.maxMessages > MAX_PULL_BATCH) {
+      throw new LedgerError('BAD_REQUEST', `batch size must be 1..${MAX_PULL_BATCH}`);
+    }
+    if (!Number.isSafeInteger(request.offset) || request.offset < 0) throw new LedgerError('ILLEGAL_OFFSET', `offset must be a non-negative integer, got ${request.offset}`);
+    if (request.pollTimeoutMs < 0 || request.pollTimeoutMs > config.maxPollTimeoutMs) {
+      throw new LedgerError('ILLEGAL_POLLING_TIME', `long-polling timeout must be 0..${config.maxPollTimeoutMs} ms`);
+    }
+    const filter = TagFilter.parse(request.filterType, request.filterExpression);
+    const topic = await this.deps.topics.topic(request.topic, false);
+    if ((topic.perm & PERM_READ) === 0) throw new LedgerError('FORBIDDEN', `topic ${topic.name} is not readable`);
+    if (!Number.isInteger(request.queueId) || request.queueId < 0 || request.queueId >= topic.readQueues) {
+      throw new LedgerError('BAD_REQUEST', `topic ${topic.name} has no queue ${request.queueId}`);
+    }
+    const deadline = this.clock() + request.pollTimeoutMs;
+    for (;;) {
+      const leading = this.deps.log.isLeader();
+      const result = await this.pullOnce(request, filter, leading);
+      if (result.status === 'FOUND' || result.status === 'OFFSET_ILLEGAL' || result.status === 'NO_MATCHED_MSG') return this.served(result, leading);
+      // Nothing newer here: a follower sends the consumer back to the leader at once.
+      if (!leading) return { ...result, suggested: this.leader() };
+      const now = this.clock();
+      if (now >= deadline) return result;
+      await this.deps.waiters.wait(request.topic, deadline - now);
+    }
+  }
+
+  private async pullOnce(request: PullRequest, filter: TagFilter, leading: boolean): Promise<PullResult> {
+    const queue = this.deps.consumeQueues.queue(request.topic, request.queueId);
+    const minOffset = queue.minOffset;
+    const maxOffset = queue.maxOffset;
+    const base = { messages: [], minOffset, maxOffset, suggested: null };
+    if (request.offset < minOffset) return { ...base, status: 'OFFSET_ILLEGAL', nextOffset: minOffset };
+    if (request.offset > maxOffset) return { ...base, status: 'OFFSET_ILLEGAL', nextOffset: maxOffset };
+    if (request.offset === maxOffset) return { ...base, status: 'NO_NEW_MSG', nextOffset: maxOffset };
+    const units = await queue.read(request.offset, Math.min(MAX_SCAN_UNITS, Math.max(request.maxMessages * 4, 32)));
+    const messages: PullResult['messages'] = [];
+    let nextOffset = request.offset;
+    for (const unit of units) {
+      if (messages.length >= request.maxMessages) break;
+      if (!filter.matchesHash(unit.tagHash)) {
+        nextOffset = unit.offset + 1;
+        continue;
+      }
+      const message = await this.deps.reader.readOrNull(request.topic, request.queueId, unit.offset, unit.position, unit.size);
+      if (!message) break; // never skip an unreadable message: the queue stops here until repaired
+      nextOffset = unit.offset + 1;
+      if (filter.matchesTag(message.tag)) messages.push({ message, queueOffset: unit.offset });
+    }
+    if (messages.length === 0) {
+      // Corrupt here: a follower sends the consumer to the leader; a leader answers nothing new while it repairs.
+      return { ...base, status: nextOffset > request.offset ? 'NO_MATCHED_MSG' : 'NO_NEW_MSG', nextOffset };
+    }
+    const suggested = leading ? this.followerFor(units[0].position) : null;
+    return { ...base, status: 'FOUND', messages, nextOffset, suggested };
+  }
+
+  /**
+   * A follower for a consumer reading at CommitLog `position`, when it is more than
+   * `followerReadLagBytes` behind the log end and a follower holds what it reads; else null.
+   */
+  private followerFor(position: number): { nodeId: string; address: string } | null {
+    const { replicas, commitLog, config } = this.deps;
+    if (replicas === null || commitLog.endPosition - position <= config.followerReadLagBytes) return null;
+    const candidates = replicas.followersHolding(this.deps.log.commitIndex);
+    if (candidates.length === 0) return null;
+    return candidates[this.nextFollower++ % candidates.length];
+  }
+
+  private leader(): { nodeId: string; address: string } | null {
+    const view = this.deps.log.leadership();
+    return view.leaderId !== null && view.leaderAddress !== null ? { nodeId: view.leaderId, address: view.leaderAddress } : null;
+  }
+
+  private served(result: PullResult, leading: boolean): PullResult {
+    if (result.messages.length > 0) this.deps.onServed?.(leading ? 'leader' : 'follower', result.messages.length);
+    return result;
+  }
+}
