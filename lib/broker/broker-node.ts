@@ -23,7 +23,7 @@ import type { BrokerConfig } from './broker-config.js';
 import { brokerServiceHandlers } from './broker-grpc-service.js';
 import { BrokerMetrics } from './broker-metrics.js';
 import { CommitPipeline } from './commit-pipeline.js';
-import { clampConsumerProgress, findLostEntries, rollBackCheckpoints } from './lost-log-tail.js';
+import { clampConsumerProgress, cutRecordsDamagedAtRecovery, findLostEntries, rollBackCheckpoints } from './lost-log-tail.js';
 import type { LostEntries } from './lost-log-tail.js';
 import { PollWaiters } from './poll-waiters.js';
 import { MessageReader } from './message-reader.js';
@@ -106,6 +106,7 @@ export class BrokerNode {
     const commitLog = await CommitLog.open({
       dir: dirs.commitLog, segmentSizeBytes: config.segmentSizeBytes, logger, recoverFromPosition: replayFrom, onDurable,
     });
+    const damagedUntil = replicated ? await cutRecordsDamagedAtRecovery(commitLog, metaStore, logger) : null;
     const lostEntries = findLostEntries(commitLog, metaStore, logger);
     // A single node has no replica to restore committed entries its log lost: forget them. In a
     // group the leader sends them again, byte for byte, and the state machine skips what it applied.
@@ -143,8 +144,8 @@ export class BrokerNode {
           saveCatchUp: (value) => metaStore.writeRaftCatchUp(value),
         },
         knownCommitted,
-        catchUp: lostEntries
-          ? { untilIndex: lostEntries.toIndex }
+        catchUp: lostEntries !== null || damagedUntil !== null
+          ? { untilIndex: Math.max(lostEntries?.toIndex ?? 0, damagedUntil ?? 0) }
           : commitLog.lastIndex === 0 && metaStore.raftHardState().term === 0 && config.initialClusterState === 'existing'
             ? { untilIndex: null }
             : null,
