@@ -106,7 +106,8 @@ export class BrokerNode {
     const commitLog = await CommitLog.open({
       dir: dirs.commitLog, segmentSizeBytes: config.segmentSizeBytes, logger, recoverFromPosition: replayFrom, onDurable,
     });
-    const damagedUntil = replicated ? await cutRecordsDamagedAtRecovery(commitLog, metaStore, logger) : null;
+    // The catch-up marker it persists is picked up by RaftNode.start.
+    if (replicated) await cutRecordsDamagedAtRecovery(commitLog, metaStore, logger);
     const lostEntries = findLostEntries(commitLog, metaStore, logger);
     // A single node has no replica to restore committed entries its log lost: forget them. In a
     // group the leader sends them again, byte for byte, and the state machine skips what it applied.
@@ -144,8 +145,8 @@ export class BrokerNode {
           saveCatchUp: (value) => metaStore.writeRaftCatchUp(value),
         },
         knownCommitted,
-        catchUp: lostEntries !== null || damagedUntil !== null
-          ? { untilIndex: Math.max(lostEntries?.toIndex ?? 0, damagedUntil ?? 0) }
+        catchUp: lostEntries
+          ? { untilIndex: lostEntries.toIndex }
           : commitLog.lastIndex === 0 && metaStore.raftHardState().term === 0 && config.initialClusterState === 'existing'
             ? { untilIndex: null }
             : null,

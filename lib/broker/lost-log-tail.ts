@@ -88,19 +88,18 @@ export async function clampConsumerProgress(popState: PopState, consumeQueues: C
  * Raft group only, at startup before replay: when recovery kept records that fail their checks
  * (valid records follow them, so the tail was not cut), the node cannot apply them. Like a repair
  * at run time it persists a catch-up marker at its last index (never lowering one), then cuts its
- * log just before the first damaged record; the caller starts Raft in catch-up mode until that
- * index, and the leader sends the cut entries again. Returns the marker's index, or null when
- * recovery found no such record.
+ * log just before the first damaged record. RaftNode.start reads the marker and boots in catch-up
+ * mode until that index; the leader sends the cut entries again. Does nothing when recovery found
+ * no such record.
  */
-export async function cutRecordsDamagedAtRecovery(commitLog: CommitLog, metaStore: MetaStore, logger: Logger): Promise<number | null> {
+export async function cutRecordsDamagedAtRecovery(commitLog: CommitLog, metaStore: MetaStore, logger: Logger): Promise<void> {
   const damaged = commitLog.recovery.corruptRecords;
-  if (damaged.length === 0) return null;
+  if (damaged.length === 0) return;
   const fromIndex = Math.min(...damaged.map((record) => record.index));
   const untilIndex = Math.max(commitLog.lastIndex, metaStore.raftCatchUp()?.untilIndex ?? 0);
   logger.error({ damaged, fromIndex, untilIndex }, 'damaged records in the raft log at startup: cutting the log before the first and fetching the rest from the leader');
   // The marker first: a crash between the two restarts in catch-up mode.
   await metaStore.writeRaftCatchUp({ untilIndex });
   await commitLog.truncateAfter(Math.max(fromIndex - 1, commitLog.firstIndex - 1));
-  return untilIndex;
 }
 
