@@ -90,13 +90,14 @@ describe('Raft node with a record damaged at run time', function () {
     await waitFor(`${damaged} to refetch its log up to ${target}`, async () => {
       const now = await raftStatus(cluster, damaged);
       expect(now.catchingUp && now.role === 'leader', 'the damaged node leads while its log is incomplete').to.equal(false);
-      return now.commitIndex >= target && !now.catchingUp;
+      // The commit index a repair keeps may run ahead of the refetched log: wait for the log itself.
+      return now.commitIndex >= target && !now.catchingUp && now.lastIndex >= target;
     }, 60_000);
     // Every node reaches the leader's commit index as it is now, and the logs are compared up to it.
     const upTo = (await raftStatus(cluster, leader)).commitIndex;
-    await waitFor(`every node to commit ${upTo}`, async () => {
-      const commits = await Promise.all(cluster.nodes.map(async (node) => (await raftStatus(cluster, node.id)).commitIndex));
-      return Math.min(...commits) >= upTo;
+    await waitFor(`every node to commit and hold ${upTo}`, async () => {
+      const statuses = await Promise.all(cluster.nodes.map((node) => raftStatus(cluster, node.id)));
+      return Math.min(...statuses.map((status) => Math.min(status.commitIndex, status.lastIndex))) >= upTo;
     }, 60_000);
     for (const client of clients.splice(0)) await client.shutdown().catch(() => undefined);
     for (const node of cluster.nodes) await cluster.stopNode(node.id, 'SIGTERM');
