@@ -1,6 +1,6 @@
 import { LedgerError } from '../common/errors.js';
 import { NameServerClient } from '../namesrv/name-server-client.js';
-import { BrokerGateway } from '../proxy/broker-gateway.js';
+import { BrokerGateway } from '../client/broker-gateway.js';
 
 export interface UpdateTopicOptions {
   namesrv: string[];

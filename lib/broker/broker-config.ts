@@ -75,6 +75,13 @@ export interface BrokerConfig {
   followerReadLagBytes: number;
   /** Pause between scrub passes; the first pass starts when the node starts. 0: only that pass. */
   scrubIntervalMs: number;
+  /**
+   * A consumer client silent this long leaves its groups (their queues are rebalanced). Our client
+   * heartbeats every second; RocketMQ's 120 s would leave a crashed consumer's queues idle for minutes.
+   */
+  consumerExpiryMs: number;
+  /** Most (client, group) memberships the leader tracks; heartbeats past it are refused. */
+  maxConsumerConnections: number;
 }
 
 /** Partial config as read from a file or flags. */
@@ -116,6 +123,8 @@ export function withDefaults(input: BrokerConfigInput): BrokerConfig {
     scrubBytesPerSecond: 32 * 1024 * 1024,
     followerReadLagBytes: Math.floor(totalmem() * 0.4),
     scrubIntervalMs: 24 * 60 * 60 * 1000,
+    consumerExpiryMs: 5_000,
+    maxConsumerConnections: 100_000,
     ...input,
   };
 }

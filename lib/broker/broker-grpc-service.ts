@@ -5,27 +5,32 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { toWireStatus } from '../common/errors.js';
-import type { WireStatus } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { BrokerServiceHandlers } from '../gen/internal/ledgermq/v1/BrokerService.js';
 import type { MessageData, MessageData__Output } from '../gen/internal/ledgermq/v1/MessageData.js';
+import type { OffsetService } from './offset-service.js';
 import type { TopicConfig as TopicConfigWire } from '../gen/internal/ledgermq/v1/TopicConfig.js';
 import type { StoredMessage } from '../store/message-codec.js';
 import type { BrokerMetrics } from './broker-metrics.js';
+import { consumerServiceHandlers } from './broker-grpc-consumers.js';
+import type { ConsumerRegistry } from './consumer-registry.js';
+import { answer, OK } from './grpc-answer.js';
 import type { TopicConfig } from './meta-command.js';
 import type { IncomingMessage } from './message-validator.js';
 import type { PopService } from './pop-service.js';
 import type { PullService } from './pull-service.js';
+import type { ReplicatedLog } from './replicated-log.js';
 import type { SendService } from './send-service.js';
 import type { TopicService } from './topic-service.js';
-
-const OK: WireStatus = { code: 20000, message: 'OK' };
 
 export interface BrokerGrpcDeps {
   sender: SendService;
   popper: PopService;
   puller: PullService;
   topics: TopicService;
+  offsets: OffsetService;
+  consumers: ConsumerRegistry;
+  log: ReplicatedLog;
   metrics: BrokerMetrics;
   logger: Logger;
 }
@@ -65,25 +70,6 @@ export function toMessageData(message: StoredMessage): MessageData {
 
 function topicToWire(topic: TopicConfig): TopicConfigWire {
   return { name: topic.name, readQueues: topic.readQueues, writeQueues: topic.writeQueues, perm: topic.perm, messageTypes: topic.messageTypes };
-}
-
-/**
- * Runs `work` and answers `{ status: OK, ...fields }`; a failure answers its status alone (every
- * other field of a response is optional on the wire). The one place errors become statuses.
- */
-function answer<R extends { status?: WireStatus | null }>(
-  logger: Logger,
-  callback: (error: null, response: R) => void,
-  work: () => Promise<Omit<R, 'status'>>,
-): void {
-  work().then(
-    (fields) => callback(null, { ...fields, status: OK } as R),
-    (error: unknown) => {
-      const status = toWireStatus(error);
-      if (status.code >= 50000 && status.code !== 59001) logger.error({ err: error }, 'broker request failed');
-      callback(null, { status } as R);
-    },
-  );
 }
 
 /** Builds the BrokerService handlers. */
@@ -137,6 +123,7 @@ export function brokerServiceHandlers(deps: BrokerGrpcDeps): BrokerServiceHandle
           pollTimeoutMs: Number(request.pollTimeoutMs),
           filterType: request.filter?.type ?? '',
           filterExpression: request.filter?.expression ?? '',
+          resetVersion: Number(request.resetVersion),
         });
         if (result.messages.length > 0) deps.metrics.messagesOut.inc({ topic: request.topic, group: request.group }, result.messages.length);
         return {
@@ -147,6 +134,7 @@ export function brokerServiceHandlers(deps: BrokerGrpcDeps): BrokerServiceHandle
           maxOffset: result.maxOffset,
           suggestedNodeId: result.suggested?.nodeId ?? '',
           suggestedAddress: result.suggested?.address ?? '',
+          resetVersion: result.resetVersion,
         };
       });
     },
@@ -193,5 +181,6 @@ export function brokerServiceHandlers(deps: BrokerGrpcDeps): BrokerServiceHandle
         return { group: { name: group.name, maxDeliveryAttempts: group.maxDeliveryAttempts } };
       });
     },
+    ...consumerServiceHandlers({ offsets: deps.offsets, consumers: deps.consumers, log: deps.log, logger }),
   } satisfies grpc.UntypedServiceImplementation & BrokerServiceHandlers;
 }

@@ -26,7 +26,9 @@ import { CommitPipeline } from './commit-pipeline.js';
 import { clampConsumerProgress, cutRecordsDamagedAtRecovery, findLostEntries, rollBackCheckpoints } from './lost-log-tail.js';
 import type { LostEntries } from './lost-log-tail.js';
 import { PollWaiters } from './poll-waiters.js';
+import { ConsumerRegistry } from './consumer-registry.js';
 import { MessageReader } from './message-reader.js';
+import { OffsetService } from './offset-service.js';
 import { PopService } from './pop-service.js';
 import { PullService } from './pull-service.js';
 import { PopState } from './pop-state.js';
@@ -95,7 +97,7 @@ export class BrokerNode {
     }
     for (const { key, value } of metaStore.progress()) {
       const [group, topic, queueId] = key.split('\u0000');
-      popState.restore(group, topic, Number(queueId), value.ackOffset, value.popOffset, inflightByQueue.get(key) ?? []);
+      popState.restore(group, topic, Number(queueId), value, inflightByQueue.get(key) ?? []);
     }
     const members = parsePeers(config.peers, config.nodeId);
     const replicated = members.size > 0;
@@ -185,14 +187,16 @@ export class BrokerNode {
       onCorruptRead: raft === null ? undefined : (position, error) => raft.reportDamagedPosition(position, error),
     });
     const popper = new PopService({ config, log, consumeQueues, popState, topics, pipeline, waiters, sender, reader });
+    const offsets = new OffsetService({ log, commitLog, consumeQueues, popState, topics, pipeline, waiters });
+    const consumers = new ConsumerRegistry({ expiryMs: config.consumerExpiryMs, maxConnections: config.maxConsumerConnections });
     const puller = new PullService({
-      config, log, commitLog, consumeQueues, topics, waiters, reader,
+      config, log, commitLog, consumeQueues, topics, waiters, reader, popState,
       replicas: raft === null ? null : { followersHolding: (index) => raft.followersHolding(index) },
       onServed: (role, messages) => metrics.pullsServed.inc({ role }, messages),
     });
 
     const server = new grpc.Server({ 'grpc.max_receive_message_length': config.maxBatchBytes + 1024 * 1024 });
-    server.addService(loadInternal().ledgermq.v1.BrokerService.service, brokerServiceHandlers({ sender, popper, puller, topics, metrics, logger }));
+    server.addService(loadInternal().ledgermq.v1.BrokerService.service, brokerServiceHandlers({ sender, popper, puller, topics, offsets, consumers, log, metrics, logger }));
     await new Promise<void>((resolve, reject) =>
       server.bindAsync(brokerAddress, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
     );
@@ -226,6 +230,8 @@ export class BrokerNode {
       log.onLeadershipChange(() => {
         registrar.notifyChange();
         waiters.releaseAll();
+        // A new leader learns its consumers afresh from their heartbeats (see consumer-registry.ts).
+        if (log.isLeader()) consumers.restart();
       }, (index) => stateMachine.waitApplied(index));
     }
 

@@ -72,7 +72,36 @@ export interface ChangeInvisibleCommand {
   visibleAtMs: number;
 }
 
-export type MetaCommand = PutTopicCommand | PutGroupCommand | PopCommand | AckCommand | ChangeInvisibleCommand;
+/**
+ * A consumer's committed progress on one queue (pull and push consumers): every offset below
+ * `offset` is consumed. Refused when `resetVersion` is older than the queue's (the consumer read
+ * before an offset reset); never moves progress backwards.
+ */
+export interface CommitOffsetCommand {
+  kind: 'offset.commit';
+  group: string;
+  topic: string;
+  queueId: number;
+  offset: number;
+  resetVersion: number;
+}
+
+/**
+ * Sets a group's progress on one queue to `offset`, forwards or backwards (admin reset, e.g. by
+ * time): pop state restarts there, inflight deliveries are forgotten, and the queue's reset
+ * version increases so that consumers holding an older position move to the new one.
+ */
+export interface ResetOffsetCommand {
+  kind: 'offset.reset';
+  group: string;
+  topic: string;
+  queueId: number;
+  offset: number;
+}
+
+export type MetaCommand = PutTopicCommand | PutGroupCommand | PopCommand | AckCommand | ChangeInvisibleCommand | CommitOffsetCommand | ResetOffsetCommand;
+
+const KNOWN_KINDS: ReadonlySet<string> = new Set<MetaCommand['kind']>(['topic.put', 'group.put', 'pop', 'ack', 'changeInvisible', 'offset.commit', 'offset.reset']);
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });
 
@@ -90,7 +119,7 @@ export function decodeMetaCommands(body: Buffer): MetaCommand[] {
   if (!Array.isArray(value)) throw new LedgerError('MESSAGE_CORRUPTED', 'META entry body is not an array');
   for (const item of value as unknown[]) {
     const kind = (item as { kind?: unknown } | null)?.kind;
-    if (kind !== 'topic.put' && kind !== 'group.put' && kind !== 'pop' && kind !== 'ack' && kind !== 'changeInvisible') {
+    if (typeof kind !== 'string' || !KNOWN_KINDS.has(kind)) {
       throw new LedgerError('MESSAGE_CORRUPTED', `unknown META command kind ${String(kind)}`);
     }
   }

@@ -14,6 +14,7 @@ import type { MessageReader } from './message-reader.js';
 import type { AckCommand, PopCommand } from './meta-command.js';
 import { checkGroupName, checkTopicName } from './name-rules.js';
 import type { PollWaiters } from './poll-waiters.js';
+import { isHandleOutcome } from './pop-state.js';
 import type { PopState } from './pop-state.js';
 import { decodeReceiptHandle, encodeReceiptHandle } from './receipt-handle.js';
 import { requireLeader } from './replicated-log.js';
@@ -130,7 +131,7 @@ export class PopService {
       const result = await this.deps.pipeline.submitMeta(commands);
       if (result.kind !== 'meta') throw new LedgerError('INTERNAL_ERROR', 'ack entry applied without outcomes');
       result.outcomes.forEach((outcome, i) => {
-        if (outcome && !outcome.ok && outcome.reason === 'STALE_HANDLE') {
+        if (isHandleOutcome(outcome) && !outcome.ok && outcome.reason === 'STALE_HANDLE') {
           outcomes[commandSlots[i]] = new LedgerError('INVALID_RECEIPT_HANDLE', 'receipt handle expired: the message was delivered again or its visibility changed');
         }
       });
@@ -154,7 +155,7 @@ export class PopService {
       { kind: 'changeInvisible', group, topic, queueId: handle.queueId, offset: handle.offset, handleSeq: handle.handleSeq, visibleAtMs },
     ]);
     const outcome = result.kind === 'meta' ? result.outcomes[0] : null;
-    if (!outcome || !outcome.ok) {
+    if (!isHandleOutcome(outcome) || !outcome.ok) {
       throw new LedgerError('INVALID_RECEIPT_HANDLE', 'receipt handle expired or the message was already acknowledged');
     }
     if (invisibleMs === 0) this.deps.waiters.notify(topic);

@@ -1,9 +1,10 @@
 /**
- * Pop/ack state of every (consumer group, topic, queue): the deterministic state machine behind
- * RocketMQ-style pop consumption. Pure: no clock, no I/O; it changes only by {@link PopState.apply}
- * of committed {@link MetaCommand}s, so every replica holds the same state for the same log.
+ * Consumer progress of every (consumer group, topic, queue): the deterministic state machine behind
+ * RocketMQ-style pop consumption and behind the offsets pull and push consumers commit. Pure: no
+ * clock, no I/O; it changes only by the `apply*` methods, called with committed META commands in
+ * log order, so every replica holds the same state for the same log.
  */
-import type { AckCommand, ChangeInvisibleCommand, PopCommand } from './meta-command.js';
+import type { AckCommand, ChangeInvisibleCommand, CommitOffsetCommand, PopCommand, ResetOffsetCommand } from './meta-command.js';
 
 /** One delivered, not yet acknowledged message. */
 export interface InflightEntry {
@@ -22,6 +23,8 @@ export class QueuePopState {
   popOffset = 0;
   /** Delivered, unacknowledged offsets in [ackOffset, popOffset). */
   readonly inflight = new Map<number, InflightEntry>();
+  /** Increases on every offset reset; a consumer position read before it is stale. */
+  resetVersion = 0;
 
   /** Offsets whose invisibility ended by `nowMs`, ascending, at most `limit`. */
   expired(nowMs: number, limit: number): number[] {
@@ -48,6 +51,19 @@ export class QueuePopState {
 /** Outcome of applying one ack or visibility change. */
 export type HandleOutcome = { ok: true; handleSeq: number } | { ok: false; reason: 'STALE_HANDLE' | 'ALREADY_ACKED' };
 
+/** Narrows a META command outcome to an ack's or visibility change's. */
+export function isHandleOutcome(outcome: HandleOutcome | OffsetOutcome | null): outcome is HandleOutcome {
+  return outcome !== null && ('handleSeq' in outcome || 'reason' in outcome);
+}
+
+/** Outcome of applying one offset commit or reset: the queue's progress afterwards. */
+export interface OffsetOutcome {
+  /** False when a commit was refused because the queue was reset after the consumer read. */
+  ok: boolean;
+  offset: number;
+  resetVersion: number;
+}
+
 /** Key of a (group, topic, queue); NUL cannot appear in validated names. */
 export function popStateKey(group: string, topic: string, queueId: number): string {
   return `${group}\u0000${topic}\u0000${queueId}`;
@@ -66,6 +82,11 @@ export class PopState {
       this.queues.set(key, state);
     }
     return state;
+  }
+
+  /** The state of one queue, or undefined when nothing ever touched it (no committed progress). */
+  peek(group: string, topic: string, queueId: number): QueuePopState | undefined {
+    return this.queues.get(popStateKey(group, topic, queueId));
   }
 
   /** Every queue state with its key parts (for persistence and status). */
@@ -115,6 +136,33 @@ export class PopState {
   }
 
   /**
+   * Applies a consumer's offset commit: progress moves forward to `offset` (never back; a reset is
+   * the only way back), deliveries below it are forgotten. Refused when the consumer's
+   * `resetVersion` is older than the queue's.
+   */
+  applyCommitOffset(command: CommitOffsetCommand): OffsetOutcome {
+    const state = this.queue(command.group, command.topic, command.queueId);
+    if (command.resetVersion < state.resetVersion) return { ok: false, offset: state.ackOffset, resetVersion: state.resetVersion };
+    if (command.offset > state.ackOffset) {
+      for (const offset of state.inflight.keys()) if (offset < command.offset) state.inflight.delete(offset);
+      if (command.offset > state.popOffset) state.popOffset = command.offset;
+      // Nothing inflight is left below the commit and popOffset is at or past it: ackOffset >= offset.
+      state.advanceAckOffset();
+    }
+    return { ok: true, offset: state.ackOffset, resetVersion: state.resetVersion };
+  }
+
+  /** Applies an offset reset: the queue's progress restarts at `offset` with nothing inflight. */
+  applyResetOffset(command: ResetOffsetCommand): OffsetOutcome {
+    const state = this.queue(command.group, command.topic, command.queueId);
+    state.inflight.clear();
+    state.ackOffset = command.offset;
+    state.popOffset = command.offset;
+    state.resetVersion += 1;
+    return { ok: true, offset: state.ackOffset, resetVersion: state.resetVersion };
+  }
+
+  /**
    * Pulls every queue's offsets back to its queue's end (`endOf(topic, queueId)`), dropping inflight
    * entries at or past it. Only for a log that lost committed entries no replica can restore (see
    * lost-log-tail.ts); returns the keys of the queues it changed, with the offsets it dropped.
@@ -134,10 +182,11 @@ export class PopState {
   }
 
   /** Restores a queue's state as persisted (startup). */
-  restore(group: string, topic: string, queueId: number, ackOffset: number, popOffset: number, inflight: Iterable<[number, InflightEntry]>): void {
+  restore(group: string, topic: string, queueId: number, progress: { ackOffset: number; popOffset: number; resetVersion?: number }, inflight: Iterable<[number, InflightEntry]>): void {
     const state = this.queue(group, topic, queueId);
-    state.ackOffset = ackOffset;
-    state.popOffset = popOffset;
+    state.ackOffset = progress.ackOffset;
+    state.popOffset = progress.popOffset;
+    state.resetVersion = progress.resetVersion ?? 0;
     state.inflight.clear();
     for (const [offset, entry] of inflight) state.inflight.set(offset, entry);
   }

@@ -13,6 +13,7 @@ import type { BrokerConfig } from './broker-config.js';
 import type { MessageReader } from './message-reader.js';
 import { checkGroupName, checkTopicName } from './name-rules.js';
 import type { PollWaiters } from './poll-waiters.js';
+import type { PopState } from './pop-state.js';
 import type { ReplicatedLog } from './replicated-log.js';
 import { TagFilter } from './tag-filter.js';
 import type { TopicService } from './topic-service.js';
@@ -27,10 +28,19 @@ export interface PullRequest {
   pollTimeoutMs: number;
   filterType: string;
   filterExpression: string;
+  /**
+   * The group reset version the consumer's position derives from; when the queue was reset since
+   * (a higher version), the pull answers OFFSET_RESET with the new position. -1: the consumer keeps
+   * its own position (broadcasting, assigned queues) and resets do not apply.
+   */
+  resetVersion: number;
 }
 
-/** RocketMQ's PullStatus. */
-export type PullStatus = 'FOUND' | 'NO_NEW_MSG' | 'NO_MATCHED_MSG' | 'OFFSET_ILLEGAL';
+/**
+ * RocketMQ's PullStatus, plus OFFSET_RESET: the group's progress on this queue was reset; continue
+ * from `nextOffset` with `resetVersion`.
+ */
+export type PullStatus = 'FOUND' | 'NO_NEW_MSG' | 'NO_MATCHED_MSG' | 'OFFSET_ILLEGAL' | 'OFFSET_RESET';
 
 export interface PullResult {
   status: PullStatus;
@@ -41,6 +51,8 @@ export interface PullResult {
   maxOffset: number;
   /** Node to pull this queue from next, or null to stay: a follower for a consumer far behind, the leader when this follower has nothing newer. */
   suggested: { nodeId: string; address: string } | null;
+  /** The queue's reset version for the group as this node knows it. */
+  resetVersion: number;
 }
 
 /** Where a follower for reads can be found (the Raft leader's view of its group). */
@@ -59,6 +71,8 @@ export interface PullServiceDeps {
   reader: MessageReader;
   /** Null for a group of one node. */
   replicas: ReadReplicas | null;
+  /** Consumer progress (for reset versions). */
+  popState: PopState;
   /** Counts a pull served here. */
   onServed?: (role: 'leader' | 'follower', messages: number) => void;
   clock?: () => number;
@@ -85,6 +99,7 @@ export class PullService {
       throw new LedgerError('BAD_REQUEST', `batch size must be 1..${MAX_PULL_BATCH}`);
     }
     if (!Number.isSafeInteger(request.offset) || request.offset < 0) throw new LedgerError('ILLEGAL_OFFSET', `offset must be a non-negative integer, got ${request.offset}`);
+    if (!Number.isSafeInteger(request.resetVersion) || request.resetVersion < -1) throw new LedgerError('BAD_REQUEST', `reset version must be -1 or more, got ${request.resetVersion}`);
     if (request.pollTimeoutMs < 0 || request.pollTimeoutMs > config.maxPollTimeoutMs) {
       throw new LedgerError('ILLEGAL_POLLING_TIME', `long-polling timeout must be 0..${config.maxPollTimeoutMs} ms`);
     }
@@ -97,6 +112,8 @@ export class PullService {
     const deadline = this.clock() + request.pollTimeoutMs;
     for (;;) {
       const leading = this.deps.log.isLeader();
+      const reset = this.resetSince(request);
+      if (reset) return reset;
       const result = await this.pullOnce(request, filter, leading);
       if (result.status === 'FOUND' || result.status === 'OFFSET_ILLEGAL' || result.status === 'NO_MATCHED_MSG') return this.served(result, leading);
       // Nothing newer here: a follower sends the consumer back to the leader at once.
@@ -107,11 +124,24 @@ export class PullService {
     }
   }
 
+  /** OFFSET_RESET when the group's progress on the queue was reset after the consumer's position. */
+  private resetSince(request: PullRequest): PullResult | null {
+    if (request.resetVersion < 0) return null;
+    const state = this.deps.popState.peek(request.group, request.topic, request.queueId);
+    if (!state || state.resetVersion <= request.resetVersion) return null;
+    const queue = this.deps.consumeQueues.queue(request.topic, request.queueId);
+    return {
+      status: 'OFFSET_RESET', messages: [], nextOffset: state.ackOffset, minOffset: queue.minOffset, maxOffset: queue.maxOffset,
+      suggested: null, resetVersion: state.resetVersion,
+    };
+  }
+
   private async pullOnce(request: PullRequest, filter: TagFilter, leading: boolean): Promise<PullResult> {
     const queue = this.deps.consumeQueues.queue(request.topic, request.queueId);
     const minOffset = queue.minOffset;
     const maxOffset = queue.maxOffset;
-    const base = { messages: [], minOffset, maxOffset, suggested: null };
+    const resetVersion = request.resetVersion < 0 ? 0 : (this.deps.popState.peek(request.group, request.topic, request.queueId)?.resetVersion ?? 0);
+    const base = { messages: [], minOffset, maxOffset, suggested: null, resetVersion };
     if (request.offset < minOffset) return { ...base, status: 'OFFSET_ILLEGAL', nextOffset: minOffset };
     if (request.offset > maxOffset) return { ...base, status: 'OFFSET_ILLEGAL', nextOffset: maxOffset };
     if (request.offset === maxOffset) return { ...base, status: 'NO_NEW_MSG', nextOffset: maxOffset };

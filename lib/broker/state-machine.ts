@@ -17,13 +17,16 @@ import { tagHash } from '../store/tag-hash.js';
 import { decodeMetaCommands } from './meta-command.js';
 import type { MetaCommand } from './meta-command.js';
 import { popStateKey } from './pop-state.js';
-import type { HandleOutcome, PopState } from './pop-state.js';
+import type { HandleOutcome, OffsetOutcome, PopState } from './pop-state.js';
 import type { TopicTable } from './topic-table.js';
+
+/** What one META command answers its proposer: acks and visibility changes a handle outcome, offset commands the progress. */
+export type CommandOutcome = HandleOutcome | OffsetOutcome;
 
 /** Result of one applied entry, as its proposer sees it. */
 export type ApplyResult =
   | { kind: 'messages'; placed: Array<{ topic: string; queueId: number; queueOffset: number }> }
-  | { kind: 'meta'; outcomes: Array<HandleOutcome | null> }
+  | { kind: 'meta'; outcomes: Array<CommandOutcome | null> }
   | { kind: 'none' };
 
 export interface StateMachineOptions {
@@ -198,7 +201,7 @@ export class StateMachine {
     return { kind: 'meta', outcomes };
   }
 
-  private applyCommand(command: MetaCommand, batch: MetaWriteBatch): HandleOutcome | null {
+  private applyCommand(command: MetaCommand, batch: MetaWriteBatch): CommandOutcome | null {
     const { popState, topics } = this.options;
     switch (command.kind) {
       case 'topic.put':
@@ -224,6 +227,14 @@ export class StateMachine {
         if (outcome.ok) this.recordQueue(command.group, command.topic, command.queueId, [command.offset], batch);
         return outcome;
       }
+      case 'offset.commit':
+      case 'offset.reset': {
+        const state = popState.queue(command.group, command.topic, command.queueId);
+        const dropped = [...state.inflight.keys()];
+        const outcome = command.kind === 'offset.commit' ? popState.applyCommitOffset(command) : popState.applyResetOffset(command);
+        if (outcome.ok) this.recordQueue(command.group, command.topic, command.queueId, dropped, batch);
+        return outcome;
+      }
     }
   }
 
@@ -231,7 +242,7 @@ export class StateMachine {
   private recordQueue(group: string, topic: string, queueId: number, offsets: readonly number[], batch: MetaWriteBatch): void {
     const queueKey = popStateKey(group, topic, queueId);
     const state = this.options.popState.queue(group, topic, queueId);
-    batch.progress.push({ key: queueKey, value: { ackOffset: state.ackOffset, popOffset: state.popOffset } });
+    batch.progress.push({ key: queueKey, value: { ackOffset: state.ackOffset, popOffset: state.popOffset, resetVersion: state.resetVersion } });
     for (const offset of offsets) {
       const entry = state.inflight.get(offset);
       if (entry) batch.inflightPut.push({ key: inflightKey(queueKey, offset), value: entry });

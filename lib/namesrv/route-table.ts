@@ -158,17 +158,7 @@ export class RouteTable {
    * chosen as in {@link route}. Returned objects are fresh copies the caller may keep.
    */
   groups(nowMs: number = this.clock()): GroupSummary[] {
-    const members = new Map<string, RegisteredBroker[]>();
-    for (const broker of this.brokersByKey.values()) {
-      if (!this.isLive(broker, nowMs)) continue;
-      const key = `${broker.cluster}\u0000${broker.group}`;
-      const list = members.get(key);
-      if (list) list.push(broker);
-      else members.set(key, [broker]);
-    }
-    return [...members.values()]
-      .map((nodes) => summarize(nodes))
-      .sort((a, b) => compareText(a.cluster, b.cluster) || compareText(a.group, b.group));
+    return summarizeGroups([...this.brokersByKey.values()].filter((broker) => this.isLive(broker, nowMs)));
   }
 
   /** Every live registration, sorted by cluster, group, node id. Records are immutable. */
@@ -181,6 +171,23 @@ export class RouteTable {
   private isLive(broker: RegisteredBroker, nowMs: number): boolean {
     return nowMs - broker.lastHeartbeatMs <= this.expireAfterMs;
   }
+}
+
+/**
+ * Groups live registrations by (cluster, group) and summarizes each as {@link RouteTable.groups}
+ * does (also used by clients that read GetClusterInfo), sorted by cluster then group.
+ */
+export function summarizeGroups(brokers: readonly RegisteredBroker[]): GroupSummary[] {
+  const members = new Map<string, RegisteredBroker[]>();
+  for (const broker of brokers) {
+    const key = `${broker.cluster}\u0000${broker.group}`;
+    const list = members.get(key);
+    if (list) list.push(broker);
+    else members.set(key, [broker]);
+  }
+  return [...members.values()]
+    .map((nodes) => summarize(nodes))
+    .sort((a, b) => compareText(a.cluster, b.cluster) || compareText(a.group, b.group));
 }
 
 /** Builds the summary of one group from its live nodes (non-empty, all of one cluster/group). */

@@ -15,8 +15,8 @@ import type { Status as V2StatusType } from '../gen/v2/apache/rocketmq/v2/Status
 import type { TelemetryCommand__Output } from '../gen/v2/apache/rocketmq/v2/TelemetryCommand.js';
 import { checkGroupName, checkTopicName } from '../broker/name-rules.js';
 import { peekBrokerGroup } from '../broker/receipt-handle.js';
-import type { BrokerGateway } from './broker-gateway.js';
-import type { RouteSource } from './route-source.js';
+import type { BrokerGateway } from '../client/broker-gateway.js';
+import type { RouteSource } from '../client/route-source.js';
 import { settingsFor } from './telemetry-settings.js';
 import type { SettingsLimits } from './telemetry-settings.js';
 import { V2_OK, durationToMs, fromV2Message, messageTypeName, toV2Message, toV2Status, toTimestamp, v2Status } from './v2-codec.js';

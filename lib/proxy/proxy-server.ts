@@ -1,9 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../common/logger.js';
 import { loadV2 } from '../protocol/proto-definitions.js';
-import { BrokerGateway } from './broker-gateway.js';
+import { BrokerGateway } from '../client/broker-gateway.js';
 import { messagingServiceHandlers } from './messaging-service.js';
-import type { RouteSource } from './route-source.js';
+import type { RouteSource } from '../client/route-source.js';
 import type { SettingsLimits } from './telemetry-settings.js';
 
 export interface ProxyServerOptions {

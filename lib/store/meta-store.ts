@@ -10,7 +10,7 @@
  * |-----------|---------------------------------------------------|------------------------------------|
  * | topics    | topic name                                        | TopicConfig                        |
  * | groups    | group name                                        | GroupConfig                        |
- * | progress  | group NUL topic NUL queueId                       | { ackOffset, popOffset }           |
+ * | progress  | group NUL topic NUL queueId                       | { ackOffset, popOffset, resetVersion } |
  * | inflight  | group NUL topic NUL queueId NUL offset(16 digits) | { visibleAtMs, attempts, handleSeq } |
  * | system    | 'applied', 'dispatch'                             | { index, nextPosition }            |
  * | raft      | 'hardState'                                       | { term, vote } (vote: node id or null) |
@@ -44,6 +44,8 @@ export interface RaftCatchUp {
 export interface QueueProgress {
   ackOffset: number;
   popOffset: number;
+  /** Absent in records written before offset resets existed: 0. */
+  resetVersion?: number;
 }
 
 /** One applied META entry's writes, committed atomically with the applied checkpoint. */

@@ -1,7 +1,7 @@
 /**
- * The Proxy's way to a broker group: finds the group's leader from the {@link RouteSource}, calls
- * it over the internal BrokerService, and follows NOT_LEADER hints and transport failures to the
- * new leader within the request's deadline.
+ * The way to a broker group, for the Proxy, our client and the admin tool: finds the group's
+ * leader from the {@link RouteSource}, calls it over the internal BrokerService, and follows
+ * NOT_LEADER hints and transport failures to the new leader within the request's deadline.
  */
 import * as grpc from '@grpc/grpc-js';
 import { LedgerError, NotLeaderError, fromWireStatus } from '../common/errors.js';
@@ -27,7 +27,8 @@ import { loadInternal } from '../protocol/proto-definitions.js';
 import { unaryCall } from '../protocol/unary-call.js';
 import type { RouteSource } from './route-source.js';
 
-type Method<Req, Res> = (
+/** A BrokerService unary method in its (request, options, callback) form. */
+export type Method<Req, Res> = (
   request: Req,
   options: grpc.CallOptions,
   callback: (error: grpc.ServiceError | null, response?: Res) => void,
@@ -59,7 +60,7 @@ export class BrokerGateway {
    * final error; NOT_LEADER and unreachable leaders are retried on the new leader until
    * `timeoutMs` is spent. Throws the LedgerError a final status stands for.
    */
-  private async call<Req, Res extends { status: WireStatus | null }>(
+  async call<Req, Res extends { status: WireStatus | null }>(
     group: string,
     method: (client: BrokerServiceClient) => Method<Req, Res>,
     request: Req,
@@ -90,6 +91,7 @@ export class BrokerGateway {
             this.leaderHints.set(group, error.leaderAddress);
           } else {
             this.leaderHints.delete(group);
+            this.routes.invalidate?.();
             await pause(Math.min(RETRY_PAUSE_MS, Math.max(0, deadline - Date.now())));
           }
           continue;
@@ -99,6 +101,7 @@ export class BrokerGateway {
         if (error instanceof LedgerError && error.cause === undefined && !(error instanceof NotLeaderError)) throw error;
         lastError = error;
         this.leaderHints.delete(group);
+        this.routes.invalidate?.();
         await pause(RETRY_PAUSE_MS);
       }
     }
@@ -136,6 +139,23 @@ export class BrokerGateway {
 
   getGroup(group: string, request: GetGroupRequest, timeoutMs: number): Promise<GetGroupResponse__Output> {
     return this.call<GetGroupRequest, GetGroupResponse__Output>(group, (c) => (r, o, cb) => c.GetGroup(r, o, cb), request, timeoutMs);
+  }
+
+  /**
+   * Calls `method` on the node at `address` (a follower suggested for reads), once: no leader
+   * search. Throws the LedgerError a non-OK status stands for, or a retriable one on a transport failure.
+   */
+  async callAt<Req, Res extends { status: WireStatus | null }>(
+    address: string,
+    method: (client: BrokerServiceClient) => Method<Req, Res>,
+    request: Req,
+    timeoutMs: number,
+  ): Promise<Res> {
+    const client = this.client(address);
+    const response = await unaryCall(client, method(client), request, timeoutMs);
+    const error = fromWireStatus(response.status);
+    if (error) throw error;
+    return response;
   }
 
   /** The client for one broker address (kept open). */

@@ -1,0 +1,32 @@
+/**
+ * What every client instance holds: its NameServer connection, the route cache and the broker
+ * gateway (leader search, NOT_LEADER hints). One per Producer / consumer / admin client; closed
+ * with it.
+ */
+import { NameServerClient } from '../namesrv/name-server-client.js';
+import { BrokerGateway } from './broker-gateway.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS, newClientId } from './client-options.js';
+import type { ClientOptions } from './client-options.js';
+import { NameServerRoutes } from './name-server-routes.js';
+
+export class ClientContext {
+  readonly clientId: string;
+  readonly requestTimeoutMs: number;
+  readonly names: NameServerClient;
+  readonly routes: NameServerRoutes;
+  readonly gateway: BrokerGateway;
+
+  /** @throws RangeError when no NameServer is given. */
+  constructor(options: ClientOptions) {
+    this.clientId = options.clientId ?? newClientId();
+    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.names = new NameServerClient(options.nameServers, { callTimeoutMs: Math.min(this.requestTimeoutMs, 3_000) });
+    this.routes = new NameServerRoutes(this.names, { refreshIntervalMs: options.routeRefreshIntervalMs });
+    this.gateway = new BrokerGateway(this.routes);
+  }
+
+  close(): void {
+    this.gateway.close();
+    this.names.close();
+  }
+}

@@ -1,0 +1,26 @@
+/** Options every LedgerMQ client (producer, consumers, admin) shares, with their defaults. */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+
+export interface ClientOptions {
+  /** NameServers as `host:port`; routes are asked from them, one at a time, until one answers. */
+  nameServers: string[];
+  /** Identifies this client instance to brokers (consumer groups, admin views). Default: host@pid@random. */
+  clientId?: string;
+  /** Deadline of one request, retries after a failover included (default 3,000 ms). */
+  requestTimeoutMs?: number;
+  /** How often routes and leaders are asked again (default 30,000 ms, RocketMQ's pollNameServerInterval). */
+  routeRefreshIntervalMs?: number;
+}
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 3_000;
+
+/** A client id unique to this process and instance. */
+export function newClientId(): string {
+  return `${hostname()}@${process.pid}@${randomBytes(4).toString('hex')}`;
+}
+
+/** A message id: 32 upper-case hex digits, random (kept across a send's retries). */
+export function newMessageId(): string {
+  return randomBytes(16).toString('hex').toUpperCase();
+}

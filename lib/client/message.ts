@@ -1,0 +1,85 @@
+/** Messages as our client's users see them, and their wire form (ledgermq.v1.MessageData). */
+import { hostname } from 'node:os';
+import type { MessageData, MessageData__Output } from '../gen/internal/ledgermq/v1/MessageData.js';
+import { newMessageId } from './client-options.js';
+
+/** apache.rocketmq.v2.MessageType values. */
+export const MessageType = { NORMAL: 1, FIFO: 2, DELAY: 3, TRANSACTION: 4 } as const;
+
+/** A message to send. */
+export interface Message {
+  topic: string;
+  body: Buffer | string;
+  /** One tag (RocketMQ's sub-type), used by consumers' tag filters. */
+  tag?: string;
+  /** Business keys (query by key). */
+  keys?: string[];
+  properties?: Record<string, string>;
+  /**
+   * FIFO message group (RocketMQ 5's messageGroup / sharding key): messages of one group go to one
+   * queue, in send order, and are not retried on another queue.
+   */
+  messageGroup?: string;
+}
+
+/** What a successful send tells the producer. */
+export interface SendResult {
+  messageId: string;
+  /** Broker group (RocketMQ's brokerName) that stored the message. */
+  brokerGroup: string;
+  queueId: number;
+  queueOffset: number;
+}
+
+/** A received message with where it was stored. */
+export interface ReceivedMessage {
+  topic: string;
+  body: Buffer;
+  tag: string;
+  keys: string[];
+  properties: Record<string, string>;
+  messageId: string;
+  messageGroup: string;
+  bornTimestampMs: number;
+  bornHost: string;
+  brokerGroup: string;
+  queueId: number;
+  queueOffset: number;
+}
+
+const HOST = hostname();
+
+/** The wire form of `message`, with its id (kept across retries) and born time. */
+export function toMessageData(message: Message, messageId: string = newMessageId()): MessageData {
+  return {
+    topic: message.topic,
+    body: typeof message.body === 'string' ? Buffer.from(message.body) : message.body,
+    tag: message.tag ?? '',
+    keys: message.keys ?? [],
+    properties: message.properties ?? {},
+    messageId,
+    bornTimestampMs: Date.now(),
+    bornHost: HOST,
+    messageGroup: message.messageGroup ?? '',
+    deliveryTimestampMs: 0,
+    messageType: message.messageGroup ? MessageType.FIFO : MessageType.NORMAL,
+  };
+}
+
+/** A received wire message with its location. */
+export function fromMessageData(data: MessageData__Output, brokerGroup: string, queueId: number, queueOffset: number): ReceivedMessage {
+  return {
+    topic: data.topic,
+    body: data.body,
+    tag: data.tag,
+    keys: data.keys,
+    properties: { ...data.properties },
+    messageId: data.messageId,
+    messageGroup: data.messageGroup,
+    bornTimestampMs: Number(data.bornTimestampMs),
+    bornHost: data.bornHost,
+    brokerGroup,
+    queueId,
+    queueOffset,
+  };
+}

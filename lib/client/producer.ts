@@ -1,0 +1,203 @@
+/**
+ * Our Producer (RocketMQ's DefaultMQProducer over LedgerMQ's internal protocol). Sends go straight
+ * to the leader of a broker group, found from NameServer routes; NOT_LEADER hints and failovers
+ * are followed within the request deadline (BrokerGateway). Queues are chosen round robin over every
+ * writable queue of the topic, skipping groups that were recently slow or failing; a failed send is
+ * retried with backoff on another group. Messages with a message group (FIFO) always go to the
+ * queue their group hashes to, and are retried only there, so their order holds.
+ *
+ * An acknowledged send is committed: durable (fsynced) on a majority of the group.
+ */
+import { LedgerError } from '../common/errors.js';
+import type { SendMessagesRequest } from '../gen/internal/ledgermq/v1/SendMessagesRequest.js';
+import type { SendMessagesResponse__Output } from '../gen/internal/ledgermq/v1/SendMessagesResponse.js';
+import type { TopicRoute } from '../namesrv/route-table.js';
+import { ClientContext } from './client-context.js';
+import type { ClientOptions } from './client-options.js';
+import { newMessageId } from './client-options.js';
+import { toMessageData } from './message.js';
+import type { Message, SendResult } from './message.js';
+import { SendFaultTracker } from './send-fault-tracker.js';
+
+export interface ProducerOptions extends ClientOptions {
+  /** Retries after a failed send (RocketMQ's retryTimesWhenSendFailed, default 2). */
+  retries?: number;
+  /** First pause before a retry; doubles per retry up to 1 s (default 100 ms). */
+  retryBackoffMs?: number;
+  /** Skip groups that were slow or failing (default true). */
+  latencyAvoidance?: boolean;
+}
+
+/** RocketMQ's write permission bit. */
+const PERM_WRITE = 2;
+const MAX_BACKOFF_MS = 1_000;
+
+interface WritableQueue {
+  group: string;
+  queueId: number;
+}
+
+/** See the file comment. */
+export class Producer {
+  private readonly context: ClientContext;
+  private readonly faults = new SendFaultTracker();
+  private readonly retries: number;
+  private readonly retryBackoffMs: number;
+  private readonly latencyAvoidance: boolean;
+  private nextQueue = Math.floor(Math.random() * 1024);
+  private closed = false;
+  /** One-way sends that failed (they have no caller to tell). */
+  onewayFailures = 0;
+
+  constructor(options: ProducerOptions) {
+    this.context = new ClientContext(options);
+    this.retries = options.retries ?? 2;
+    this.retryBackoffMs = options.retryBackoffMs ?? 100;
+    this.latencyAvoidance = options.latencyAvoidance ?? true;
+  }
+
+  get clientId(): string {
+    return this.context.clientId;
+  }
+
+  /** Sends one message and resolves once it is committed (RocketMQ's synchronous send). */
+  async send(message: Message): Promise<SendResult> {
+    const [result] = await this.sendBatch([message]);
+    return result;
+  }
+
+  /**
+   * Sends one message with a callback (RocketMQ's asynchronous send): returns at once; `callback`
+   * gets the result or the error once the send is committed or has failed.
+   */
+  sendAsync(message: Message, callback: (error: Error | null, result?: SendResult) => void): void {
+    this.send(message).then(
+      (result) => callback(null, result),
+      (error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
+    );
+  }
+
+  /** Sends without waiting for or reporting the outcome (RocketMQ's one-way send); no retries. */
+  sendOneway(message: Message): void {
+    this.sendBatch([message], 0).catch(() => {
+      this.onewayFailures += 1;
+    });
+  }
+
+  /**
+   * Sends messages of one topic as one batch: all go to one queue, committed together or not at
+   * all. Messages of one FIFO message group (or none) only.
+   */
+  async sendBatch(messages: readonly Message[], retries: number = this.retries): Promise<SendResult[]> {
+    if (this.closed) throw new LedgerError('BAD_REQUEST', 'the producer is shut down');
+    if (messages.length === 0) throw new LedgerError('BAD_REQUEST', 'a send carries no message');
+    const topic = messages[0].topic;
+    const messageGroup = messages[0].messageGroup ?? '';
+    for (const message of messages) {
+      if (message.topic !== topic) throw new LedgerError('BAD_REQUEST', `every message of a batch must be for topic ${topic}`);
+      if ((message.messageGroup ?? '') !== messageGroup) throw new LedgerError('BAD_REQUEST', 'every message of a batch must have the same message group');
+    }
+    // Ids are fixed before the first attempt, so a retried message keeps its id.
+    const data = messages.map((message) => toMessageData(message, newMessageId()));
+    let lastError: unknown = null;
+    let avoid: string | null = null;
+    for (let attempt = 0; attempt <= retries; attempt++) {
+      if (attempt > 0) await pause(Math.min(MAX_BACKOFF_MS, this.retryBackoffMs * 2 ** (attempt - 1)));
+      let target: WritableQueue;
+      try {
+        const queues = writableQueues(await this.routeOf(topic));
+        target = messageGroup ? queueOfGroup(queues, messageGroup) : this.pickQueue(queues, avoid);
+      } catch (error) {
+        lastError = error;
+        if (error instanceof LedgerError && !error.retriable) throw error;
+        continue;
+      }
+      const started = Date.now();
+      try {
+        const request: SendMessagesRequest = { topic, queueId: target.queueId, messages: data };
+        const response = await this.context.gateway.call<SendMessagesRequest, SendMessagesResponse__Output>(
+          target.group, (c) => (r, o, cb) => c.SendMessages(r, o, cb), request, this.context.requestTimeoutMs,
+        );
+        this.faults.record(target.group, Date.now() - started, false);
+        return response.entries.map((entry) => ({ messageId: entry.messageId, brokerGroup: target.group, queueId: entry.queueId, queueOffset: Number(entry.queueOffset) }));
+      } catch (error) {
+        lastError = error;
+        this.faults.record(target.group, Date.now() - started, true);
+        if (!(error instanceof LedgerError) || !error.retriable) throw error;
+        avoid = target.group;
+        this.context.routes.invalidate();
+      }
+    }
+    if (lastError instanceof Error) throw lastError;
+    throw new LedgerError('INTERNAL_SERVER_ERROR', `send to ${topic} failed`, { cause: lastError });
+  }
+
+  /**
+   * The topic's route. A topic no NameServer knows is auto-created (RocketMQ's TBW102 path): every
+   * broker group is asked for it with auto-creation, then the route is awaited (brokers register the
+   * new topic at once). Throws TOPIC_NOT_FOUND when the brokers do not auto-create topics.
+   */
+  private async routeOf(topic: string): Promise<TopicRoute> {
+    try {
+      return await this.context.routes.route(topic);
+    } catch (error) {
+      if (!(error instanceof LedgerError) || error.code !== 'TOPIC_NOT_FOUND') throw error;
+    }
+    const groups = await this.context.routes.groups();
+    if (groups.length === 0) throw new LedgerError('TOPIC_NOT_FOUND', `topic ${topic} does not exist and no broker group is registered`);
+    await Promise.all(groups.map((g) => this.context.gateway.getTopic(g.group, { name: topic, autoCreate: true }, this.context.requestTimeoutMs)));
+    const deadline = Date.now() + this.context.requestTimeoutMs;
+    for (;;) {
+      this.context.routes.invalidate();
+      await pause(50);
+      try {
+        return await this.context.routes.route(topic);
+      } catch (error) {
+        if (!(error instanceof LedgerError) || error.code !== 'TOPIC_NOT_FOUND' || Date.now() > deadline) throw error;
+      }
+    }
+  }
+
+  /** Closes connections; later sends fail. Idempotent. */
+  shutdown(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.context.close();
+  }
+
+  /** The next queue round robin, skipping avoided groups and `avoid` (the group that just failed) while others exist. */
+  private pickQueue(queues: readonly WritableQueue[], avoid: string | null): WritableQueue {
+    for (let i = 0; i < queues.length; i++) {
+      const queue = queues[this.nextQueue++ % queues.length];
+      if (queue.group === avoid && queues.some((q) => q.group !== avoid)) continue;
+      if (!this.latencyAvoidance || this.faults.isAvailable(queue.group)) return queue;
+    }
+    const group = this.faults.leastAvoided([...new Set(queues.map((q) => q.group))]);
+    const candidates = queues.filter((q) => q.group === group);
+    return candidates[this.nextQueue++ % candidates.length];
+  }
+}
+
+/** Every writable queue of the route, by group then queue id. Throws TOPIC_NOT_FOUND when none. */
+export function writableQueues(route: TopicRoute): WritableQueue[] {
+  const queues: WritableQueue[] = [];
+  const groups = [...route.groups].sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0));
+  for (const group of groups) {
+    const config = group.topic;
+    if (!config || (config.perm & PERM_WRITE) === 0) continue;
+    for (let queueId = 0; queueId < config.writeQueues; queueId++) queues.push({ group: group.group, queueId });
+  }
+  if (queues.length === 0) throw new LedgerError('TOPIC_NOT_FOUND', `topic ${route.topic} has no writable queue`);
+  return queues;
+}
+
+/** The queue a FIFO message group always goes to (stable while the topic's queues do not change). */
+function queueOfGroup(queues: readonly WritableQueue[], messageGroup: string): WritableQueue {
+  let hash = 0;
+  for (let i = 0; i < messageGroup.length; i++) hash = (Math.imul(hash, 31) + messageGroup.charCodeAt(i)) | 0;
+  return queues[Math.abs(hash) % queues.length];
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

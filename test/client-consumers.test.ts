@@ -1,0 +1,169 @@
+/**
+ * Issue 5, real processes (a NameServer and a 3-node group): our client's Producer, PushConsumer
+ * (clustering and broadcasting), PullConsumer, offsets committed through Raft, offset reset by
+ * time while consumers run, and rebalancing when an instance leaves.
+ */
+import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConsumerAdmin, Producer, PullConsumer, PushConsumer } from '../lib/client/index.js';
+import type { ReceivedMessage } from '../lib/client/index.js';
+import { queueKey } from '../lib/client/queue-allocation.js';
+import { startCluster, waitFor } from './cluster-helpers.js';
+
+type Cluster = Awaited<ReturnType<typeof startCluster>>;
+
+describe('our client: producer, push and pull consumers (real processes)', function () {
+  this.timeout(180_000);
+  let cluster: Cluster;
+  let producer: Producer;
+  let admin: ConsumerAdmin;
+  const consumers: Array<{ shutdown(): Promise<void> }> = [];
+  const offsetDir = mkdtempSync(join(tmpdir(), 'ledgermq-offsets-'));
+
+  before(async () => {
+    cluster = await startCluster({ nodes: 3, brokerOverrides: { defaultQueueCount: 4, consumerExpiryMs: 2_000 } });
+    producer = new Producer({ nameServers: cluster.description.namesrv });
+    admin = new ConsumerAdmin({ nameServers: cluster.description.namesrv });
+  });
+
+  afterEach(async () => {
+    for (const consumer of consumers.splice(0)) await consumer.shutdown().catch(() => undefined);
+  });
+
+  after(async () => {
+    producer?.shutdown();
+    admin?.close();
+    await cluster?.dispose();
+    rmSync(offsetDir, { recursive: true, force: true });
+  });
+
+  function pushConsumer(group: string, topic: string, received: ReceivedMessage[], extra: Partial<ConstructorParameters<typeof PushConsumer>[0]> = {}): PushConsumer {
+    const consumer = new PushConsumer({
+      nameServers: cluster.description.namesrv,
+      group,
+      consumeFrom: 'FIRST_OFFSET',
+      pollTimeoutMs: 2_000,
+      commitIntervalMs: 500,
+      offsetStoreDir: offsetDir,
+      listener: (messages) => {
+        received.push(...messages);
+        return 'SUCCESS';
+      },
+      ...extra,
+    }).subscribe(topic);
+    consumers.push(consumer);
+    return consumer;
+  }
+
+  async function sendAll(topic: string, count: number, prefix: string): Promise<string[]> {
+    const bodies: string[] = [];
+    for (let i = 0; i < count; i++) bodies.push(`${prefix}-${i}`);
+    await Promise.all(bodies.map((body) => producer.send({ topic, body, tag: 'a' })));
+    return bodies;
+  }
+
+  /** Waits until the instances' assignments are disjoint and cover all `queueCount` queues. */
+  async function balanced(instances: PushConsumer[], queueCount: number): Promise<void> {
+    await waitFor('a converged rebalance', () => {
+      const keys = instances.flatMap((c) => c.assignment().map(queueKey));
+      return keys.length === queueCount && new Set(keys).size === queueCount && instances.every((c) => c.assignment().length > 0);
+    }, 30_000);
+  }
+
+  it('clustering: three instances share the queues and each message reaches exactly one of them', async () => {
+    await sendAll('ClusterTopic', 1, 'warm-up'); // creates the topic
+    const received: ReceivedMessage[][] = [[], [], []];
+    const instances = received.map((list) => pushConsumer('cluster-group', 'ClusterTopic', list));
+    await Promise.all(instances.map((c) => c.start()));
+    await balanced(instances, 4);
+    const bodies = await sendAll('ClusterTopic', 300, 'c');
+    await waitFor('every message', () => received.flat().filter((m) => m.body.toString().startsWith('c-')).length >= 300, 30_000);
+    const all = received.flat().map((m) => m.body.toString()).filter((b) => b.startsWith('c-'));
+    expect(all.length, 'no duplicates while all are healthy').to.equal(300);
+    expect(new Set(all)).to.deep.equal(new Set(bodies));
+    expect(received.every((list) => list.length > 0), 'every instance consumed').to.equal(true);
+  });
+
+  it('broadcasting: every instance gets every message; two groups on one topic each get everything', async () => {
+    await sendAll('BroadcastTopic', 1, 'warm-up');
+    const broadcast: ReceivedMessage[][] = [[], []];
+    const other: ReceivedMessage[] = [];
+    const instances = broadcast.map((list, i) => pushConsumer('broadcast-group', 'BroadcastTopic', list, { mode: 'BROADCASTING', instanceName: `i${i}` }));
+    instances.push(pushConsumer('second-group', 'BroadcastTopic', other));
+    await Promise.all(instances.map((c) => c.start()));
+    await waitFor('all queues owned', () => instances.every((c) => c.assignment().length === 4), 30_000);
+    const bodies = await sendAll('BroadcastTopic', 100, 'b');
+    const seen = (list: ReceivedMessage[]): Set<string> => new Set(list.map((m) => m.body.toString()).filter((b) => b.startsWith('b-')));
+    await waitFor('every instance to get everything', () => [...broadcast, other].every((list) => seen(list).size === 100), 30_000);
+    for (const list of [...broadcast, other]) expect(seen(list)).to.deep.equal(new Set(bodies));
+  });
+
+  it('commits offsets through Raft: progress survives a leader kill, and a reset by time redelivers what was stored after it', async () => {
+    await sendAll('OffsetTopic', 40, 'early');
+    const pull = new PullConsumer({ nameServers: cluster.description.namesrv, group: 'offset-group', consumeFrom: 'FIRST_OFFSET', autoCommit: false, pollTimeoutMs: 1_000 });
+    consumers.push(pull);
+    await pull.assign(await pull.queuesOf('OffsetTopic'));
+    const got: ReceivedMessage[] = [];
+    await waitFor('the first 40', async () => {
+      got.push(...(await pull.poll(500)));
+      return got.length >= 40;
+    });
+    await pull.commit();
+    const before = await admin.progress('offset-group', 'OffsetTopic');
+    expect(before.reduce((sum, q) => sum + q.offset, 0)).to.equal(40);
+
+    const leaderId = await waitFor('a leader', () => cluster.leaderId().then((id) => id ?? undefined));
+    await cluster.stopNode(leaderId, 'SIGKILL');
+    const after = await waitFor('progress from the new leader', async () => {
+      try {
+        return await admin.progress('offset-group', 'OffsetTopic');
+      } catch {
+        return undefined;
+      }
+    });
+    expect(after.map((q) => q.offset)).to.deep.equal(before.map((q) => q.offset));
+    await cluster.startNode(leaderId);
+
+    // Messages stored from T on are delivered again after a reset to T, to a consumer that keeps running.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const resetPoint = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const late = await sendAll('OffsetTopic', 20, 'late');
+    await waitFor('the 20 late ones', async () => {
+      got.push(...(await pull.poll(500)));
+      return got.filter((m) => m.body.toString().startsWith('late-')).length >= 20;
+    });
+    await pull.commit();
+    const reset = await admin.resetOffsets('offset-group', 'OffsetTopic', { timestampMs: resetPoint });
+    expect(reset.reduce((sum, q) => sum + (q.maxOffset - q.offset), 0), 'exactly the late ones are behind the reset point').to.equal(20);
+    const again: ReceivedMessage[] = [];
+    await waitFor('the late ones again', async () => {
+      again.push(...(await pull.poll(500)));
+      return again.length >= 20;
+    });
+    expect(new Set(again.map((m) => m.body.toString()))).to.deep.equal(new Set(late));
+  });
+
+  it('rebalances within seconds when an instance leaves, losing nothing', async () => {
+    await sendAll('LeaveTopic', 1, 'warm-up');
+    const first: ReceivedMessage[] = [];
+    const second: ReceivedMessage[] = [];
+    const a = pushConsumer('leave-group', 'LeaveTopic', first);
+    const b = pushConsumer('leave-group', 'LeaveTopic', second);
+    await Promise.all([a.start(), b.start()]);
+    await balanced([a, b], 4);
+    const before = await sendAll('LeaveTopic', 50, 'x');
+    await waitFor('the first 50', () => new Set([...first, ...second].map((m) => m.body.toString())).size >= 51);
+    await b.shutdown();
+    const left = Date.now();
+    await waitFor('the remaining instance to own every queue', () => a.assignment().length === 4, 10_000);
+    const convergedMs = Date.now() - left;
+    const afterLeave = await sendAll('LeaveTopic', 50, 'y');
+    await waitFor('the next 50', () => afterLeave.every((body) => first.some((m) => m.body.toString() === body)), 30_000);
+    const all = new Set([...first, ...second].map((m) => m.body.toString()));
+    for (const body of [...before, ...afterLeave]) expect(all.has(body), body).to.equal(true);
+    expect(convergedMs).to.be.below(10_000);
+  });
+});
