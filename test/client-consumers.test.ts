@@ -23,7 +23,9 @@ describe('our client: producer, push and pull consumers (real processes)', funct
   const offsetDir = mkdtempSync(join(tmpdir(), 'ledgermq-offsets-'));
 
   before(async () => {
-    cluster = await startCluster({ nodes: 3, brokerOverrides: { defaultQueueCount: 4, consumerExpiryMs: 2_000 } });
+    // Delay levels scaled down (RocketMQ: 1s 5s 10s ... 2h): level n waits n × 40 ms.
+    const messageDelayLevel = Array.from({ length: 18 }, (_, i) => `${(i + 1) * 40}ms`).join(' ');
+    cluster = await startCluster({ nodes: 3, brokerOverrides: { defaultQueueCount: 4, consumerExpiryMs: 2_000, messageDelayLevel } });
     producer = new Producer({ nameServers: cluster.description.namesrv });
     admin = new ConsumerAdmin({ nameServers: cluster.description.namesrv });
   });
@@ -144,6 +146,48 @@ describe('our client: producer, push and pull consumers (real processes)', funct
       return again.length >= 20;
     });
     expect(new Set(again.map((m) => m.body.toString()))).to.deep.equal(new Set(late));
+  });
+
+  it('retries a failing message through %RETRY%<group> with growing delays, then dead-letters it after 16 retries', async () => {
+    await sendAll('RetryTopic', 1, 'warm-up');
+    const deliveries: Array<{ atMs: number; reconsumeTimes: number; topic: string }> = [];
+    const consumer = new PushConsumer({
+      nameServers: cluster.description.namesrv,
+      group: 'retry-group',
+      consumeFrom: 'FIRST_OFFSET',
+      pollTimeoutMs: 2_000,
+      commitIntervalMs: 500,
+      listener: (messages) => {
+        for (const m of messages) if (m.body.toString() === 'poison') deliveries.push({ atMs: Date.now(), reconsumeTimes: m.reconsumeTimes, topic: m.topic });
+        return messages.some((m) => m.body.toString() === 'poison') ? 'RETRY' : 'SUCCESS';
+      },
+    }).subscribe('RetryTopic');
+    consumers.push(consumer);
+    await consumer.start();
+    await producer.send({ topic: 'RetryTopic', body: 'poison', tag: 'a' });
+    await waitFor('17 deliveries', () => deliveries.length >= 17, 60_000);
+    expect(deliveries.map((d) => d.reconsumeTimes)).to.deep.equal(Array.from({ length: 17 }, (_, i) => i));
+    expect(deliveries.every((d) => d.topic === 'RetryTopic'), 'the listener sees the original topic').to.equal(true);
+    // Retry n waits at least level (3 + n) = (3 + n) × 40 ms after the failure before it.
+    deliveries.slice(1).forEach((d, n) => {
+      expect(d.atMs - deliveries[n].atMs, `gap before retry ${n + 1}`).to.be.at.least((3 + n) * 40 - 5);
+    });
+    const dlq = new PullConsumer({ nameServers: cluster.description.namesrv, group: 'dlq-reader', consumeFrom: 'FIRST_OFFSET', autoCommit: false, pollTimeoutMs: 1_000 });
+    consumers.push(dlq);
+    const dead = await waitFor('the dead letter', async () => {
+      try {
+        if ((await dlq.queuesOf('%DLQ%retry-group')).length === 0) return undefined;
+      } catch {
+        return undefined;
+      }
+      await dlq.assign(await dlq.queuesOf('%DLQ%retry-group'));
+      const polled = await dlq.poll(1_000);
+      return polled.length > 0 ? polled : undefined;
+    }, 30_000);
+    expect(dead.map((m) => m.body.toString())).to.deep.equal(['poison']);
+    expect(dead[0].properties.RECONSUME_TIME).to.equal('17');
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(deliveries.length, 'no delivery after the dead letter').to.equal(17);
   });
 
   it('rebalances within seconds when an instance leaves, losing nothing', async () => {

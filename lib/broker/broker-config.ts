@@ -1,5 +1,6 @@
 import { totalmem } from 'node:os';
 import { LedgerError } from '../common/errors.js';
+import { DEFAULT_DELAY_LEVELS } from './delay-levels.js';
 
 /**
  * Configuration of one broker node, with every default filled in one place ({@link withDefaults}).
@@ -82,6 +83,8 @@ export interface BrokerConfig {
   consumerExpiryMs: number;
   /** Most (client, group) memberships the leader tracks; heartbeats past it are refused. */
   maxConsumerConnections: number;
+  /** RocketMQ's messageDelayLevel: the delays of levels 1, 2, ... (retries start at level 3). */
+  messageDelayLevel: string;
 }
 
 /** Partial config as read from a file or flags. */
@@ -125,6 +128,7 @@ export function withDefaults(input: BrokerConfigInput): BrokerConfig {
     scrubIntervalMs: 24 * 60 * 60 * 1000,
     consumerExpiryMs: 5_000,
     maxConsumerConnections: 100_000,
+    messageDelayLevel: DEFAULT_DELAY_LEVELS,
     ...input,
   };
 }

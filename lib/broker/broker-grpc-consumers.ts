@@ -11,16 +11,18 @@ import type { ConsumeMode, ConsumerConnection, ConsumerRegistry, ConsumerSubscri
 import { answer } from './grpc-answer.js';
 import type { OffsetService, QueueOffset, ResetTarget } from './offset-service.js';
 import { requireLeader } from './replicated-log.js';
+import type { RetryService } from './retry-service.js';
 import type { ReplicatedLog } from './replicated-log.js';
 
 export interface ConsumerHandlerDeps {
   offsets: OffsetService;
   consumers: ConsumerRegistry;
+  retries: RetryService;
   log: ReplicatedLog;
   logger: Logger;
 }
 
-type ConsumerHandlers = Pick<BrokerServiceHandlers, 'CommitOffsets' | 'QueryOffsets' | 'ResetOffsets' | 'Heartbeat' | 'UnregisterClient' | 'ListConsumers'>;
+type ConsumerHandlers = Pick<BrokerServiceHandlers, 'CommitOffsets' | 'QueryOffsets' | 'ResetOffsets' | 'Heartbeat' | 'UnregisterClient' | 'ListConsumers' | 'SendMessageBack'>;
 
 function subscriptionFromWire(wire: Subscription__Output): ConsumerSubscription {
   return { topic: wire.topic, filterType: wire.filter?.type ?? '', filterExpression: wire.filter?.expression ?? '' };
@@ -99,6 +101,13 @@ export function consumerServiceHandlers(deps: ConsumerHandlerDeps): ConsumerHand
         requireLeader(deps.log);
         deps.consumers.unregister(call.request.clientId, call.request.groups);
         return Promise.resolve({});
+      });
+    },
+    SendMessageBack(call, callback) {
+      answer(logger, callback, async () => {
+        const { group, topic, queueId, offset, delayLevel } = call.request;
+        const result = await deps.retries.sendBack(group, topic, queueId, Number(offset), delayLevel);
+        return { destination: result.destination, reconsumeTimes: result.reconsumeTimes, deliverAfterMs: result.deliverAfterMs };
       });
     },
     ListConsumers(call, callback) {

@@ -20,6 +20,7 @@ import type { IncomingMessage } from './message-validator.js';
 import type { PopService } from './pop-service.js';
 import type { PullService } from './pull-service.js';
 import type { ReplicatedLog } from './replicated-log.js';
+import type { RetryService } from './retry-service.js';
 import type { SendService } from './send-service.js';
 import type { TopicService } from './topic-service.js';
 
@@ -30,6 +31,7 @@ export interface BrokerGrpcDeps {
   topics: TopicService;
   offsets: OffsetService;
   consumers: ConsumerRegistry;
+  retries: RetryService;
   log: ReplicatedLog;
   metrics: BrokerMetrics;
   logger: Logger;
@@ -181,6 +183,6 @@ export function brokerServiceHandlers(deps: BrokerGrpcDeps): BrokerServiceHandle
         return { group: { name: group.name, maxDeliveryAttempts: group.maxDeliveryAttempts } };
       });
     },
-    ...consumerServiceHandlers({ offsets: deps.offsets, consumers: deps.consumers, log: deps.log, logger }),
+    ...consumerServiceHandlers({ offsets: deps.offsets, consumers: deps.consumers, retries: deps.retries, log: deps.log, logger }),
   } satisfies grpc.UntypedServiceImplementation & BrokerServiceHandlers;
 }

@@ -29,6 +29,9 @@ import { PollWaiters } from './poll-waiters.js';
 import { ConsumerRegistry } from './consumer-registry.js';
 import { MessageReader } from './message-reader.js';
 import { OffsetService } from './offset-service.js';
+import { parseDelayLevels } from './delay-levels.js';
+import { RetryService } from './retry-service.js';
+import { SCHEDULE_TOPIC, ScheduleService } from './schedule-service.js';
 import { PopService } from './pop-service.js';
 import { PullService } from './pull-service.js';
 import { PopState } from './pop-state.js';
@@ -58,6 +61,7 @@ export class BrokerNode {
   private checkpointTimer: NodeJS.Timeout | undefined;
   private checkpointRunning: Promise<void> = Promise.resolve();
   private scrubber: CommitLogScrubber | null = null;
+  private schedule: ScheduleService | null = null;
 
   private constructor(
     readonly config: BrokerConfig,
@@ -189,6 +193,12 @@ export class BrokerNode {
     const popper = new PopService({ config, log, consumeQueues, popState, topics, pipeline, waiters, sender, reader });
     const offsets = new OffsetService({ log, commitLog, consumeQueues, popState, topics, pipeline, waiters });
     const consumers = new ConsumerRegistry({ expiryMs: config.consumerExpiryMs, maxConnections: config.maxConsumerConnections });
+    const delayLevels = parseDelayLevels(config.messageDelayLevel);
+    const retries = new RetryService({ log, consumeQueues, topics, sender, reader, delayLevels });
+    const schedule = new ScheduleService({ log, commitLog, consumeQueues, popState, pipeline, sender, reader, delayLevels, logger });
+    stateMachine.onDispatch((topic) => {
+      if (topic === SCHEDULE_TOPIC) schedule.wake();
+    });
     const puller = new PullService({
       config, log, commitLog, consumeQueues, topics, waiters, reader, popState,
       replicas: raft === null ? null : { followersHolding: (index) => raft.followersHolding(index) },
@@ -196,7 +206,7 @@ export class BrokerNode {
     });
 
     const server = new grpc.Server({ 'grpc.max_receive_message_length': config.maxBatchBytes + 1024 * 1024 });
-    server.addService(loadInternal().ledgermq.v1.BrokerService.service, brokerServiceHandlers({ sender, popper, puller, topics, offsets, consumers, log, metrics, logger }));
+    server.addService(loadInternal().ledgermq.v1.BrokerService.service, brokerServiceHandlers({ sender, popper, puller, topics, offsets, consumers, retries, log, metrics, logger }));
     await new Promise<void>((resolve, reject) =>
       server.bindAsync(brokerAddress, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
     );
@@ -230,8 +240,12 @@ export class BrokerNode {
       log.onLeadershipChange(() => {
         registrar.notifyChange();
         waiters.releaseAll();
-        // A new leader learns its consumers afresh from their heartbeats (see consumer-registry.ts).
-        if (log.isLeader()) consumers.restart();
+        // A new leader learns its consumers afresh from their heartbeats (see consumer-registry.ts)
+        // and takes over delivering scheduled retries.
+        if (log.isLeader()) {
+          consumers.restart();
+          schedule.wake();
+        }
       }, (index) => stateMachine.waitApplied(index));
     }
 
@@ -245,6 +259,9 @@ export class BrokerNode {
     });
     const node = new BrokerNode(config, logger, commitLog, consumeQueues, metaStore, log, raft, stateMachine, topicTable, waiters, metrics, server, http, registrar, brokerAddress, lostEntries);
     holder.node = node;
+    node.schedule = schedule;
+    // Scheduled retries left by an earlier run (a leader of one node never changes role).
+    schedule.wake();
     registrar.start();
     node.checkpointTimer = setInterval(() => node.scheduleCheckpoint(), config.dispatchCheckpointIntervalMs);
     if (config.scrubBytesPerSecond > 0) {
@@ -307,6 +324,7 @@ export class BrokerNode {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.checkpointTimer);
+    this.schedule?.stop();
     await this.scrubber?.stop();
     await this.registrar.stop();
     this.waiters.close();

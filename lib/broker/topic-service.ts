@@ -36,6 +36,17 @@ export class TopicService {
     return this.mustHaveTopic(name);
   }
 
+  /**
+   * A broker-managed topic (`%RETRY%<group>`, `%DLQ%<group>`, the schedule topic) with `queues`
+   * queues, created if missing whatever the auto-creation setting.
+   */
+  async systemTopic(name: string, queues: number): Promise<TopicConfig> {
+    const existing = this.table.topic(name);
+    if (existing) return existing;
+    await this.once(`t:${name}`, () => this.putTopic({ name, readQueues: queues, writeQueues: queues, perm: PERM_READ | PERM_WRITE, messageTypes: [MESSAGE_TYPE_NORMAL] }));
+    return this.mustHaveTopic(name);
+  }
+
   /** Creates or replaces a topic (admin `updateTopic`). */
   async putTopic(topic: TopicConfig): Promise<TopicConfig> {
     checkTopicName(topic.name);

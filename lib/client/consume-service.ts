@@ -7,10 +7,13 @@
  * - Orderly: one batch at a time per queue, oldest first; a failed batch suspends the queue for
  *   `suspendMs` and is retried, so nothing behind it runs first.
  *
- * A failed message (listener returned RETRY or threw) is redelivered with growing delays (RocketMQ's
- * delay levels, scaled by `retryDelayScale`). It stays in its queue's buffer meanwhile, so the
- * queue's progress is never committed past it and nothing is lost. (Until the broker-side retry
- * topic lands, retries happen in this instance; see lib/client/README.md.)
+ * A failed message (listener returned RETRY or threw) in concurrent mode is sent back to the broker
+ * (`sendBack`, clustering mode): the broker redelivers it through `%RETRY%<group>` after the next
+ * delay level, or moves it to `%DLQ%<group>` after the group's attempts, and the original counts
+ * as consumed. When there is no `sendBack` (broadcasting) or it fails, the message is retried in
+ * this instance after a delay (RocketMQ's delays scaled by `retryDelayScale`); it stays in its
+ * queue's buffer meanwhile, so progress is never committed past it. Orderly mode suspends the queue
+ * and retries in place, keeping order.
  */
 import type { ReceivedMessage } from './message.js';
 import type { ProcessQueue } from './process-queue.js';
@@ -22,7 +25,7 @@ export type ConsumeResult = 'SUCCESS' | 'RETRY';
 /** The listener also learns the batch's queue and how many times it was delivered before. */
 export interface ConsumeContext {
   queue: MessageQueue;
-  /** Deliveries of this batch before this one (0 the first time). */
+  /** Failed deliveries of this batch before this one (0 the first time; the most of its messages). */
   reconsumeTimes: number;
 }
 
@@ -65,6 +68,8 @@ export class ConsumeService {
     private readonly settings: ConsumeSettings,
     private readonly listener: MessageListener,
     private readonly onError: (error: unknown) => void,
+    /** Hands a failed message to the broker's retry path; resolves once the retry copy is stored. */
+    private readonly sendBack: ((message: ReceivedMessage) => Promise<void>) | null = null,
   ) {}
 
   /** Starts consuming a queue's buffer. */
@@ -105,7 +110,7 @@ export class ConsumeService {
   private async runBatch(owned: OwnedQueue, batch: ReceivedMessage[]): Promise<void> {
     await this.acquire();
     let result: ConsumeResult;
-    const reconsumeTimes = Math.max(...batch.map((m) => owned.attempts.get(m.queueOffset) ?? 0));
+    const reconsumeTimes = Math.max(...batch.map((m) => (owned.attempts.get(m.queueOffset) ?? 0) + m.reconsumeTimes));
     try {
       result = owned.processQueue.dropped ? 'RETRY' : await this.listener(batch, { queue: owned.queue, reconsumeTimes });
     } catch (error) {
@@ -124,10 +129,20 @@ export class ConsumeService {
       owned.processQueue.remove(offsets);
       return;
     }
+    const sentBack = await this.trySendBack(batch);
+    if (sentBack.length > 0) {
+      for (const offset of sentBack) {
+        owned.running.delete(offset);
+        owned.attempts.delete(offset);
+      }
+      owned.processQueue.remove(sentBack);
+    }
+    const remaining = offsets.filter((offset) => !sentBack.includes(offset));
+    if (remaining.length === 0) return;
     const delay = this.retryDelay(reconsumeTimes);
-    for (const offset of offsets) owned.attempts.set(offset, (owned.attempts.get(offset) ?? 0) + 1);
+    for (const offset of remaining) owned.attempts.set(offset, (owned.attempts.get(offset) ?? 0) + 1);
     this.later(delay, () => {
-      for (const offset of offsets) owned.running.delete(offset);
+      for (const offset of remaining) owned.running.delete(offset);
       if (this.owned.get(owned.processQueue) === owned) this.dispatchConcurrently(owned);
     });
   }
@@ -161,6 +176,21 @@ export class ConsumeService {
     } finally {
       owned.draining = false;
     }
+  }
+
+  /** Sends failed messages back to the broker; returns the offsets it accepted. */
+  private async trySendBack(batch: readonly ReceivedMessage[]): Promise<number[]> {
+    if (this.sendBack === null || this.stopped) return [];
+    const accepted: number[] = [];
+    for (const message of batch) {
+      try {
+        await this.sendBack(message);
+        accepted.push(message.queueOffset);
+      } catch (error) {
+        this.onError(error);
+      }
+    }
+    return accepted;
   }
 
   private retryDelay(reconsumeTimes: number): number {

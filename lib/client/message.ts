@@ -43,8 +43,13 @@ export interface ReceivedMessage {
   bornTimestampMs: number;
   bornHost: string;
   brokerGroup: string;
+  /** Queue and offset of this copy (for a retry: in `%RETRY%<group>`). */
   queueId: number;
   queueOffset: number;
+  /** Earlier failed deliveries to this consumer group (0 on the first). */
+  reconsumeTimes: number;
+  /** The topic this copy was read from: `topic`, or `%RETRY%<group>` for a retry. */
+  sourceTopic: string;
 }
 
 const HOST = hostname();
@@ -68,8 +73,12 @@ export function toMessageData(message: Message, messageId: string = newMessageId
 
 /** A received wire message with its location. */
 export function fromMessageData(data: MessageData__Output, brokerGroup: string, queueId: number, queueOffset: number): ReceivedMessage {
+  // A retry copy names the topic it was first sent to (RocketMQ's RETRY_TOPIC): the listener sees that one.
+  const originTopic = data.properties.RETRY_TOPIC;
   return {
-    topic: data.topic,
+    topic: originTopic && data.topic.startsWith('%RETRY%') ? originTopic : data.topic,
+    sourceTopic: data.topic,
+    reconsumeTimes: Number(data.properties.RECONSUME_TIME ?? 0) || 0,
     body: data.body,
     tag: data.tag,
     keys: data.keys,

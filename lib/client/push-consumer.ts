@@ -16,10 +16,13 @@
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import type { SendMessageBackRequest } from '../gen/internal/ledgermq/v1/SendMessageBackRequest.js';
+import type { SendMessageBackResponse__Output } from '../gen/internal/ledgermq/v1/SendMessageBackResponse.js';
 import { ClientContext } from './client-context.js';
 import type { ClientOptions } from './client-options.js';
 import { ConsumeService } from './consume-service.js';
 import type { MessageListener } from './consume-service.js';
+import type { ReceivedMessage } from './message.js';
 import { LocalFileOffsetStore, RemoteOffsetStore } from './offset-store.js';
 import type { OffsetStore } from './offset-store.js';
 import { ProcessQueue } from './process-queue.js';
@@ -57,7 +60,7 @@ export interface PushConsumerOptions extends ClientOptions {
   heartbeatIntervalMs?: number;
   /** Follow leaders' suggestions to read from followers (default true). */
   followerReads?: boolean;
-  /** Scales local retry delays (default 1). */
+  /** Scales the delays of retries kept in this instance (broadcasting mode, or when sending back fails; default 1). */
   retryDelayScale?: number;
   /** Broadcasting mode's progress folder (default ~/.ledgermq/offsets); the file is `<instanceName>/<group>.json`. */
   offsetStoreDir?: string;
@@ -103,6 +106,7 @@ export class PushConsumer {
       },
       options.listener,
       this.onError,
+      this.mode === 'CLUSTERING' ? (message) => this.sendBack(message) : null,
     );
     this.offsets = this.mode === 'CLUSTERING'
       ? new RemoteOffsetStore(this.context.gateway, options.group, this.context.requestTimeoutMs)
@@ -122,6 +126,8 @@ export class PushConsumer {
   /** Joins the group and starts consuming; resolves after the first rebalance round. */
   async start(): Promise<void> {
     if (this.subscriptions.size === 0) throw new Error('subscribe to at least one topic before start()');
+    // Clustering consumers also read the group's retries (RocketMQ subscribes %RETRY%<group> for them).
+    if (this.mode === 'CLUSTERING') this.subscribe(`%RETRY%${this.options.group}`, '*');
     this.rebalance = new RebalanceService(
       this.context,
       { group: this.options.group, mode: this.mode, subscriptions: [...this.subscriptions.values()], heartbeatIntervalMs: this.options.heartbeatIntervalMs ?? 1_000 },
@@ -148,6 +154,16 @@ export class PushConsumer {
     await this.commitAll();
     this.queues.clear();
     this.context.close();
+  }
+
+  /** Sends a failed message back to its broker group: redelivered later via %RETRY%<group>, or dead-lettered. */
+  private async sendBack(message: ReceivedMessage): Promise<void> {
+    await this.context.gateway.call<SendMessageBackRequest, SendMessageBackResponse__Output>(
+      message.brokerGroup,
+      (c) => (r, o, cb) => c.SendMessageBack(r, o, cb),
+      { group: this.options.group, topic: message.sourceTopic, queueId: message.queueId, offset: message.queueOffset, delayLevel: 0 },
+      this.context.requestTimeoutMs,
+    );
   }
 
   /** Commits every owned queue whose progress moved. */

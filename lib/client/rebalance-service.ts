@@ -10,6 +10,7 @@
  * Joining takes one heartbeat round; a graceful leave (unregister) too; a crashed member is
  * dropped by the brokers after their consumer expiry (5 s by default).
  */
+import { LedgerError } from '../common/errors.js';
 import type { HeartbeatRequest } from '../gen/internal/ledgermq/v1/HeartbeatRequest.js';
 import type { HeartbeatResponse__Output } from '../gen/internal/ledgermq/v1/HeartbeatResponse.js';
 import type { UnregisterClientRequest } from '../gen/internal/ledgermq/v1/UnregisterClientRequest.js';
@@ -106,7 +107,9 @@ export class RebalanceService {
           for (let queueId = 0; queueId < g.topic.readQueues; queueId++) queues.push({ topic: subscription.topic, brokerGroup: g.group, queueId });
         }
       } catch (error) {
-        this.onError(error);
+        // The group's retry topic exists only once a message was sent back: not an error.
+        const retryTopicMissing = subscription.topic.startsWith('%RETRY%') && error instanceof LedgerError && error.code === 'TOPIC_NOT_FOUND';
+        if (!retryTopicMissing) this.onError(error);
       }
     }
     const brokerGroups = [...new Set(queues.map((q) => q.brokerGroup))].sort();
