@@ -7,6 +7,8 @@ import type { BrokerConfigInput } from '../lib/broker/broker-config.js';
 import { BrokerNode } from '../lib/broker/broker-node.js';
 import { createLogger } from '../lib/common/logger.js';
 import { runUpdateTopic } from '../lib/admin/update-topic.js';
+import { runConsumerConnection, runConsumerProgress, runResetOffsetByTime } from '../lib/admin/consumer-commands.js';
+import type { ConsumerCommandOptions } from '../lib/admin/consumer-commands.js';
 import { runLocalCluster } from '../lib/cluster/up-command.js';
 import { NamesrvProcess } from '../lib/process/namesrv-process.js';
 
@@ -97,6 +99,34 @@ admin
       writeQueues: Number(options.writeQueues),
       perm: Number(options.perm),
     });
+  });
+
+type ConsumerFlags = { namesrv: string; group: string; topic: string; output: string };
+
+function consumerCommand(name: string, description: string): Command {
+  return admin
+    .command(name)
+    .description(description)
+    .requiredOption('-n, --namesrv <addresses>', 'NameServer addresses, host:port;host:port')
+    .requiredOption('-g, --group <group>', 'consumer group')
+    .requiredOption('-t, --topic <topic>', 'topic')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'));
+}
+
+function consumerOptions(flags: ConsumerFlags): ConsumerCommandOptions {
+  return { namesrv: flags.namesrv.split(';').filter(Boolean), group: flags.group, topic: flags.topic, output: flags.output === 'json' ? 'json' : 'table' };
+}
+
+consumerCommand('consumerProgress', "a group's committed offset, queue bounds and lag per queue").action(async (flags: ConsumerFlags) => {
+  process.exitCode = await runConsumerProgress(consumerOptions(flags));
+});
+consumerCommand('consumerConnection', "a group's live instances and the queues each owns").action(async (flags: ConsumerFlags) => {
+  process.exitCode = await runConsumerConnection(consumerOptions(flags));
+});
+consumerCommand('resetOffsetByTime', "moves a group's progress to the first message stored at or after a time; running consumers follow")
+  .requiredOption('-s, --time <time>', 'ms since the epoch, or ISO 8601 (2026-11-22T10:00:00Z)')
+  .action(async (flags: ConsumerFlags & { time: string }) => {
+    process.exitCode = await runResetOffsetByTime({ ...consumerOptions(flags), time: flags.time });
   });
 
 await program.parseAsync(process.argv);

@@ -4,6 +4,8 @@
  * time while consumers run, and rebalancing when an instance leaves.
  */
 import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +61,12 @@ describe('our client: producer, push and pull consumers (real processes)', funct
     return consumer;
   }
 
+  /** Runs `ledgermq admin <args> -o json` against the cluster; resolves with its stdout. */
+  async function cli(...args: string[]): Promise<string> {
+    const { stdout } = await promisify(execFile)(process.execPath, ['dist/cmd/ledgermq.js', 'admin', ...args, '-n', cluster.description.namesrv.join(';'), '-o', 'json']);
+    return stdout;
+  }
+
   async function sendAll(topic: string, count: number, prefix: string): Promise<string[]> {
     const bodies: string[] = [];
     for (let i = 0; i < count; i++) bodies.push(`${prefix}-${i}`);
@@ -86,6 +94,18 @@ describe('our client: producer, push and pull consumers (real processes)', funct
     expect(all.length, 'no duplicates while all are healthy').to.equal(300);
     expect(new Set(all)).to.deep.equal(new Set(bodies));
     expect(received.every((list) => list.length > 0), 'every instance consumed').to.equal(true);
+
+    // The admin CLI shows the rebalance and, once progress is committed, no lag.
+    // Owned queues reach the broker with the next heartbeat (every second).
+    const connection = await waitFor('owned queues in the heartbeats', async () => {
+      const list = JSON.parse(await cli('consumerConnection', '-g', 'cluster-group', '-t', 'ClusterTopic')) as Array<{ clientId: string; owned: unknown[] }>;
+      return list.reduce((sum, c) => sum + c.owned.length, 0) === 4 ? list : undefined;
+    });
+    expect(connection.map((c) => c.clientId).sort()).to.deep.equal(instances.map((c) => c.clientId).sort());
+    await waitFor('lag 0', async () => {
+      const progress = JSON.parse(await cli('consumerProgress', '-g', 'cluster-group', '-t', 'ClusterTopic')) as Array<{ lag: number }>;
+      return progress.length === 4 && progress.every((p) => p.lag === 0);
+    });
   });
 
   it('broadcasting: every instance gets every message; two groups on one topic each get everything', async () => {
@@ -104,7 +124,10 @@ describe('our client: producer, push and pull consumers (real processes)', funct
 
   it('commits offsets through Raft: progress survives a leader kill, and a reset by time redelivers what was stored after it', async () => {
     await sendAll('OffsetTopic', 40, 'early');
-    const pull = new PullConsumer({ nameServers: cluster.description.namesrv, group: 'offset-group', consumeFrom: 'FIRST_OFFSET', autoCommit: false, pollTimeoutMs: 1_000 });
+    const pull = new PullConsumer({
+      nameServers: cluster.description.namesrv, group: 'offset-group', consumeFrom: 'FIRST_OFFSET', autoCommit: false, pollTimeoutMs: 1_000,
+      onError: (error) => process.env.LEDGERMQ_TEST_DEBUG && console.log('pull consumer:', error),
+    });
     consumers.push(pull);
     await pull.assign(await pull.queuesOf('OffsetTopic'));
     const got: ReceivedMessage[] = [];
@@ -118,12 +141,16 @@ describe('our client: producer, push and pull consumers (real processes)', funct
 
     const leaderId = await waitFor('a leader', () => cluster.leaderId().then((id) => id ?? undefined));
     await cluster.stopNode(leaderId, 'SIGKILL');
+    let lastError: unknown = null;
     const after = await waitFor('progress from the new leader', async () => {
       try {
         return await admin.progress('offset-group', 'OffsetTopic');
-      } catch {
+      } catch (error) {
+        lastError = error;
         return undefined;
       }
+    }, 45_000).catch((error: unknown) => {
+      throw new Error(`${String(error)}; last error: ${String(lastError)}`);
     });
     expect(after.map((q) => q.offset)).to.deep.equal(before.map((q) => q.offset));
     await cluster.startNode(leaderId);
@@ -136,7 +163,7 @@ describe('our client: producer, push and pull consumers (real processes)', funct
     await waitFor('the 20 late ones', async () => {
       got.push(...(await pull.poll(500)));
       return got.filter((m) => m.body.toString().startsWith('late-')).length >= 20;
-    });
+    }, 45_000);
     await pull.commit();
     const reset = await admin.resetOffsets('offset-group', 'OffsetTopic', { timestampMs: resetPoint });
     expect(reset.reduce((sum, q) => sum + (q.maxOffset - q.offset), 0), 'exactly the late ones are behind the reset point').to.equal(20);

@@ -143,7 +143,8 @@ export class PullService {
     const resetVersion = request.resetVersion < 0 ? 0 : (this.deps.popState.peek(request.group, request.topic, request.queueId)?.resetVersion ?? 0);
     const base = { messages: [], minOffset, maxOffset, suggested: null, resetVersion };
     if (request.offset < minOffset) return { ...base, status: 'OFFSET_ILLEGAL', nextOffset: minOffset };
-    if (request.offset > maxOffset) return { ...base, status: 'OFFSET_ILLEGAL', nextOffset: maxOffset };
+    // Past this node's end: illegal on the leader; a follower (or a leader still applying) may just lag.
+    if (request.offset > maxOffset) return leading ? { ...base, status: 'OFFSET_ILLEGAL', nextOffset: maxOffset } : { ...base, status: 'NO_NEW_MSG', nextOffset: request.offset };
     if (request.offset === maxOffset) return { ...base, status: 'NO_NEW_MSG', nextOffset: maxOffset };
     const units = await queue.read(request.offset, Math.min(MAX_SCAN_UNITS, Math.max(request.maxMessages * 4, 32)));
     const messages: PullResult['messages'] = [];

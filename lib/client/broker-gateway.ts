@@ -65,6 +65,8 @@ export class BrokerGateway {
     method: (client: BrokerServiceClient) => Method<Req, Res>,
     request: Req,
     timeoutMs: number,
+    /** False for requests followers answer too (pulls): an answer then proves nothing about leadership. */
+    learnLeader = true,
   ): Promise<Res> {
     const deadline = Date.now() + timeoutMs;
     let lastError: unknown = null;
@@ -82,7 +84,7 @@ export class BrokerGateway {
         const response = await unaryCall(client, method(client), request, Math.max(1, deadline - Date.now()));
         const error = fromWireStatus(response.status);
         if (!error) {
-          this.leaderHints.set(group, address);
+          if (learnLeader) this.leaderHints.set(group, address);
           return response;
         }
         if (error instanceof NotLeaderError) {
@@ -165,6 +167,10 @@ export class BrokerGateway {
       client = new (loadInternal().ledgermq.v1.BrokerService)(address, grpc.credentials.createInsecure(), {
         'grpc.max_receive_message_length': 64 * 1024 * 1024,
         'grpc.max_send_message_length': 64 * 1024 * 1024,
+        // A node restarted after a crash is back within a second or two; grpc-js's default
+        // reconnect backoff (1 s growing to 120 s) would keep failing calls to it much longer.
+        'grpc.initial_reconnect_backoff_ms': 100,
+        'grpc.max_reconnect_backoff_ms': 1_000,
       });
       this.clients.set(address, client);
     }

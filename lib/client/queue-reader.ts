@@ -81,7 +81,7 @@ export class QueueReader {
       }
     }
     const response = await this.gateway.call<PullMessagesRequest, PullMessagesResponse__Output>(
-      this.queue.brokerGroup, (c) => (r, o, cb) => c.PullMessages(r, o, cb), request, params.pollTimeoutMs + this.requestTimeoutMs,
+      this.queue.brokerGroup, (c) => (r, o, cb) => c.PullMessages(r, o, cb), request, params.pollTimeoutMs + this.requestTimeoutMs, false,
     );
     if (this.followerReads && response.suggestedAddress !== '') this.follower = response.suggestedAddress;
     return this.toOutcome(response, 'leader');
