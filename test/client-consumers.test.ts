@@ -149,7 +149,7 @@ describe('our client: producer, push and pull consumers (real processes)', funct
         lastError = error;
         return undefined;
       }
-    }, 45_000).catch((error: unknown) => {
+    }).catch((error: unknown) => {
       throw new Error(`${String(error)}; last error: ${String(lastError)}`);
     });
     expect(after.map((q) => q.offset)).to.deep.equal(before.map((q) => q.offset));
@@ -163,7 +163,7 @@ describe('our client: producer, push and pull consumers (real processes)', funct
     await waitFor('the 20 late ones', async () => {
       got.push(...(await pull.poll(500)));
       return got.filter((m) => m.body.toString().startsWith('late-')).length >= 20;
-    }, 45_000);
+    });
     await pull.commit();
     const reset = await admin.resetOffsets('offset-group', 'OffsetTopic', { timestampMs: resetPoint });
     expect(reset.reduce((sum, q) => sum + (q.maxOffset - q.offset), 0), 'exactly the late ones are behind the reset point').to.equal(20);

@@ -50,8 +50,12 @@ export class BrokerGateway {
     const hinted = this.leaderHints.get(group);
     if (hinted) return hinted;
     const summary = (await this.routes.groups()).find((g) => g.group === group);
-    if (!summary) throw new LedgerError('NOT_FOUND', `broker group ${group} is not registered`);
-    if (!summary.leaderAddress) throw new LedgerError('HA_NOT_AVAILABLE', `broker group ${group} has no leader now`);
+    if (!summary?.leaderAddress) {
+      // An answer from during an election (or before the group registered) must not stay cached.
+      this.routes.invalidate?.();
+      if (!summary) throw new LedgerError('NOT_FOUND', `broker group ${group} is not registered`);
+      throw new LedgerError('HA_NOT_AVAILABLE', `broker group ${group} has no leader now`);
+    }
     return summary.leaderAddress;
   }
 
