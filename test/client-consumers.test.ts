@@ -217,6 +217,18 @@ describe('our client: producer, push and pull consumers (real processes)', funct
     expect(deliveries.length, 'no delivery after the dead letter').to.equal(17);
   });
 
+  it('admin updateTopic creates a topic on the group leader with the queues asked for', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      'dist/cmd/ledgermq.js', 'admin', 'updateTopic', '-n', cluster.description.namesrv.join(';'), '-t', 'AdminTopic', '-r', '3', '-w', '3',
+    ]);
+    expect(stdout).to.match(/read=3 write=3 perm=6/);
+    const progress = await waitFor('the new topic in the routes', async () => {
+      const text = await cli('consumerProgress', '-g', 'admin-group', '-t', 'AdminTopic').catch(() => undefined);
+      return text === undefined ? undefined : (JSON.parse(text) as Array<{ queueId: number; offset: number }>);
+    });
+    expect(progress.map((p) => [p.queueId, p.offset])).to.deep.equal([[0, -1], [1, -1], [2, -1]]);
+  });
+
   it('rebalances within seconds when an instance leaves, losing nothing', async () => {
     await sendAll('LeaveTopic', 1, 'warm-up');
     const first: ReceivedMessage[] = [];

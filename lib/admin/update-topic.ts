@@ -1,6 +1,5 @@
 import { LedgerError } from '../common/errors.js';
-import { NameServerClient } from '../namesrv/name-server-client.js';
-import { BrokerGateway } from '../client/broker-gateway.js';
+import { ClientContext } from '../client/client-context.js';
 
 export interface UpdateTopicOptions {
   namesrv: string[];
@@ -16,19 +15,12 @@ export interface UpdateTopicOptions {
  * accepted it).
  */
 export async function runUpdateTopic(options: UpdateTopicOptions): Promise<number> {
-  const names = new NameServerClient(options.namesrv);
-  const brokers = await names.getClusterInfo();
-  const leaders = new Map<string, string>();
-  for (const broker of brokers) if (broker.role === 'leader') leaders.set(broker.group, broker.brokerAddress);
-  const groups = [...new Set(brokers.map((b) => b.group))];
-  const gateway = new BrokerGateway({
-    route: () => {
-      throw new LedgerError('NOT_FOUND', 'not used');
-    },
-    groups: () => groups.map((group) => ({ cluster: '', group, leaderId: '', leaderAddress: leaders.get(group) ?? '', nodes: [], topics: [] })),
-  });
+  const client = new ClientContext({ nameServers: options.namesrv });
+  const gateway = client.gateway;
   let failures = 0;
   try {
+    // Leaders as the NameServers' route logic picks them (highest term), followed on NOT_LEADER.
+    const groups = (await client.routes.groups()).map((g) => g.group);
     if (groups.length === 0) {
       console.error('no broker group is registered with the NameServer(s)');
       return 1;
@@ -47,8 +39,7 @@ export async function runUpdateTopic(options: UpdateTopicOptions): Promise<numbe
       }
     }
   } finally {
-    gateway.close();
-    names.close();
+    client.close();
   }
   return failures === 0 ? 0 : 1;
 }

@@ -9,7 +9,7 @@ import type { BrokerServiceHandlers } from '../gen/internal/ledgermq/v1/BrokerSe
 import type { Subscription__Output } from '../gen/internal/ledgermq/v1/Subscription.js';
 import type { ConsumeMode, ConsumerConnection, ConsumerRegistry, ConsumerSubscription } from './consumer-registry.js';
 import { answer } from './grpc-answer.js';
-import type { OffsetService, QueueOffset, ResetTarget } from './offset-service.js';
+import type { OffsetService, ResetTarget } from './offset-service.js';
 import { requireLeader } from './replicated-log.js';
 import type { RetryService } from './retry-service.js';
 import type { ReplicatedLog } from './replicated-log.js';
@@ -30,10 +30,6 @@ function subscriptionFromWire(wire: Subscription__Output): ConsumerSubscription 
 
 function subscriptionToWire(subscription: ConsumerSubscription): { topic: string; filter: { type: string; expression: string } } {
   return { topic: subscription.topic, filter: { type: subscription.filterType, expression: subscription.filterExpression } };
-}
-
-function queueOffsetToWire(offset: QueueOffset): QueueOffset {
-  return { ...offset };
 }
 
 function connectionToWire(connection: ConsumerConnection): object {
@@ -63,7 +59,7 @@ export function consumerServiceHandlers(deps: ConsumerHandlerDeps): ConsumerHand
     QueryOffsets(call, callback) {
       answer(logger, callback, async () => {
         const { group, topic, queueIds } = call.request;
-        return { offsets: (await deps.offsets.query(group, topic, queueIds)).map(queueOffsetToWire) };
+        return { offsets: await deps.offsets.query(group, topic, queueIds) };
       });
     },
     ResetOffsets(call, callback) {
@@ -73,7 +69,7 @@ export function consumerServiceHandlers(deps: ConsumerHandlerDeps): ConsumerHand
         if (target === 'timestampMs') resetTarget = { timestampMs: Number(timestampMs) };
         else if (target === 'offset') resetTarget = { offset: Number(offset) };
         else throw new LedgerError('BAD_REQUEST', 'ResetOffsets needs timestamp_ms or offset');
-        return { offsets: (await deps.offsets.reset(group, topic, queueIds, resetTarget)).map(queueOffsetToWire) };
+        return { offsets: await deps.offsets.reset(group, topic, queueIds, resetTarget) };
       });
     },
     Heartbeat(call, callback) {

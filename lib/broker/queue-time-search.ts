@@ -28,6 +28,10 @@ export async function offsetAtTime(queue: ConsumeQueue, commitLog: CommitLog, ti
 async function storeTimeAt(queue: ConsumeQueue, commitLog: CommitLog, offset: number): Promise<number> {
   const [unit] = await queue.read(offset, 1);
   if (unit === undefined) return Number.POSITIVE_INFINITY; // gone meanwhile (truncated): treat as newest
-  const index = await commitLog.indexAtPosition(unit.position);
-  return (await commitLog.read(index)).storeTimestampMs;
+  return storeTimeOfMessageAt(commitLog, unit.position);
+}
+
+/** Store time of the message at CommitLog position `position`: its record's store timestamp. */
+export async function storeTimeOfMessageAt(commitLog: CommitLog, position: number): Promise<number> {
+  return (await commitLog.read(await commitLog.indexAtPosition(position))).storeTimestampMs;
 }

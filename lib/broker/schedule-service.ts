@@ -13,6 +13,7 @@ import type { ConsumeQueueStore } from '../store/consume-queue-store.js';
 import type { MessageReader } from './message-reader.js';
 import type { CommitPipeline } from './commit-pipeline.js';
 import type { PopState } from './pop-state.js';
+import { storeTimeOfMessageAt } from './queue-time-search.js';
 import type { ReplicatedLog } from './replicated-log.js';
 import type { SendService } from './send-service.js';
 
@@ -109,7 +110,7 @@ export class ScheduleService {
     let wait: number | null = null;
     const units = offset < queue.maxOffset ? await queue.read(offset, BATCH) : [];
     for (const unit of units) {
-      const storedAtMs = (await commitLog.read(await commitLog.indexAtPosition(unit.position))).storeTimestampMs;
+      const storedAtMs = await storeTimeOfMessageAt(commitLog, unit.position);
       const dueAtMs = storedAtMs + delayLevels[queueId];
       const now = this.clock();
       if (dueAtMs > now) {

@@ -229,8 +229,9 @@ export class StateMachine {
       }
       case 'offset.commit':
       case 'offset.reset': {
-        const state = popState.queue(command.group, command.topic, command.queueId);
-        const dropped = [...state.inflight.keys()];
+        // Only the inflight entries the command drops are written (as deletions).
+        const inflight = [...popState.queue(command.group, command.topic, command.queueId).inflight.keys()];
+        const dropped = command.kind === 'offset.reset' ? inflight : inflight.filter((offset) => offset < command.offset);
         const outcome = command.kind === 'offset.commit' ? popState.applyCommitOffset(command) : popState.applyResetOffset(command);
         if (outcome.ok) this.recordQueue(command.group, command.topic, command.queueId, dropped, batch);
         return outcome;

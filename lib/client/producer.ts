@@ -17,7 +17,9 @@ import type { ClientOptions } from './client-options.js';
 import { newMessageId } from './client-options.js';
 import { toMessageData } from './message.js';
 import type { Message, SendResult } from './message.js';
+import type { MessageQueue } from './queue-allocation.js';
 import { SendFaultTracker } from './send-fault-tracker.js';
+import { writableQueues } from './topic-queues.js';
 
 export interface ProducerOptions extends ClientOptions {
   /** Retries after a failed send (RocketMQ's retryTimesWhenSendFailed, default 2). */
@@ -28,14 +30,8 @@ export interface ProducerOptions extends ClientOptions {
   latencyAvoidance?: boolean;
 }
 
-/** RocketMQ's write permission bit. */
-const PERM_WRITE = 2;
 const MAX_BACKOFF_MS = 1_000;
 
-interface WritableQueue {
-  group: string;
-  queueId: number;
-}
 
 /** See the file comment. */
 export class Producer {
@@ -103,7 +99,7 @@ export class Producer {
     let avoid: string | null = null;
     for (let attempt = 0; attempt <= retries; attempt++) {
       if (attempt > 0) await pause(Math.min(MAX_BACKOFF_MS, this.retryBackoffMs * 2 ** (attempt - 1)));
-      let target: WritableQueue;
+      let target: MessageQueue;
       try {
         const queues = writableQueues(await this.routeOf(topic));
         target = messageGroup ? queueOfGroup(queues, messageGroup) : this.pickQueue(queues, avoid);
@@ -116,15 +112,15 @@ export class Producer {
       try {
         const request: SendMessagesRequest = { topic, queueId: target.queueId, messages: data };
         const response = await this.context.gateway.call<SendMessagesRequest, SendMessagesResponse__Output>(
-          target.group, (c) => (r, o, cb) => c.SendMessages(r, o, cb), request, this.context.requestTimeoutMs,
+          target.brokerGroup, (c) => (r, o, cb) => c.SendMessages(r, o, cb), request, this.context.requestTimeoutMs,
         );
-        this.faults.record(target.group, Date.now() - started, false);
-        return response.entries.map((entry) => ({ messageId: entry.messageId, brokerGroup: target.group, queueId: entry.queueId, queueOffset: Number(entry.queueOffset) }));
+        this.faults.record(target.brokerGroup, Date.now() - started, false);
+        return response.entries.map((entry) => ({ messageId: entry.messageId, brokerGroup: target.brokerGroup, queueId: entry.queueId, queueOffset: Number(entry.queueOffset) }));
       } catch (error) {
         lastError = error;
-        this.faults.record(target.group, Date.now() - started, true);
+        this.faults.record(target.brokerGroup, Date.now() - started, true);
         if (!(error instanceof LedgerError) || !error.retriable) throw error;
-        avoid = target.group;
+        avoid = target.brokerGroup;
         this.context.routes.invalidate();
       }
     }
@@ -166,33 +162,20 @@ export class Producer {
   }
 
   /** The next queue round robin, skipping avoided groups and `avoid` (the group that just failed) while others exist. */
-  private pickQueue(queues: readonly WritableQueue[], avoid: string | null): WritableQueue {
+  private pickQueue(queues: readonly MessageQueue[], avoid: string | null): MessageQueue {
     for (let i = 0; i < queues.length; i++) {
       const queue = queues[this.nextQueue++ % queues.length];
-      if (queue.group === avoid && queues.some((q) => q.group !== avoid)) continue;
-      if (!this.latencyAvoidance || this.faults.isAvailable(queue.group)) return queue;
+      if (queue.brokerGroup === avoid && queues.some((q) => q.brokerGroup !== avoid)) continue;
+      if (!this.latencyAvoidance || this.faults.isAvailable(queue.brokerGroup)) return queue;
     }
-    const group = this.faults.leastAvoided([...new Set(queues.map((q) => q.group))]);
-    const candidates = queues.filter((q) => q.group === group);
+    const group = this.faults.leastAvoided([...new Set(queues.map((q) => q.brokerGroup))]);
+    const candidates = queues.filter((q) => q.brokerGroup === group);
     return candidates[this.nextQueue++ % candidates.length];
   }
 }
 
-/** Every writable queue of the route, by group then queue id. Throws TOPIC_NOT_FOUND when none. */
-export function writableQueues(route: TopicRoute): WritableQueue[] {
-  const queues: WritableQueue[] = [];
-  const groups = [...route.groups].sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0));
-  for (const group of groups) {
-    const config = group.topic;
-    if (!config || (config.perm & PERM_WRITE) === 0) continue;
-    for (let queueId = 0; queueId < config.writeQueues; queueId++) queues.push({ group: group.group, queueId });
-  }
-  if (queues.length === 0) throw new LedgerError('TOPIC_NOT_FOUND', `topic ${route.topic} has no writable queue`);
-  return queues;
-}
-
 /** The queue a FIFO message group always goes to (stable while the topic's queues do not change). */
-function queueOfGroup(queues: readonly WritableQueue[], messageGroup: string): WritableQueue {
+function queueOfGroup(queues: readonly MessageQueue[], messageGroup: string): MessageQueue {
   let hash = 0;
   for (let i = 0; i < messageGroup.length; i++) hash = (Math.imul(hash, 31) + messageGroup.charCodeAt(i)) | 0;
   return queues[Math.abs(hash) % queues.length];

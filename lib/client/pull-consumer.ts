@@ -15,6 +15,7 @@ import { queueKey } from './queue-allocation.js';
 import type { MessageQueue } from './queue-allocation.js';
 import { QueueFetchLoop } from './queue-fetch-loop.js';
 import { QueueReader } from './queue-reader.js';
+import { readableQueues } from './topic-queues.js';
 
 export interface PullConsumerOptions extends ClientOptions {
   group: string;
@@ -41,8 +42,6 @@ interface Assigned {
   committed: number;
 }
 
-const PERM_READ = 4;
-
 export class PullConsumer {
   private readonly context: ClientContext;
   private readonly offsets: RemoteOffsetStore;
@@ -62,13 +61,7 @@ export class PullConsumer {
 
   /** Every readable queue of `topic`, over all broker groups. */
   async queuesOf(topic: string): Promise<MessageQueue[]> {
-    const route = await this.context.routes.route(topic);
-    const queues: MessageQueue[] = [];
-    for (const g of route.groups) {
-      if (!g.topic || (g.topic.perm & PERM_READ) === 0) continue;
-      for (let queueId = 0; queueId < g.topic.readQueues; queueId++) queues.push({ topic, brokerGroup: g.group, queueId });
-    }
-    return queues;
+    return readableQueues(await this.context.routes.route(topic));
   }
 
   /** Fetches exactly `queues` from now on, each from its committed progress (or `consumeFrom`). */

@@ -18,6 +18,7 @@ import type { UnregisterClientResponse__Output } from '../gen/internal/ledgermq/
 import type { ClientContext } from './client-context.js';
 import { allocateAveragely, queueKey } from './queue-allocation.js';
 import type { MessageQueue } from './queue-allocation.js';
+import { readableQueues } from './topic-queues.js';
 
 export type ConsumeMode = 'CLUSTERING' | 'BROADCASTING';
 
@@ -33,9 +34,6 @@ export interface RebalanceSettings {
   subscriptions: readonly TopicSubscription[];
   heartbeatIntervalMs: number;
 }
-
-/** RocketMQ's read permission bit. */
-const PERM_READ = 4;
 
 export class RebalanceService {
   private timer: NodeJS.Timeout | undefined;
@@ -101,11 +99,7 @@ export class RebalanceService {
     const queues: MessageQueue[] = [];
     for (const subscription of this.settings.subscriptions) {
       try {
-        const route = await this.context.routes.route(subscription.topic);
-        for (const g of route.groups) {
-          if (!g.topic || (g.topic.perm & PERM_READ) === 0) continue;
-          for (let queueId = 0; queueId < g.topic.readQueues; queueId++) queues.push({ topic: subscription.topic, brokerGroup: g.group, queueId });
-        }
+        queues.push(...readableQueues(await this.context.routes.route(subscription.topic)));
       } catch (error) {
         // The group's retry topic exists only once a message was sent back: not an error.
         const retryTopicMissing = subscription.topic.startsWith('%RETRY%') && error instanceof LedgerError && error.code === 'TOPIC_NOT_FOUND';
