@@ -62,7 +62,16 @@ export interface BrokerConfig {
   maxPollTimeoutMs: number;
   maxParkedPolls: number;
   maxInflightPerQueue: number;
+  /** Deliveries before a message goes to `%DLQ%<group>`, for groups the broker creates. */
   maxDeliveryAttempts: number;
+  /**
+   * Retry backoff of pop consumers (official clients) for groups the broker creates: attempt n+1
+   * comes `initial × multiplier^(n-1)` ms after a failure, at most `max` (RocketMQ's
+   * ExponentialRetryPolicy defaults: 1 s, × 2, 2 h).
+   */
+  retryBackoffInitialMs: number;
+  retryBackoffMaxMs: number;
+  retryBackoffMultiplier: number;
   dispatchCheckpointIntervalMs: number;
   /**
    * Read rate of the background CommitLog scrub, which checks the CRC of every committed record
@@ -122,6 +131,9 @@ export function withDefaults(input: BrokerConfigInput): BrokerConfig {
     maxParkedPolls: 10_000,
     maxInflightPerQueue: 20_000,
     maxDeliveryAttempts: 17,
+    retryBackoffInitialMs: 1_000,
+    retryBackoffMaxMs: 2 * 60 * 60 * 1000,
+    retryBackoffMultiplier: 2,
     dispatchCheckpointIntervalMs: 1_000,
     scrubBytesPerSecond: 32 * 1024 * 1024,
     followerReadLagBytes: Math.floor(totalmem() * 0.4),

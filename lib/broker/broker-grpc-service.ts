@@ -180,7 +180,7 @@ export function brokerServiceHandlers(deps: BrokerGrpcDeps): BrokerServiceHandle
     GetGroup(call, callback) {
       answer(logger, callback, async () => {
         const group = await deps.topics.group(call.request.name, call.request.autoCreate);
-        return { group: { name: group.name, maxDeliveryAttempts: group.maxDeliveryAttempts } };
+        return { group: { name: group.name, maxDeliveryAttempts: group.maxDeliveryAttempts, retryBackoff: group.retryBackoff } };
       });
     },
     ...consumerServiceHandlers({ offsets: deps.offsets, consumers: deps.consumers, retries: deps.retries, log: deps.log, logger }),

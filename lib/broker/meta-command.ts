@@ -22,6 +22,19 @@ export interface GroupConfig {
   name: string;
   /** Deliveries before a message goes to `%DLQ%<group>` (RocketMQ: 16 retries + the first). */
   maxDeliveryAttempts: number;
+  /**
+   * How long a failed pop delivery stays invisible before attempt n+1: `initialMs × multiplier^(n-1)`,
+   * at most `maxMs` (RocketMQ's ExponentialRetryPolicy). Sent to official clients in their Telemetry
+   * settings; they apply it. Absent in groups created before it existed: the broker's default applies.
+   */
+  retryBackoff?: RetryBackoff;
+}
+
+/** An exponential retry backoff (apache.rocketmq.v2.ExponentialBackoff, in milliseconds). */
+export interface RetryBackoff {
+  initialMs: number;
+  maxMs: number;
+  multiplier: number;
 }
 
 /** Creates or replaces a topic. */

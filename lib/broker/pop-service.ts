@@ -19,6 +19,7 @@ import type { PopState } from './pop-state.js';
 import { decodeReceiptHandle, encodeReceiptHandle } from './receipt-handle.js';
 import { requireLeader } from './replicated-log.js';
 import type { ReplicatedLog } from './replicated-log.js';
+import { deadLetterTopicOf } from './retry-service.js';
 import type { SendService } from './send-service.js';
 import { TagFilter } from './tag-filter.js';
 import type { TopicService } from './topic-service.js';
@@ -94,11 +95,11 @@ export class PopService {
     const topic = await this.deps.topics.topic(request.topic, false);
     if ((topic.perm & PERM_READ) === 0) throw new LedgerError('FORBIDDEN', `topic ${topic.name} is not readable`);
     if (request.queueId >= topic.readQueues) throw new LedgerError('BAD_REQUEST', `topic ${topic.name} has no queue ${request.queueId}`);
-    await this.deps.topics.group(request.group, true);
+    const { maxDeliveryAttempts } = await this.deps.topics.group(request.group, true);
     const deadline = this.clock() + request.pollTimeoutMs;
     for (;;) {
       const popped = await this.withLock(`${request.group}\u0000${request.topic}`, () =>
-        this.popOnce(request, topic.readQueues, invisibleMs, filter),
+        this.popOnce(request, topic.readQueues, invisibleMs, filter, maxDeliveryAttempts),
       );
       const now = this.clock();
       if (popped.length > 0 || now >= deadline) return popped;
@@ -158,7 +159,8 @@ export class PopService {
     if (!isHandleOutcome(outcome) || !outcome.ok) {
       throw new LedgerError('INVALID_RECEIPT_HANDLE', 'receipt handle expired or the message was already acknowledged');
     }
-    if (invisibleMs === 0) this.deps.waiters.notify(topic);
+    // Parked pops wait until the earliest visibility they knew of; this one may now come sooner.
+    this.deps.waiters.notify(topic);
     return {
       receiptHandle: encodeReceiptHandle(
         { brokerGroup: config.group, queueId: handle.queueId, offset: handle.offset, handleSeq: outcome.handleSeq, invisibleUntilMs: visibleAtMs },
@@ -168,7 +170,7 @@ export class PopService {
     };
   }
 
-  /** Sends a delivered message to `%DLQ%<group>` and acknowledges it. */
+  /** Sends a delivered message to `%DLQ%<group>` and acknowledges it (a client gave up on it). */
   async forwardToDeadLetter(group: string, topic: string, receiptHandle: string): Promise<void> {
     checkGroupName(group);
     this.requireLeader();
@@ -177,15 +179,35 @@ export class PopService {
     const units = await this.deps.consumeQueues.queue(topic, handle.queueId).read(handle.offset, 1);
     if (units.length === 0) throw new LedgerError('INVALID_RECEIPT_HANDLE', 'receipt handle names no message');
     const message = await this.deps.reader.read(topic, handle.queueId, units[0].offset, units[0].position, units[0].size);
-    const dlqTopic = `%DLQ%${group}`;
-    await this.deps.sender.send(dlqTopic, -1, [
-      { ...message, topic: dlqTopic, properties: { ...message.properties, ORIGIN_TOPIC: topic, ORIGIN_QUEUE_OFFSET: String(handle.offset) } },
-    ]);
+    await this.sendToDeadLetter(group, topic, [{ offset: handle.offset, message }]);
     const [outcome] = await this.ack(group, topic, [receiptHandle]);
     if (outcome) throw outcome;
   }
 
-  private async popOnce(request: PopRequest, readQueues: number, invisibleMs: number, filter: TagFilter): Promise<PoppedMessage[]> {
+  /**
+   * Copies messages of `topic` to `%DLQ%<group>` (one queue, as RocketMQ keeps it), with where
+   * they came from in ORIGIN_TOPIC / ORIGIN_QUEUE_OFFSET.
+   */
+  private async sendToDeadLetter(group: string, topic: string, dead: ReadonlyArray<{ offset: number; message: StoredMessage }>): Promise<void> {
+    const dlqTopic = deadLetterTopicOf(group);
+    await this.deps.topics.systemTopic(dlqTopic, 1);
+    await this.deps.sender.send(dlqTopic, 0, dead.map(({ offset, message }) => (
+      { ...message, topic: dlqTopic, properties: { ...message.properties, ORIGIN_TOPIC: topic, ORIGIN_QUEUE_OFFSET: String(offset) } }
+    )));
+  }
+
+  /**
+   * Dead-letters redeliveries a group has run out of attempts for (RocketMQ's Proxy does the same
+   * when it receives a message past the group's maximum): copied to the DLQ, then acknowledged.
+   * A failover between the two can leave a second copy in the DLQ, never lose the message.
+   */
+  private async deadLetterExhausted(group: string, topic: string, queueId: number, exhausted: ReadonlyArray<{ offset: number; message: StoredMessage; handleSeq: number }>): Promise<void> {
+    if (exhausted.length === 0) return;
+    await this.sendToDeadLetter(group, topic, exhausted);
+    await this.deps.pipeline.submitMeta(exhausted.map(({ offset, handleSeq }) => ({ kind: 'ack', group, topic, queueId, offset, handleSeq })));
+  }
+
+  private async popOnce(request: PopRequest, readQueues: number, invisibleMs: number, filter: TagFilter, maxDeliveryAttempts: number): Promise<PoppedMessage[]> {
     const { popState, consumeQueues, config } = this.deps;
     const now = this.clock();
     const visibleAtMs = now + invisibleMs;
@@ -198,14 +220,21 @@ export class PopService {
       const state = popState.queue(request.group, request.topic, queueId);
       const queue = consumeQueues.queue(request.topic, queueId);
       const offsets: number[] = [];
+      const exhausted: Array<{ offset: number; message: StoredMessage; handleSeq: number }> = [];
       for (const offset of state.expired(now, remaining)) {
         const [unit] = await queue.read(offset, 1);
         if (!unit) continue;
         const message = await this.deps.reader.readOrNull(request.topic, queueId, unit.offset, unit.position, unit.size);
         if (!message) continue;
+        const entry = state.inflight.get(offset);
+        if (entry && entry.attempts >= maxDeliveryAttempts) {
+          exhausted.push({ offset, message, handleSeq: entry.handleSeq });
+          continue;
+        }
         offsets.push(offset);
         picked.push({ queueId, offset, message });
       }
+      await this.deadLetterExhausted(request.group, request.topic, queueId, exhausted);
       let newPopOffset = state.popOffset;
       if (state.inflight.size < config.maxInflightPerQueue && offsets.length < remaining && queue.maxOffset > state.popOffset) {
         const units = await queue.read(state.popOffset, Math.min(MAX_SCAN_UNITS, Math.max(remaining * 4, 32)));

@@ -1,7 +1,7 @@
 import { LedgerError } from '../common/errors.js';
 import type { BrokerConfig } from './broker-config.js';
 import type { CommitPipeline } from './commit-pipeline.js';
-import type { GroupConfig, TopicConfig } from './meta-command.js';
+import type { GroupConfig, RetryBackoff, TopicConfig } from './meta-command.js';
 import { checkGroupName, checkTopicName } from './name-rules.js';
 import type { TopicTable } from './topic-table.js';
 
@@ -59,18 +59,30 @@ export class TopicService {
     return this.mustHaveTopic(topic.name);
   }
 
-  /** The subscription group, created if missing and `autoCreate` and the broker allows it. */
-  async group(name: string, autoCreate: boolean): Promise<GroupConfig> {
+  /**
+   * The subscription group, created if missing and `autoCreate` and the broker allows it; its
+   * retry backoff is the broker's default when the group has none of its own.
+   */
+  async group(name: string, autoCreate: boolean): Promise<GroupConfig & { retryBackoff: RetryBackoff }> {
     checkGroupName(name);
     const existing = this.table.group(name);
-    if (existing) return existing;
+    if (existing) return this.withBackoff(existing);
     if (!autoCreate || !this.config.autoCreateGroups) throw new LedgerError('CONSUMER_GROUP_NOT_FOUND', `consumer group ${name} does not exist`);
     await this.once(`g:${name}`, () =>
-      this.pipeline.submitMeta([{ kind: 'group.put', group: { name, maxDeliveryAttempts: this.config.maxDeliveryAttempts } }]).then(() => undefined),
+      this.pipeline.submitMeta([{ kind: 'group.put', group: { name, maxDeliveryAttempts: this.config.maxDeliveryAttempts, retryBackoff: this.defaultBackoff() } }]).then(() => undefined),
     );
     const created = this.table.group(name);
     if (!created) throw new LedgerError('INTERNAL_ERROR', `group ${name} was not created`);
-    return created;
+    return this.withBackoff(created);
+  }
+
+  private withBackoff(group: GroupConfig): GroupConfig & { retryBackoff: RetryBackoff } {
+    return { ...group, retryBackoff: group.retryBackoff ?? this.defaultBackoff() };
+  }
+
+  private defaultBackoff(): RetryBackoff {
+    const { retryBackoffInitialMs, retryBackoffMaxMs, retryBackoffMultiplier } = this.config;
+    return { initialMs: retryBackoffInitialMs, maxMs: retryBackoffMaxMs, multiplier: retryBackoffMultiplier };
   }
 
   private mustHaveTopic(name: string): TopicConfig {

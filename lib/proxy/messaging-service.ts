@@ -17,8 +17,8 @@ import { checkGroupName, checkTopicName } from '../broker/name-rules.js';
 import { peekBrokerGroup } from '../broker/receipt-handle.js';
 import type { BrokerGateway } from '../client/broker-gateway.js';
 import type { RouteSource } from '../client/route-source.js';
-import { settingsFor } from './telemetry-settings.js';
-import type { SettingsLimits } from './telemetry-settings.js';
+import { retryPolicyOf, settingsFor } from './telemetry-settings.js';
+import type { GroupRetryPolicy, SettingsLimits } from './telemetry-settings.js';
 import { V2_OK, durationToMs, fromV2Message, messageTypeName, toV2Message, toV2Status, toTimestamp, v2Status } from './v2-codec.js';
 
 export interface MessagingServiceOptions {
@@ -94,12 +94,16 @@ export function messagingServiceHandlers(options: MessagingServiceOptions): Mess
   }
 
   /** Ensures a consumer group exists on every live broker group (auto-created where allowed). */
-  async function ensureGroup(group: string): Promise<void> {
+  /** Creates the subscription group on every live broker group; answers its retry policy (from the first). */
+  async function ensureGroup(group: string): Promise<GroupRetryPolicy | null> {
     checkGroupName(group);
+    let policy: GroupRetryPolicy | null = null;
     for (const g of await routes.groups()) {
       if (!g.leaderAddress) continue;
-      await gateway.getGroup(g.group, { name: group, autoCreate: true }, options.brokerTimeoutMs);
+      const answer = await gateway.getGroup(g.group, { name: group, autoCreate: true }, options.brokerTimeoutMs);
+      if (policy === null && answer.group) policy = retryPolicyOf(answer.group);
     }
+    return policy;
   }
 
   function unary<Res extends { status?: V2StatusType | null }>(
@@ -265,11 +269,11 @@ export function messagingServiceHandlers(options: MessagingServiceOptions): Mess
         if (!command.settings) return;
         const settings = command.settings;
         const group = settings.subscription?.group?.name;
-        const reply = (): void => {
-          call.write({ status: V2_OK, settings: settingsFor(settings, options.limits) });
+        const reply = (policy: GroupRetryPolicy | null): void => {
+          call.write({ status: V2_OK, settings: settingsFor(settings, options.limits, policy) });
         };
         if (!group) {
-          reply();
+          reply(null);
           return;
         }
         ensureGroup(group).then(reply, (error: unknown) => call.write({ status: v2StatusOf(error) }));

@@ -36,7 +36,7 @@ export class ProxyServer {
         routes: options.routes,
         logger: options.logger,
         accessPoint: address,
-        limits: { maxBodyBytes: 4 * 1024 * 1024, maxDeliveryAttempts: 17, receiveBatchSize: 32, longPollingTimeoutMs: 20_000, ...options.limits },
+        limits: { maxBodyBytes: 4 * 1024 * 1024, receiveBatchSize: 32, longPollingTimeoutMs: 20_000, ...options.limits },
         brokerTimeoutMs: 5_000,
         maxPollMs: 20_000,
       }),

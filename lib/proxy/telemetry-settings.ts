@@ -2,20 +2,51 @@
  * The settings the Proxy answers a client's first Telemetry `settings` command with. The official
  * Node client needs `backoff_policy` (exponential) and, for producers, `publishing.max_body_size`
  * > 0 in this answer, or it hangs or crashes at startup.
+ *
+ * A consumer gets its group's retry policy: the maximum delivery attempts and an exponential
+ * backoff, which a PushConsumer applies to a failed message (ChangeInvisibleDuration) before it is
+ * delivered again. Known client quirk: rocketmq-client-nodejs 1.0.x reads only the whole seconds
+ * of the backoff durations and then uses them as milliseconds (1 s → 1 ms), so its retries come
+ * 1,000 times sooner than the policy says; other official clients read the durations as sent.
  */
+import type { GroupConfig__Output } from '../gen/internal/ledgermq/v1/GroupConfig.js';
 import type { Settings, Settings__Output } from '../gen/v2/apache/rocketmq/v2/Settings.js';
 import { msToDuration } from './v2-codec.js';
 
 export interface SettingsLimits {
   maxBodyBytes: number;
-  /** Deliveries before the dead-letter queue (the group's retry policy). */
-  maxDeliveryAttempts: number;
   receiveBatchSize: number;
   longPollingTimeoutMs: number;
 }
 
-/** Answer to a client's settings; the client type decides between publishing and subscription. */
-export function settingsFor(client: Settings__Output, limits: SettingsLimits): Settings {
+/** A consumer group's retry policy as the brokers keep it. */
+export interface GroupRetryPolicy {
+  /** Deliveries before the dead-letter queue (the first included). */
+  maxDeliveryAttempts: number;
+  initialBackoffMs: number;
+  maxBackoffMs: number;
+  multiplier: number;
+}
+
+/** RocketMQ's defaults (16 retries; ExponentialRetryPolicy 1 s × 2 up to 2 h), for a group no broker described. */
+export const DEFAULT_RETRY_POLICY: GroupRetryPolicy = { maxDeliveryAttempts: 17, initialBackoffMs: 1_000, maxBackoffMs: 2 * 60 * 60 * 1000, multiplier: 2 };
+
+/** The retry policy of a group config answered by a broker. */
+export function retryPolicyOf(group: GroupConfig__Output): GroupRetryPolicy {
+  const backoff = group.retryBackoff;
+  return {
+    maxDeliveryAttempts: group.maxDeliveryAttempts > 0 ? group.maxDeliveryAttempts : DEFAULT_RETRY_POLICY.maxDeliveryAttempts,
+    initialBackoffMs: backoff ? Number(backoff.initialMs) : DEFAULT_RETRY_POLICY.initialBackoffMs,
+    maxBackoffMs: backoff ? Number(backoff.maxMs) : DEFAULT_RETRY_POLICY.maxBackoffMs,
+    multiplier: backoff ? backoff.multiplier : DEFAULT_RETRY_POLICY.multiplier,
+  };
+}
+
+/**
+ * Answer to a client's settings; the client type decides between publishing and subscription.
+ * `policy`: the consumer group's retry policy (null: RocketMQ's defaults).
+ */
+export function settingsFor(client: Settings__Output, limits: SettingsLimits, policy: GroupRetryPolicy | null = null): Settings {
   const base: Settings = {
     clientType: client.clientType,
     accessPoint: client.accessPoint ?? undefined,
@@ -32,12 +63,13 @@ export function settingsFor(client: Settings__Output, limits: SettingsLimits): S
       },
     };
   }
+  const retry = policy ?? DEFAULT_RETRY_POLICY;
   return {
     ...base,
-    // RocketMQ's retry delays grow from 1 s to 2 h; the Node client only understands exponential.
+    // Exponential (RocketMQ's GroupRetryPolicy type EXPONENTIAL): the Node client ignores customized backoff.
     backoffPolicy: {
-      maxAttempts: limits.maxDeliveryAttempts,
-      exponentialBackoff: { initial: msToDuration(1000), max: msToDuration(2 * 60 * 60 * 1000), multiplier: 2 },
+      maxAttempts: retry.maxDeliveryAttempts,
+      exponentialBackoff: { initial: msToDuration(retry.initialBackoffMs), max: msToDuration(retry.maxBackoffMs), multiplier: retry.multiplier },
     },
     subscription: {
       group: client.subscription?.group ?? undefined,
