@@ -215,6 +215,15 @@ describe('our client: producer, push and pull consumers (real processes)', funct
     expect(dead[0].properties.RECONSUME_TIME).to.equal('17');
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect(deliveries.length, 'no delivery after the dead letter').to.equal(17);
+    // The admin CLI sees the retry and DLQ topics: 16 retries went through one, 1 message is in the other.
+    const retryProgress = JSON.parse(await cli('consumerProgress', '-g', 'retry-group', '-t', '%RETRY%retry-group')) as Array<{ maxOffset: number; lag: number }>;
+    expect(retryProgress.map((q) => q.maxOffset)).to.deep.equal([16]);
+    await waitFor('retry progress committed', async () => {
+      const progress = JSON.parse(await cli('consumerProgress', '-g', 'retry-group', '-t', '%RETRY%retry-group')) as Array<{ lag: number }>;
+      return progress[0].lag === 0;
+    });
+    const dlqProgress = JSON.parse(await cli('consumerProgress', '-g', 'retry-group', '-t', '%DLQ%retry-group')) as Array<{ maxOffset: number }>;
+    expect(dlqProgress.map((q) => q.maxOffset)).to.deep.equal([1]);
   });
 
   it('admin updateTopic creates a topic on the group leader with the queues asked for', async () => {
