@@ -191,9 +191,10 @@ export class PopService {
   private async sendToDeadLetter(group: string, topic: string, dead: ReadonlyArray<{ offset: number; message: StoredMessage }>): Promise<void> {
     const dlqTopic = deadLetterTopicOf(group);
     await this.deps.topics.systemTopic(dlqTopic, 1);
-    await this.deps.sender.send(dlqTopic, 0, dead.map(({ offset, message }) => (
-      { ...message, topic: dlqTopic, properties: { ...message.properties, ORIGIN_TOPIC: topic, ORIGIN_QUEUE_OFFSET: String(offset) } }
-    )));
+    // One send each: dead letters are rare, and a batch of large messages could exceed the batch size limit.
+    for (const { offset, message } of dead) {
+      await this.deps.sender.send(dlqTopic, 0, [{ ...message, topic: dlqTopic, properties: { ...message.properties, ORIGIN_TOPIC: topic, ORIGIN_QUEUE_OFFSET: String(offset) } }]);
+    }
   }
 
   /**
