@@ -10,6 +10,7 @@ import { runUpdateTopic } from '../lib/admin/update-topic.js';
 import { runConsumerConnection, runConsumerProgress, runResetOffsetByTime } from '../lib/admin/consumer-commands.js';
 import type { ConsumerCommandOptions } from '../lib/admin/consumer-commands.js';
 import { runConsumeBench } from '../lib/bench/consume-bench.js';
+import { runLongPollBench } from '../lib/bench/longpoll-bench.js';
 import { runLocalCluster } from '../lib/cluster/up-command.js';
 import { NamesrvProcess } from '../lib/process/namesrv-process.js';
 
@@ -158,6 +159,29 @@ bench
       count: flags.count, sizeBytes: flags.size, queues: flags.queues, runs: flags.runs, maxSeconds: flags.maxSeconds,
       followerReadLagBytes: flags.followerReadLagBytes, basePort: flags.basePort, pullBatchSize: flags.pullBatch, consumeBatchSize: flags.consumeBatch,
       officialLanes: flags.officialLanes, produceBatch: flags.produceBatch, produceWindow: flags.produceWindow,
+    });
+  });
+
+bench
+  .command('longpoll')
+  .description('leader CPU with many parked pulls on an idle topic, and delivery latency to parked consumers')
+  .option('--parked <n>', 'PullMessages requests held on the leader', positiveInt, 2_000)
+  .option('--queues <n>', 'queues of the idle topic', positiveInt, 8)
+  .option('--channels <n>', 'gRPC channels the parked requests are spread over', positiveInt, 4)
+  .option('--poll-timeout-ms <ms>', 'long-poll timeout of each request (broker maximum 30,000)', positiveInt, 30_000)
+  .option('--cpu-window-seconds <s>', 'CPU measurement window, idle and parked', positiveInt, 10)
+  .option('--sends <n>', 'single sends timed to the parked pulls', positiveInt, 50)
+  .option('--send-interval-ms <ms>', 'spacing of the sends', positiveInt, 100)
+  .option('--official-sends <n>', 'sends timed through the official SimpleConsumer receive path (0 skips)', (value: string) => (value === '0' ? 0 : positiveInt(value)), 20)
+  .option('--base-port <port>', 'first port of the bench cluster', positiveInt, 24_100)
+  .option('--target-cpu-percent <p>', 'target: leader CPU with everything parked, % of one core', positiveInt, 5)
+  .option('--target-delivery-ms <ms>', 'target: p99 delivery to a parked pull', positiveInt, 50)
+  .option('--strict', 'exit non-zero when a target is missed', false)
+  .action(async (flags: { parked: number; queues: number; channels: number; pollTimeoutMs: number; cpuWindowSeconds: number; sends: number; sendIntervalMs: number; officialSends: number; basePort: number; targetCpuPercent: number; targetDeliveryMs: number; strict: boolean }) => {
+    process.exitCode = await runLongPollBench({
+      parked: flags.parked, queues: flags.queues, channels: flags.channels, pollTimeoutMs: flags.pollTimeoutMs, cpuWindowSeconds: flags.cpuWindowSeconds,
+      sends: flags.sends, sendIntervalMs: flags.sendIntervalMs, officialSends: flags.officialSends, basePort: flags.basePort, strict: flags.strict,
+      targetCpuPercent: flags.targetCpuPercent, targetDeliveryMs: flags.targetDeliveryMs,
     });
   });
 

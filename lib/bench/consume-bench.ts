@@ -44,6 +44,12 @@ const TOPIC = 'BenchConsume';
 /** The official bench consumer subscribes to this tag only. */
 const TAG = 'bench';
 const PHASES: readonly PhaseName[] = ['push-follower-on', 'push-follower-off', 'official-simple'];
+/**
+ * The brokers' default consumerExpiryMs. A new leader reports its consumer lists as unsettled for
+ * this long, and our PushConsumer takes no queue until they settle: a phase started earlier would
+ * time that wait, not consumption.
+ */
+const CONSUMER_EXPIRY_MS = 5_000;
 
 /** Runs the benchmark and prints it; resolves to the process exit code (1 when a phase fell short). */
 export async function runConsumeBench(options: ConsumeBenchOptions): Promise<number> {
@@ -52,6 +58,7 @@ export async function runConsumeBench(options: ConsumeBenchOptions): Promise<num
   console.log(describeEnvironment(environment));
   return withBenchCluster({ basePort: options.basePort, brokerOverrides: { followerReadLagBytes: options.followerReadLagBytes } }, async (cluster) => {
     const leaderId = await waitForLeader(cluster);
+    const leaderKnownAt = Date.now();
     const nameServers = cluster.description.namesrv;
     if (await runUpdateTopic({ namesrv: nameServers, topic: TOPIC, readQueues: options.queues, writeQueues: options.queues, perm: 6 }) !== 0) {
       throw new Error(`could not create topic ${TOPIC}`);
@@ -63,6 +70,7 @@ export async function runConsumeBench(options: ConsumeBenchOptions): Promise<num
     const spread = [...backlog.perQueue.entries()].sort(([a], [b]) => a - b).map(([queue, n]) => `q${queue}=${n}`).join(' ');
     console.log(`backlog: ${formatNumber(backlog.stored)} stored in ${formatNumber(backlog.elapsedS, 1)} s = ${formatNumber(backlog.msgsPerS)} msgs/s (batches of ${options.produceBatch}, ${options.produceWindow} in flight); leader ${leaderId}; ${spread}`);
     await waitForEqualApplied(cluster);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, leaderKnownAt + CONSUMER_EXPIRY_MS + 500 - Date.now())));
 
     const phases: PhaseFigures[] = [];
     for (let run = 1; run <= options.runs; run++) {

@@ -35,12 +35,18 @@ export interface CpuWindow {
   percentOfCore: number;
 }
 
-/** Measures `pid`'s CPU over `windowMs` of wall time (tick resolution: 10 ms at CLK_TCK 100). */
-export async function measureCpu(pid: number, windowMs: number): Promise<CpuWindow> {
-  const startCpu = await cpuSeconds(pid);
+/**
+ * Measures the CPU of each of `pids` over the same `windowMs` of wall time (tick resolution: 10 ms
+ * at CLK_TCK 100), in the order given.
+ */
+export async function measureCpu(pids: readonly number[], windowMs: number): Promise<CpuWindow[]> {
+  const startCpu = await Promise.all(pids.map(cpuSeconds));
   const startWall = performance.now();
   await new Promise((resolve) => setTimeout(resolve, windowMs));
-  const used = (await cpuSeconds(pid)) - startCpu;
+  const endCpu = await Promise.all(pids.map(cpuSeconds));
   const wallSeconds = (performance.now() - startWall) / 1000;
-  return { wallSeconds, cpuSeconds: used, percentOfCore: (100 * used) / wallSeconds };
+  return pids.map((_, i) => {
+    const used = endCpu[i] - startCpu[i];
+    return { wallSeconds, cpuSeconds: used, percentOfCore: (100 * used) / wallSeconds };
+  });
 }
