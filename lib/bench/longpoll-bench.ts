@@ -80,12 +80,16 @@ export async function runLongPollBench(options: LongPollBenchOptions): Promise<n
     try {
       pulls.start(Array.from({ length: options.queues }, () => 0));
       const parkedAtStart = await waitParked(pulls, leader, options.parked);
+      await requireSameLeader(cluster, leaderId);
       await sleep(1_000);
+      const timeoutsBefore = pulls.timeouts;
       const busy = await measureWithSelf(pids, windowMs);
       const parkedAtEnd = { client: pulls.outstanding, broker: await parkedPolls(leader.http) };
+      await requireSameLeader(cluster, leaderId);
+      const windowTimeouts = pulls.timeouts - timeoutsBefore;
       console.log(`parked: client ${parkedAtStart.client} / broker gauge ${parkedAtStart.broker} before the window, ${parkedAtEnd.client} / ${parkedAtEnd.broker} after; ` +
         `leader ${formatNumber(busy.leader.percentOfCore, 2)}% of a core; followers ${busy.followers.map((w) => `${formatNumber(w.percentOfCore, 2)}%`).join(', ')}; this process ${formatNumber(busy.self, 1)}%; ` +
-        `re-polls after timeout so far ${pulls.timeouts}, errors ${pulls.errors}${pulls.errors > 0 ? ` (${pulls.lastError})` : ''}`);
+        `${windowTimeouts} pulls returned empty at their timeout and were re-sent during the window (${formatNumber(windowTimeouts / busy.leader.wallSeconds, 1)}/s), errors ${pulls.errors}${pulls.errors > 0 ? ` (${pulls.lastError})` : ''}`);
 
       const sends = await timeSends(producer, pulls, clock, options);
       console.log(`pull path: ${sends.delivered}/${options.sends} delivered; delivery p50 ${formatNumber(sends.delivery.p50Ms, 2)} ms p99 ${formatNumber(sends.delivery.p99Ms, 2)} ms max ${formatNumber(sends.delivery.maxMs, 2)} ms; ack p50 ${formatNumber(sends.ack.p50Ms, 2)} ms p99 ${formatNumber(sends.ack.p99Ms, 2)} ms max ${formatNumber(sends.ack.maxMs, 2)} ms; ${sends.beforeAck} delivered before the ack returned`);
@@ -109,7 +113,7 @@ export async function runLongPollBench(options: LongPollBenchOptions): Promise<n
         ...(official ? [['official receive p50 / p99 / max', `${formatNumber(official.delivery.p50Ms, 1)} / ${formatNumber(official.delivery.p99Ms, 1)} / ${formatNumber(official.delivery.maxMs, 1)} ms`, '', '']] : []),
       ]));
       console.log(JSON.stringify({
-        bench: 'longpoll', options, environment, leaderId, cpu: { idle, parked: busy }, parkedAtStart, parkedAtEnd,
+        bench: 'longpoll', options, environment, leaderId, cpu: { idle, parked: busy }, repollsInWindow: windowTimeouts, parkedAtStart, parkedAtEnd,
         pulls: { timeouts: pulls.timeouts, deliveries: pulls.deliveries, errors: pulls.errors, lastError: pulls.lastError },
         pullPath: sends, officialPath: official, verdicts,
       }));
@@ -139,13 +143,19 @@ async function measureWithSelf(pids: readonly number[], windowMs: number): Promi
   return { leader, followers, self: (100 * (self.user + self.system) / 1000) / (performance.now() - wallStart) };
 }
 
+/** Throws when the group's leader is no longer `leaderId`: the figures would mix two nodes. */
+async function requireSameLeader(cluster: LocalCluster, leaderId: string): Promise<void> {
+  const now = await cluster.leaderId();
+  if (now !== leaderId) throw new Error(`the group's leader moved from ${leaderId} to ${now ?? 'none'} during the benchmark; run it again`);
+}
+
 /** Waits (up to 60 s) until every slot has a request out and the leader counts them parked. */
 async function waitParked(pulls: ParkedPulls, leader: NodeInfo, parked: number): Promise<{ client: number; broker: number | null }> {
   const deadline = Date.now() + 60_000;
   for (;;) {
     const broker = await parkedPolls(leader.http);
     if (pulls.outstanding === parked && broker !== null && broker >= parked) return { client: pulls.outstanding, broker };
-    if (Date.now() > deadline) throw new Error(`only ${pulls.outstanding} requests out (broker counts ${broker}) of ${parked} after 60 s; errors ${pulls.errors} (${pulls.lastError})`);
+    if (Date.now() > deadline) throw new Error(`${pulls.outstanding} requests out, the leader counts ${broker} parked, of ${parked} after 60 s; ${pulls.timeouts} empty answers, ${pulls.errors} errors (${pulls.lastError})`);
     await sleep(100);
   }
 }

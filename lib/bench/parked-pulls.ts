@@ -100,6 +100,12 @@ export class ParkedPulls {
         await new Promise((resolve) => setTimeout(resolve, ERROR_PAUSE_MS));
         continue;
       }
+      if (response.suggestedAddress !== '' && response.pullStatus !== 'FOUND') {
+        // Only a follower sends an empty answer elsewhere: this node no longer leads, nothing parks here.
+        this.recordError(`${this.options.brokerAddress} answers as a follower and suggests ${response.suggestedAddress}`);
+        await new Promise((resolve) => setTimeout(resolve, ERROR_PAUSE_MS));
+        continue;
+      }
       const nextOffset = Number(response.nextOffset);
       if (response.pullStatus === 'FOUND') {
         this.deliveries += 1;

@@ -61,7 +61,7 @@ export async function runPushConsumePhase(options: PushConsumePhaseOptions): Pro
   }).subscribe(options.topic, '*');
   const start = performance.now();
   let timer: NodeJS.Timeout | undefined;
-  let stoppedAt = 0;
+  let stoppedAt: number;
   try {
     await consumer.start();
     await Promise.race([done, new Promise<void>((resolve) => (timer = setTimeout(resolve, options.maxSeconds * 1000)))]);
