@@ -2,8 +2,10 @@
  * Many long-polling PullMessages requests held on one broker, as a crowd of idle consumers would
  * hold them: each slot pulls one queue from that queue's head (raw `ledgermq.v1.BrokerService`
  * calls over a few gRPC channels), and pulls again as soon as its request returns, whether with
- * messages or empty at its poll timeout. First requests get poll timeouts spread evenly up to the
- * full one, so later re-polls are spread over time as in a steady state, not all at once.
+ * messages or empty at its poll timeout. Slots start at `rampPerSecond` (consumers arrive over
+ * time; 2,000 requests in one burst stall a leader long enough to lose its leadership), and first
+ * requests get poll timeouts spread evenly up to the full one, so later re-polls are spread over
+ * time as in a steady state, not all at once.
  */
 import * as grpc from '@grpc/grpc-js';
 import { performance } from 'node:perf_hooks';
@@ -25,6 +27,8 @@ export interface ParkedPullsOptions {
   channels: number;
   /** Poll timeout of every request after the first (at most the broker's maxPollTimeoutMs). */
   pollTimeoutMs: number;
+  /** Slots started per second. */
+  rampPerSecond: number;
   /** Told of every message a request returned, with the time it returned (performance.now()). */
   onMessages: (queueId: number, bodies: Buffer[], atMs: number) => void;
 }
@@ -66,7 +70,8 @@ export class ParkedPulls {
   start(heads: readonly number[]): void {
     heads.forEach((head, queueId) => (this.heads[queueId] = head));
     const { parked, pollTimeoutMs } = this.options;
-    this.loops = Array.from({ length: parked }, (_, slot) => this.runSlot(slot, Math.max(1, Math.round((pollTimeoutMs * (slot + 1)) / parked))));
+    this.loops = Array.from({ length: parked }, (_, slot) =>
+      this.runSlot(slot, Math.floor((slot * 1000) / this.options.rampPerSecond), Math.max(1, Math.round((pollTimeoutMs * (slot + 1)) / parked))));
   }
 
   /** Cancels every request in flight, waits for the slots to end, closes the channels. */
@@ -77,7 +82,8 @@ export class ParkedPulls {
     for (const client of this.clients) client.close();
   }
 
-  private async runSlot(slot: number, firstPollTimeoutMs: number): Promise<void> {
+  private async runSlot(slot: number, startDelayMs: number, firstPollTimeoutMs: number): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, startDelayMs));
     const queueId = slot % this.options.queues;
     const client = this.clients[slot % this.clients.length];
     let pollTimeoutMs = firstPollTimeoutMs;
