@@ -169,6 +169,7 @@ bench
   .option('--queues <n>', 'queues of the idle topic', positiveInt, 8)
   .option('--channels <n>', 'gRPC channels the parked requests are spread over', positiveInt, 4)
   .option('--ramp-per-second <n>', 'parked requests started per second (a large value sends them in one burst)', positiveInt, 500)
+  .addOption(new Option('--no-stagger', 'give every first request the full poll timeout: no re-poll during the CPU window (the cost of holding alone)'))
   .option('--poll-timeout-ms <ms>', 'long-poll timeout of each request (broker maximum 30,000)', positiveInt, 30_000)
   .option('--cpu-window-seconds <s>', 'CPU measurement window, idle and parked', positiveInt, 10)
   .option('--sends <n>', 'single sends timed to the parked pulls', positiveInt, 50)
@@ -178,9 +179,9 @@ bench
   .option('--target-cpu-percent <p>', 'target: leader CPU with everything parked, % of one core', positiveInt, 5)
   .option('--target-delivery-ms <ms>', 'target: p99 delivery to a parked pull', positiveInt, 50)
   .option('--strict', 'exit non-zero when a target is missed', false)
-  .action(async (flags: { parked: number; queues: number; channels: number; rampPerSecond: number; pollTimeoutMs: number; cpuWindowSeconds: number; sends: number; sendIntervalMs: number; officialSends: number; basePort: number; targetCpuPercent: number; targetDeliveryMs: number; strict: boolean }) => {
+  .action(async (flags: { parked: number; queues: number; channels: number; rampPerSecond: number; stagger: boolean; pollTimeoutMs: number; cpuWindowSeconds: number; sends: number; sendIntervalMs: number; officialSends: number; basePort: number; targetCpuPercent: number; targetDeliveryMs: number; strict: boolean }) => {
     process.exitCode = await runLongPollBench({
-      parked: flags.parked, queues: flags.queues, channels: flags.channels, rampPerSecond: flags.rampPerSecond, pollTimeoutMs: flags.pollTimeoutMs, cpuWindowSeconds: flags.cpuWindowSeconds,
+      parked: flags.parked, queues: flags.queues, channels: flags.channels, rampPerSecond: flags.rampPerSecond, staggerFirstTimeouts: flags.stagger, pollTimeoutMs: flags.pollTimeoutMs, cpuWindowSeconds: flags.cpuWindowSeconds,
       sends: flags.sends, sendIntervalMs: flags.sendIntervalMs, officialSends: flags.officialSends, basePort: flags.basePort, strict: flags.strict,
       targetCpuPercent: flags.targetCpuPercent, targetDeliveryMs: flags.targetDeliveryMs,
     });

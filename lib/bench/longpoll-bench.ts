@@ -34,6 +34,8 @@ export interface LongPollBenchOptions {
   channels: number;
   /** Parked requests started per second. */
   rampPerSecond: number;
+  /** See ParkedPullsOptions.staggerFirstTimeouts. */
+  staggerFirstTimeouts: boolean;
   pollTimeoutMs: number;
   cpuWindowSeconds: number;
   sends: number;
@@ -57,7 +59,7 @@ const ARRIVAL_TIMEOUT_MS = 5_000;
 /** Runs the benchmark and prints it; resolves to the exit code (non-zero on a missed target only when `strict`, or on a lost message). */
 export async function runLongPollBench(options: LongPollBenchOptions): Promise<number> {
   const environment = benchEnvironment();
-  console.log(`ledgermq bench longpoll: 3-node group, ${formatNumber(options.parked)} parked pulls on ${options.queues} queues over ${options.channels} channels (started at ${formatNumber(options.rampPerSecond)}/s), poll timeout ${options.pollTimeoutMs} ms, CPU windows of ${options.cpuWindowSeconds} s, ${options.sends} sends ${options.sendIntervalMs} ms apart`);
+  console.log(`ledgermq bench longpoll: 3-node group, ${formatNumber(options.parked)} parked pulls on ${options.queues} queues over ${options.channels} channels (started at ${formatNumber(options.rampPerSecond)}/s), poll timeout ${options.pollTimeoutMs} ms (first ones ${options.staggerFirstTimeouts ? 'spread up to it: steady-state re-polls' : 'all full: no re-poll in the window'}), CPU windows of ${options.cpuWindowSeconds} s, ${options.sends} sends ${options.sendIntervalMs} ms apart`);
   console.log(describeEnvironment(environment));
   return withBenchCluster({ basePort: options.basePort }, async (cluster) => {
     const leaderId = await waitForLeader(cluster);
@@ -76,7 +78,7 @@ export async function runLongPollBench(options: LongPollBenchOptions): Promise<n
     const clock = new DeliveryClock('longpoll-');
     const pulls = new ParkedPulls({
       brokerAddress: leader.broker, topic: TOPIC, group: GROUP, queues: options.queues, parked: options.parked, channels: options.channels,
-      pollTimeoutMs: options.pollTimeoutMs, rampPerSecond: options.rampPerSecond, onMessages: (_queueId, bodies, atMs) => clock.record(bodies, atMs),
+      pollTimeoutMs: options.pollTimeoutMs, rampPerSecond: options.rampPerSecond, staggerFirstTimeouts: options.staggerFirstTimeouts, onMessages: (_queueId, bodies, atMs) => clock.record(bodies, atMs),
     });
     const producer = new Producer({ nameServers, requestTimeoutMs: 5_000 });
     try {

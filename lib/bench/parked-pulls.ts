@@ -29,6 +29,11 @@ export interface ParkedPullsOptions {
   pollTimeoutMs: number;
   /** Slots started per second. */
   rampPerSecond: number;
+  /**
+   * Spread first poll timeouts evenly up to `pollTimeoutMs` (steady-state re-polls); false: every
+   * first request holds the full timeout, so none returns for that long (the cost of holding alone).
+   */
+  staggerFirstTimeouts: boolean;
   /** Told of every message a request returned, with the time it returned (performance.now()). */
   onMessages: (queueId: number, bodies: Buffer[], atMs: number) => void;
 }
@@ -71,7 +76,7 @@ export class ParkedPulls {
     heads.forEach((head, queueId) => (this.heads[queueId] = head));
     const { parked, pollTimeoutMs } = this.options;
     this.loops = Array.from({ length: parked }, (_, slot) =>
-      this.runSlot(slot, Math.floor((slot * 1000) / this.options.rampPerSecond), Math.max(1, Math.round((pollTimeoutMs * (slot + 1)) / parked))));
+      this.runSlot(slot, Math.floor((slot * 1000) / this.options.rampPerSecond), this.options.staggerFirstTimeouts ? Math.max(1, Math.round((pollTimeoutMs * (slot + 1)) / parked)) : pollTimeoutMs));
   }
 
   /** Cancels every request in flight, waits for the slots to end, closes the channels. */
