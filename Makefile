@@ -1,6 +1,6 @@
 # LedgerMQ developer entry points. Every target that needs dependencies installs them first
 # (npm ci, re-run only when package-lock.json changes).
-.PHONY: all install build lint test up sim bench jepsen jepsen-deps clean
+.PHONY: all install build lint test up sim bench bench-consume bench-longpoll jepsen jepsen-deps clean
 
 NODE_STAMP := node_modules/.ledgermq-installed
 DATA_DIR ?= ./data
@@ -33,6 +33,18 @@ sim: build
 # Env: BENCH_COUNT BENCH_LAT_COUNT BENCH_RUNS BENCH_SIZE BENCH_WINDOW BENCH_MAX_SECONDS BENCH_SKIP_NATS
 bench: build
 	node dist/lib/bench/run-bench.js
+
+# Consumer throughput on a 100,000 x 512 B backlog, 3 runs (~7 min on 2 cores): our PushConsumer with
+# and without follower reads vs the official SimpleConsumer through the Proxy; medians, ratios, JSON.
+# Flags after BENCH_CONSUME_ARGS, e.g. BENCH_CONSUME_ARGS="--count 20000 --runs 1" (see --help).
+bench-consume: build
+	node dist/cmd/ledgermq.js bench consume $(BENCH_CONSUME_ARGS)
+
+# Long polling (~1 min): leader CPU idle vs 2,000 parked pulls, delivery latency to parked pulls and
+# through the official receive path, PASS/FAIL vs the issue's targets (BENCH_LONGPOLL_ARGS=--strict
+# makes a FAIL exit non-zero).
+bench-longpoll: build
+	node dist/cmd/ledgermq.js bench longpoll $(BENCH_LONGPOLL_ARGS)
 
 # Debian packages the fault harness uses when it can (root with apt-get): iptables for network
 # namespaces (else loopback TCP proxies), faketime for clock jumps, chromium for the report check.

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** The `ledgermq` command: every process and operator tool of LedgerMQ behind one binary. */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { withDefaults } from '../lib/broker/broker-config.js';
 import type { BrokerConfigInput } from '../lib/broker/broker-config.js';
@@ -9,6 +9,8 @@ import { createLogger } from '../lib/common/logger.js';
 import { runUpdateTopic } from '../lib/admin/update-topic.js';
 import { runConsumerConnection, runConsumerProgress, runResetOffsetByTime } from '../lib/admin/consumer-commands.js';
 import type { ConsumerCommandOptions } from '../lib/admin/consumer-commands.js';
+import { runConsumeBench } from '../lib/bench/consume-bench.js';
+import { runLongPollBench } from '../lib/bench/longpoll-bench.js';
 import { runLocalCluster } from '../lib/cluster/up-command.js';
 import { NamesrvProcess } from '../lib/process/namesrv-process.js';
 
@@ -127,6 +129,62 @@ consumerCommand('resetOffsetByTime', "moves a group's progress to the first mess
   .requiredOption('-s, --time <time>', 'ms since the epoch, or ISO 8601 (2026-11-22T10:00:00Z)')
   .action(async (flags: ConsumerFlags & { time: string }) => {
     process.exitCode = await runResetOffsetByTime({ ...consumerOptions(flags), time: flags.time });
+  });
+
+/** A positive integer CLI value; commander calls it as `(value, previous)`. */
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got ${value}`);
+  return n;
+}
+
+const bench = program.command('bench').description('benchmarks against a fresh local 3-node group on 127.0.0.1 (its own ports and temp folder)');
+bench
+  .command('consume')
+  .description('consumer throughput on a backlog: our PushConsumer with and without follower reads vs the official SimpleConsumer')
+  .option('--count <n>', 'messages in the backlog', positiveInt, 100_000)
+  .option('--size <bytes>', 'body bytes per message', positiveInt, 512)
+  .option('--queues <n>', 'queues of the topic', positiveInt, 8)
+  .option('--runs <n>', 'runs (each consumes the backlog once per phase); medians are reported', positiveInt, 3)
+  .option('--max-seconds <s>', 'time limit of each phase (the backlog gets three times this)', positiveInt, 120)
+  .option('--follower-read-lag-bytes <bytes>', 'broker followerReadLagBytes: reads further behind go to a follower', positiveInt, 1024 * 1024)
+  .option('--base-port <port>', 'first port of the bench cluster', positiveInt, 24_000)
+  .option('--pull-batch <n>', 'PushConsumer pullBatchSize', positiveInt, 32)
+  .option('--consume-batch <n>', 'PushConsumer consumeBatchSize (messages per listener call)', positiveInt, 1)
+  .option('--official-lanes <n>', 'receive loops of the official SimpleConsumer', positiveInt, 8)
+  .option('--produce-batch <n>', 'messages per producer batch for the backlog', positiveInt, 64)
+  .option('--produce-window <n>', 'producer batches in flight for the backlog', positiveInt, 8)
+  .action(async (flags: { count: number; size: number; queues: number; runs: number; maxSeconds: number; followerReadLagBytes: number; basePort: number; pullBatch: number; consumeBatch: number; officialLanes: number; produceBatch: number; produceWindow: number }) => {
+    process.exitCode = await runConsumeBench({
+      count: flags.count, sizeBytes: flags.size, queues: flags.queues, runs: flags.runs, maxSeconds: flags.maxSeconds,
+      followerReadLagBytes: flags.followerReadLagBytes, basePort: flags.basePort, pullBatchSize: flags.pullBatch, consumeBatchSize: flags.consumeBatch,
+      officialLanes: flags.officialLanes, produceBatch: flags.produceBatch, produceWindow: flags.produceWindow,
+    });
+  });
+
+bench
+  .command('longpoll')
+  .description('leader CPU with many parked pulls on an idle topic, and delivery latency to parked consumers')
+  .option('--parked <n>', 'PullMessages requests held on the leader', positiveInt, 2_000)
+  .option('--queues <n>', 'queues of the idle topic', positiveInt, 8)
+  .option('--channels <n>', 'gRPC channels the parked requests are spread over', positiveInt, 4)
+  .option('--ramp-per-second <n>', 'parked requests started per second (a large value sends them in one burst)', positiveInt, 500)
+  .addOption(new Option('--no-stagger', 'give every first request the full poll timeout: no re-poll during the CPU window (the cost of holding alone)'))
+  .option('--poll-timeout-ms <ms>', 'long-poll timeout of each request (broker maximum 30,000)', positiveInt, 30_000)
+  .option('--cpu-window-seconds <s>', 'CPU measurement window, idle and parked', positiveInt, 10)
+  .option('--sends <n>', 'single sends timed to the parked pulls', positiveInt, 50)
+  .option('--send-interval-ms <ms>', 'spacing of the sends', positiveInt, 100)
+  .option('--official-sends <n>', 'sends timed through the official SimpleConsumer receive path (0 skips)', (value: string) => (value === '0' ? 0 : positiveInt(value)), 20)
+  .option('--base-port <port>', 'first port of the bench cluster', positiveInt, 24_100)
+  .option('--target-cpu-percent <p>', 'target: leader CPU with everything parked, % of one core', positiveInt, 5)
+  .option('--target-delivery-ms <ms>', 'target: p99 delivery to a parked pull', positiveInt, 50)
+  .option('--strict', 'exit non-zero when a target is missed', false)
+  .action(async (flags: { parked: number; queues: number; channels: number; rampPerSecond: number; stagger: boolean; pollTimeoutMs: number; cpuWindowSeconds: number; sends: number; sendIntervalMs: number; officialSends: number; basePort: number; targetCpuPercent: number; targetDeliveryMs: number; strict: boolean }) => {
+    process.exitCode = await runLongPollBench({
+      parked: flags.parked, queues: flags.queues, channels: flags.channels, rampPerSecond: flags.rampPerSecond, staggerFirstTimeouts: flags.stagger, pollTimeoutMs: flags.pollTimeoutMs, cpuWindowSeconds: flags.cpuWindowSeconds,
+      sends: flags.sends, sendIntervalMs: flags.sendIntervalMs, officialSends: flags.officialSends, basePort: flags.basePort, strict: flags.strict,
+      targetCpuPercent: flags.targetCpuPercent, targetDeliveryMs: flags.targetDeliveryMs,
+    });
   });
 
 await program.parseAsync(process.argv);

@@ -17,7 +17,10 @@ export interface PublishResult {
 }
 
 export interface ConsumeResult {
+  /** Acknowledged deliveries (a redelivered message counts again). */
   received: number;
+  /** Distinct messages acknowledged, by message id. */
+  distinct: number;
   elapsedS: number;
   msgsPerS: number;
 }
@@ -62,22 +65,29 @@ export async function publish(options: { accessPoint: string; topic: string; siz
   }
 }
 
-/** Receives and acks `count` messages (`lanes` receive loops of up to 32), for at most `maxSeconds`. */
+/**
+ * Receives and acks until `count` distinct messages (tag `bench`) are acknowledged (`lanes` receive
+ * loops of up to 32), for at most `maxSeconds`. The clock starts after the consumer's startup.
+ */
 export async function consume(options: { accessPoint: string; topic: string; group: string; count: number; lanes: number; maxSeconds: number }): Promise<ConsumeResult> {
   const consumer = new SimpleConsumer({ endpoints: options.accessPoint, namespace: '', consumerGroup: options.group, subscriptions: new Map([[options.topic, 'bench']]), awaitDuration: 2000 });
   await consumer.startup();
   try {
     let received = 0;
+    const acked = new Set<string>();
     const start = performance.now();
     const deadline = start + options.maxSeconds * 1000;
     await Promise.all(Array.from({ length: options.lanes }, async () => {
-      while (received < options.count && performance.now() < deadline) {
+      while (acked.size < options.count && performance.now() < deadline) {
         const messages = await consumer.receive(32, 30_000).catch(() => []);
-        await Promise.all(messages.map((message) => consumer.ack(message).then(() => (received += 1), () => undefined)));
+        await Promise.all(messages.map((message) => consumer.ack(message).then(() => {
+          received += 1;
+          acked.add(message.messageId);
+        }, () => undefined)));
       }
     }));
     const elapsedS = (performance.now() - start) / 1000;
-    return { received, elapsedS, msgsPerS: received / elapsedS };
+    return { received, distinct: acked.size, elapsedS, msgsPerS: acked.size / elapsedS };
   } finally {
     await consumer.shutdown().catch(() => undefined);
   }

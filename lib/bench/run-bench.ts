@@ -6,12 +6,13 @@
  * BENCH_SIZE (1024), BENCH_WINDOW (256), BENCH_MAX_SECONDS (60), BENCH_SKIP_NATS=1.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LocalCluster } from '../cluster/local-cluster.js';
+import { withBenchCluster } from './bench-cluster.js';
 import { consume, publish } from './official-client-load.js';
 import { median } from './statistics.js';
+import { formatNumber as fmt } from './text-table.js';
 
 const env = process.env;
 const COUNT = Number(env.BENCH_COUNT ?? 20_000);
@@ -28,18 +29,9 @@ interface RunFigures {
 }
 
 
-const fmt = (value: number, digits = 0): string => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
-async function withCluster<T>(work: (accessPoint: string) => Promise<T>): Promise<T> {
-  const dir = mkdtempSync(join(env.BENCH_TMP ?? '/var/tmp', 'ledgermq-bench-'));
-  const cluster = new LocalCluster({ dir, basePort: 23000, nodes: 3 });
-  try {
-    await cluster.start();
-    return await work(cluster.description.accessPoint);
-  } finally {
-    await cluster.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
+function withCluster<T>(work: (accessPoint: string) => Promise<T>): Promise<T> {
+  return withBenchCluster({ basePort: 23000 }, (cluster) => work(cluster.description.accessPoint));
 }
 
 async function ledgermqLatency(): Promise<{ p50: number; p99: number; msgsPerS: number }> {

@@ -1,0 +1,19 @@
+/** Plain-text tables for benchmark output: padded columns, numbers right-aligned. */
+
+/** Formats `value` with thousands separators and exactly `digits` decimals. */
+export function formatNumber(value: number, digits = 0): string {
+  if (!Number.isFinite(value)) return String(value);
+  return value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+/**
+ * Renders `rows` under `header` as lines of columns separated by two spaces; a cell that looks
+ * like a number is right-aligned, anything else left-aligned.
+ */
+export function renderTable(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const isNumeric = (cell: string): boolean => /^[-+]?[\d,.]+(?:x|%| ms| s)?$/.test(cell);
+  const line = (cells: readonly string[]): string =>
+    cells.map((cell, column) => (isNumeric(cell) ? cell.padStart(widths[column]) : cell.padEnd(widths[column]))).join('  ').trimEnd();
+  return [line(header), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)].join('\n');
+}
