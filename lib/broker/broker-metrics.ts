@@ -1,5 +1,12 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** Values the broker's gauges read at each scrape. */
+export interface GaugeSample {
+  commitIndex: number;
+  appliedIndex: number;
+  parkedPolls: number;
+}
+
 /** The broker node's Prometheus series (seconds and bytes as units, counters end in `_total`). */
 export class BrokerMetrics {
   readonly registry = new Registry();
@@ -14,6 +21,7 @@ export class BrokerMetrics {
   readonly commitIndex: Gauge;
   readonly appliedIndex: Gauge;
   readonly parkedPolls: Gauge;
+  private sampler: (() => GaugeSample) | null = null;
 
   constructor(labels: { cluster: string; group: string; node: string }) {
     this.registry.setDefaultLabels(labels);
@@ -27,8 +35,24 @@ export class BrokerMetrics {
     this.scrubBytes = new Counter({ name: 'ledgermq_store_scrub_read_bytes_total', help: 'CommitLog bytes read and checked by the background scrub', registers });
     this.scrubPasses = new Counter({ name: 'ledgermq_store_scrub_passes_total', help: 'Background scrub passes completed over the committed log', registers });
     this.scrubDamaged = new Counter({ name: 'ledgermq_store_scrub_damaged_records_total', help: 'Damaged committed records found by the background scrub', registers });
-    this.commitIndex = new Gauge({ name: 'ledgermq_raft_commit_index', help: 'Highest committed log index', registers });
-    this.appliedIndex = new Gauge({ name: 'ledgermq_raft_applied_index', help: 'Highest applied log index', registers });
-    this.parkedPolls = new Gauge({ name: 'ledgermq_broker_parked_polls', help: 'Long-poll requests waiting for messages', registers });
+    /** A gauge set from the sampler at each scrape (not only when someone asks for /status). */
+    const sampledGauge = (name: string, help: string, pick: (sample: GaugeSample) => number): Gauge => {
+      const gauge: Gauge = new Gauge({
+        name, help, registers,
+        collect: () => {
+          const sample = this.sampler?.();
+          if (sample) gauge.set(pick(sample));
+        },
+      });
+      return gauge;
+    };
+    this.commitIndex = sampledGauge('ledgermq_raft_commit_index', 'Highest committed log index', (s) => s.commitIndex);
+    this.appliedIndex = sampledGauge('ledgermq_raft_applied_index', 'Highest applied log index', (s) => s.appliedIndex);
+    this.parkedPolls = sampledGauge('ledgermq_broker_parked_polls', 'Long-poll requests waiting for messages', (s) => s.parkedPolls);
+  }
+
+  /** Where the gauges read their values at each scrape. */
+  sampleGaugesFrom(sampler: () => GaugeSample): void {
+    this.sampler = sampler;
   }
 }

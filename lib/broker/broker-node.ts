@@ -131,7 +131,7 @@ export class BrokerNode {
       onUnreadableEntry: (index, error) => raftRef !== null && (raftRef.repairOnDamage(error, index - 1) || raftRef.restoringLog),
     });
     const waiters = new PollWaiters(config.maxParkedPolls);
-    stateMachine.onDispatch((topic) => waiters.notify(topic));
+    stateMachine.onDispatch((topic, queueId) => waiters.notify(topic, queueId));
     // Entries up to a checkpoint were applied, so committed: replay them before serving.
     const knownCommitted = Math.min(commitLog.lastIndex, Math.max(metaStore.applied().index, metaStore.dispatched().index));
     let log: ReplicatedLog;
@@ -258,6 +258,7 @@ export class BrokerNode {
       status: () => holder.node?.status() ?? { node: config.nodeId, starting: true },
     });
     const node = new BrokerNode(config, logger, commitLog, consumeQueues, metaStore, log, raft, stateMachine, topicTable, waiters, metrics, server, http, registrar, brokerAddress, lostEntries);
+    metrics.sampleGaugesFrom(() => ({ commitIndex: log.leadership().commitIndex, appliedIndex: stateMachine.appliedIndex, parkedPolls: waiters.size }));
     holder.node = node;
     node.schedule = schedule;
     // Scheduled retries left by an earlier run (a leader of one node never changes role).
@@ -285,9 +286,6 @@ export class BrokerNode {
   /** The `/status` document (field names are relied on by monitoring and the test harness). */
   status(): Record<string, unknown> {
     const view = this.log.leadership();
-    this.metrics.commitIndex.set(view.commitIndex);
-    this.metrics.appliedIndex.set(this.stateMachine.appliedIndex);
-    this.metrics.parkedPolls.set(this.waiters.size);
     return {
       cluster: this.config.cluster,
       group: this.config.group,

@@ -13,6 +13,7 @@ import type { CommitPipeline } from './commit-pipeline.js';
 import type { MessageReader } from './message-reader.js';
 import type { AckCommand, PopCommand } from './meta-command.js';
 import { checkGroupName, checkTopicName } from './name-rules.js';
+import { ANY_QUEUE } from './poll-waiters.js';
 import type { PollWaiters } from './poll-waiters.js';
 import { isHandleOutcome } from './pop-state.js';
 import type { PopState } from './pop-state.js';
@@ -103,7 +104,7 @@ export class PopService {
       );
       const now = this.clock();
       if (popped.length > 0 || now >= deadline) return popped;
-      await this.deps.waiters.wait(request.topic, Math.min(deadline, this.nextVisibleAt(request, topic.readQueues) ?? deadline) - now);
+      await this.deps.waiters.wait(request.topic, request.queueId >= 0 ? request.queueId : ANY_QUEUE, Math.min(deadline, this.nextVisibleAt(request, topic.readQueues) ?? deadline) - now);
       this.requireLeader();
     }
   }
@@ -160,7 +161,7 @@ export class PopService {
       throw new LedgerError('INVALID_RECEIPT_HANDLE', 'receipt handle expired or the message was already acknowledged');
     }
     // Parked pops wait until the earliest visibility they knew of; this one may now come sooner.
-    this.deps.waiters.notify(topic);
+    this.deps.waiters.notify(topic, handle.queueId);
     return {
       receiptHandle: encodeReceiptHandle(
         { brokerGroup: config.group, queueId: handle.queueId, offset: handle.offset, handleSeq: outcome.handleSeq, invisibleUntilMs: visibleAtMs },

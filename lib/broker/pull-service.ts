@@ -120,7 +120,7 @@ export class PullService {
       if (!leading) return { ...result, suggested: this.leader() };
       const now = this.clock();
       if (now >= deadline) return result;
-      await this.deps.waiters.wait(request.topic, deadline - now);
+      await this.deps.waiters.wait(request.topic, request.queueId, deadline - now);
     }
   }
 

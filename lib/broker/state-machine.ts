@@ -61,7 +61,7 @@ export class StateMachine {
   private running = false;
   private readonly results = new Map<number, ApplyResult>();
   private readonly waiters = new Map<number, Array<{ resolve: (result: ApplyResult) => void; reject: (error: unknown) => void }>>();
-  private readonly dispatchListeners: Array<(topic: string) => void> = [];
+  private readonly dispatchListeners: Array<(topic: string, queueId: number) => void> = [];
   private metaCheckpoint: LogCheckpoint;
   private lastDispatched: LogCheckpoint;
   private failed: unknown = null;
@@ -86,8 +86,8 @@ export class StateMachine {
     return { index: this.appliedIndexValue, nextPosition: this.appliedNextPosition };
   }
 
-  /** Registers a listener told the topic of every dispatched message batch (long-poll wake-ups). */
-  onDispatch(listener: (topic: string) => void): void {
+  /** Registers a listener told each queue that dispatched messages, once per entry (long-poll wake-ups). */
+  onDispatch(listener: (topic: string, queueId: number) => void): void {
     this.dispatchListeners.push(listener);
   }
 
@@ -180,15 +180,15 @@ export class StateMachine {
   private async dispatchMessages(entry: LogEntry): Promise<ApplyResult> {
     const placed: Array<{ topic: string; queueId: number; queueOffset: number }> = [];
     const bodyPosition = entry.position + RECORD_HEADER_SIZE_BYTES;
-    const topics = new Set<string>();
+    const queues = new Map<string, { topic: string; queueId: number }>();
     for (const { message, offset, size } of decodeMessageBatch(entry.body)) {
       const queue = this.options.consumeQueues.queue(message.topic, message.queueId);
       await queue.writable();
       const queueOffset = queue.append({ position: bodyPosition + offset, size, tagHash: tagHash(message.tag) });
       placed.push({ topic: message.topic, queueId: message.queueId, queueOffset });
-      topics.add(message.topic);
+      queues.set(`${message.queueId}\u0000${message.topic}`, { topic: message.topic, queueId: message.queueId });
     }
-    for (const topic of topics) for (const listener of this.dispatchListeners) listener(topic);
+    for (const { topic, queueId } of queues.values()) for (const listener of this.dispatchListeners) listener(topic, queueId);
     return { kind: 'messages', placed };
   }
 
