@@ -6,6 +6,8 @@
 import { expect } from 'chai';
 import { Producer, PushConsumer } from '../lib/client/index.js';
 import type { Message, ReceivedMessage } from '../lib/client/index.js';
+import { pullServed } from '../lib/bench/node-metrics.js';
+import type { ServedByRole } from '../lib/bench/node-metrics.js';
 import { startCluster, waitFor } from './cluster-helpers.js';
 
 type Cluster = Awaited<ReturnType<typeof startCluster>>;
@@ -33,14 +35,9 @@ describe('our client: follower reads for a consumer far behind (real processes)'
   });
 
   /** `ledgermq_pull_messages_served_total` per node and role. */
-  async function servedByNode(): Promise<Map<string, { leader: number; follower: number }>> {
-    const served = new Map<string, { leader: number; follower: number }>();
-    for (const node of cluster.nodes) {
-      const text = await (await fetch(`http://${node.http}/metrics`)).text();
-      const counts = { leader: 0, follower: 0 };
-      for (const match of text.matchAll(/^ledgermq_pull_messages_served_total\{[^}]*role="(leader|follower)"[^}]*\} (\d+)/gm)) counts[match[1] as 'leader' | 'follower'] = Number(match[2]);
-      served.set(node.id, counts);
-    }
+  async function servedByNode(): Promise<Map<string, ServedByRole>> {
+    const served = new Map<string, ServedByRole>();
+    for (const node of cluster.nodes) served.set(node.id, await pullServed(node.http));
     return served;
   }
 

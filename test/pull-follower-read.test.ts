@@ -11,6 +11,7 @@ import type { PullMessagesRequest } from '../lib/gen/internal/ledgermq/v1/PullMe
 import type { PullMessagesResponse__Output } from '../lib/gen/internal/ledgermq/v1/PullMessagesResponse.js';
 import { loadInternal } from '../lib/protocol/proto-definitions.js';
 import { unaryCall } from '../lib/protocol/unary-call.js';
+import { pullServed } from '../lib/bench/node-metrics.js';
 import type { Closable } from './cluster-helpers.js';
 import { startCluster, startProducer, waitFor } from './cluster-helpers.js';
 
@@ -42,14 +43,6 @@ describe('PullMessages and follower reads (real processes)', function () {
   function pull(address: string, request: Partial<PullMessagesRequest>): Promise<PullMessagesResponse__Output> {
     const client = brokerClient(address);
     return unaryCall(client, (req: PullMessagesRequest, options, callback) => client.PullMessages(req, options, callback), { group: 'pull-group', topic: 'PullTopic', queueId: 0, maxMessages: 64, pollTimeoutMs: 0, ...request }, 10_000);
-  }
-
-  async function servedByRole(id: string): Promise<Record<string, number>> {
-    const node = cluster.nodes.find((n) => n.id === id)!;
-    const text = await (await fetch(`http://${node.http}/metrics`)).text();
-    const served: Record<string, number> = {};
-    for (const match of text.matchAll(/^ledgermq_pull_messages_served_total\{[^}]*role="(\w+)"[^}]*\} (\d+)/gm)) served[match[1]] = Number(match[2]);
-    return served;
   }
 
   it('sends a consumer far behind to a follower, which serves the same messages and returns it to the leader at the head', async () => {
@@ -88,8 +81,8 @@ describe('PullMessages and follower reads (real processes)', function () {
     expect(answer.pullStatus).to.equal('NO_NEW_MSG');
     expect(answer.suggestedNodeId, 'back to the leader at the head').to.equal(leaderId);
     expect(answer.suggestedAddress).to.equal(leader.broker);
-    expect((await servedByRole(follower.id)).follower).to.equal(200 - 64);
-    expect((await servedByRole(leaderId)).leader).to.equal(64);
+    expect((await pullServed(follower.http)).follower).to.equal(200 - 64);
+    expect((await pullServed(leader.http)).leader).to.equal(64);
   });
 
   it('answers OFFSET_ILLEGAL with the nearest valid offset, and long-polls at the head until a message arrives', async () => {

@@ -5,19 +5,13 @@
  */
 import { ConsumerAdmin } from '../client/consumer-admin.js';
 import { LedgerError } from '../common/errors.js';
+import { renderTable } from '../common/text-table.js';
 
 export interface ConsumerCommandOptions {
   namesrv: string[];
   group: string;
   topic: string;
   output: 'table' | 'json';
-}
-
-/** Left-aligned columns, two spaces apart. */
-export function formatTable(header: string[], rows: Array<Array<string | number>>): string {
-  const cells = [header, ...rows.map((row) => row.map(String))];
-  const widths = header.map((_, column) => Math.max(...cells.map((row) => row[column].length)));
-  return cells.map((row) => row.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd()).join('\n');
 }
 
 async function withAdmin(options: ConsumerCommandOptions, work: (admin: ConsumerAdmin) => Promise<void>): Promise<number> {
@@ -39,7 +33,7 @@ export function runConsumerProgress(options: ConsumerCommandOptions): Promise<nu
   return withAdmin(options, async (admin) => {
     const progress = await admin.progress(options.group, options.topic);
     if (options.output === 'json') return void console.log(JSON.stringify(progress, null, 2));
-    console.log(formatTable(
+    console.log(renderTable(
       ['BROKER GROUP', 'QUEUE', 'CONSUMER OFFSET', 'MIN', 'MAX', 'LAG'],
       progress.map((p) => [p.brokerGroup, p.queueId, p.offset < 0 ? '-' : p.offset, p.minOffset, p.maxOffset, p.lag]),
     ));
@@ -53,7 +47,7 @@ export function runConsumerConnection(options: ConsumerCommandOptions): Promise<
     const consumers = await admin.consumers(options.group, options.topic);
     if (options.output === 'json') return void console.log(JSON.stringify(consumers, null, 2));
     const now = Date.now();
-    console.log(formatTable(
+    console.log(renderTable(
       ['BROKER GROUP', 'CLIENT ID', 'MODE', 'OWNED QUEUES', 'LAST HEARTBEAT'],
       consumers.map((c) => [c.brokerGroup, c.clientId, c.mode, c.owned.map((q) => `${q.topic}:${q.queueId}`).join(' ') || '-', `${now - c.lastHeartbeatMs} ms ago`]),
     ));
@@ -75,6 +69,6 @@ export function runResetOffsetByTime(options: ConsumerCommandOptions & { time: s
   return withAdmin(options, async (admin) => {
     const progress = await admin.resetOffsets(options.group, options.topic, { timestampMs: parseResetTime(options.time) });
     if (options.output === 'json') return void console.log(JSON.stringify(progress, null, 2));
-    console.log(formatTable(['BROKER GROUP', 'QUEUE', 'NEW OFFSET', 'MAX', 'TO CONSUME'], progress.map((p) => [p.brokerGroup, p.queueId, p.offset, p.maxOffset, p.lag])));
+    console.log(renderTable(['BROKER GROUP', 'QUEUE', 'NEW OFFSET', 'MAX', 'TO CONSUME'], progress.map((p) => [p.brokerGroup, p.queueId, p.offset, p.maxOffset, p.lag])));
   });
 }

@@ -18,7 +18,7 @@ import type { ServedByRole } from './node-metrics.js';
 import { consume as officialConsume } from './official-client-load.js';
 import { runPushConsumePhase } from './push-consume-phase.js';
 import type { ConsumePhaseResult } from './push-consume-phase.js';
-import { formatNumber } from './text-table.js';
+import { formatNumber } from '../common/text-table.js';
 
 /** Settings of `ledgermq bench consume` (CLI flags). */
 export interface ConsumeBenchOptions {

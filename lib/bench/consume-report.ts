@@ -6,7 +6,7 @@ import type { BenchEnvironment } from './bench-environment.js';
 import type { ServedByRole } from './node-metrics.js';
 import type { ConsumePhaseResult } from './push-consume-phase.js';
 import { median } from './statistics.js';
-import { formatNumber, renderTable } from './text-table.js';
+import { formatNumber, renderTable } from '../common/text-table.js';
 
 /** (a) our PushConsumer with follower reads, (b) without, (c) the official SimpleConsumer via the Proxy. */
 export type PhaseName = 'push-follower-on' | 'push-follower-off' | 'official-simple';

@@ -25,7 +25,7 @@ import { measureCpu } from './process-cpu.js';
 import type { CpuWindow } from './process-cpu.js';
 import { latencySummary } from './statistics.js';
 import type { LatencySummary } from './statistics.js';
-import { formatNumber, renderTable } from './text-table.js';
+import { formatNumber, renderTable } from '../common/text-table.js';
 
 /** Settings of `ledgermq bench longpoll` (CLI flags). */
 export interface LongPollBenchOptions {

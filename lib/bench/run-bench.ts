@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { withBenchCluster } from './bench-cluster.js';
 import { consume, publish } from './official-client-load.js';
 import { median } from './statistics.js';
-import { formatNumber as fmt } from './text-table.js';
+import { formatNumber as fmt } from '../common/text-table.js';
 
 const env = process.env;
 const COUNT = Number(env.BENCH_COUNT ?? 20_000);

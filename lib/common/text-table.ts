@@ -1,4 +1,4 @@
-/** Plain-text tables for benchmark output: padded columns, numbers right-aligned. */
+/** Plain-text tables for CLI and benchmark output: padded columns, numbers right-aligned. */
 
 /** Formats `value` with thousands separators and exactly `digits` decimals. */
 export function formatNumber(value: number, digits = 0): string {
@@ -7,10 +7,12 @@ export function formatNumber(value: number, digits = 0): string {
 }
 
 /**
- * Renders `rows` under `header` as lines of columns separated by two spaces; a cell that looks
- * like a number is right-aligned, anything else left-aligned.
+ * Renders `rows` under `header` as lines of columns separated by two spaces, with a rule under
+ * the header; a cell that looks like a number is right-aligned, anything else left-aligned.
+ * Numbers are printed as they are (format them first for thousands separators).
  */
-export function renderTable(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+export function renderTable(header: readonly string[], cells: ReadonlyArray<ReadonlyArray<string | number>>): string {
+  const rows = cells.map((row) => row.map(String));
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
   const isNumeric = (cell: string): boolean => /^[-+]?[\d,.]+(?:x|%| ms| s)?$/.test(cell);
   const line = (cells: readonly string[]): string =>
