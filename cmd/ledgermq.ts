@@ -168,6 +168,7 @@ bench
   .option('--parked <n>', 'PullMessages requests held on the leader', positiveInt, 2_000)
   .option('--queues <n>', 'queues of the idle topic', positiveInt, 8)
   .option('--channels <n>', 'gRPC channels the parked requests are spread over', positiveInt, 4)
+  .addOption(new Option('--transport <how>', 'parked pulls as PullStream frames (our client) or one unary call each').choices(['stream', 'unary']).default('stream'))
   .option('--ramp-per-second <n>', 'parked requests started per second (a large value sends them in one burst)', positiveInt, 500)
   .addOption(new Option('--no-stagger', 'give every first request the full poll timeout: no re-poll during the CPU window (the cost of holding alone)'))
   .option('--poll-timeout-ms <ms>', 'long-poll timeout of each request (broker maximum 30,000)', positiveInt, 30_000)
@@ -179,9 +180,9 @@ bench
   .option('--target-cpu-percent <p>', 'target: leader CPU with everything parked, % of one core', positiveInt, 5)
   .option('--target-delivery-ms <ms>', 'target: p99 delivery to a parked pull', positiveInt, 50)
   .option('--strict', 'exit non-zero when a target is missed', false)
-  .action(async (flags: { parked: number; queues: number; channels: number; rampPerSecond: number; stagger: boolean; pollTimeoutMs: number; cpuWindowSeconds: number; sends: number; sendIntervalMs: number; officialSends: number; basePort: number; targetCpuPercent: number; targetDeliveryMs: number; strict: boolean }) => {
+  .action(async (flags: { parked: number; queues: number; channels: number; transport: 'stream' | 'unary'; rampPerSecond: number; stagger: boolean; pollTimeoutMs: number; cpuWindowSeconds: number; sends: number; sendIntervalMs: number; officialSends: number; basePort: number; targetCpuPercent: number; targetDeliveryMs: number; strict: boolean }) => {
     process.exitCode = await runLongPollBench({
-      parked: flags.parked, queues: flags.queues, channels: flags.channels, rampPerSecond: flags.rampPerSecond, staggerFirstTimeouts: flags.stagger, pollTimeoutMs: flags.pollTimeoutMs, cpuWindowSeconds: flags.cpuWindowSeconds,
+      parked: flags.parked, queues: flags.queues, channels: flags.channels, transport: flags.transport, rampPerSecond: flags.rampPerSecond, staggerFirstTimeouts: flags.stagger, pollTimeoutMs: flags.pollTimeoutMs, cpuWindowSeconds: flags.cpuWindowSeconds,
       sends: flags.sends, sendIntervalMs: flags.sendIntervalMs, officialSends: flags.officialSends, basePort: flags.basePort, strict: flags.strict,
       targetCpuPercent: flags.targetCpuPercent, targetDeliveryMs: flags.targetDeliveryMs,
     });

@@ -32,6 +32,8 @@ export interface LongPollBenchOptions {
   parked: number;
   queues: number;
   channels: number;
+  /** How the parked pulls travel: multiplexed on a PullStream per channel (our client's way) or one unary call each. */
+  transport: 'stream' | 'unary';
   /** Parked requests started per second. */
   rampPerSecond: number;
   /** See ParkedPullsOptions.staggerFirstTimeouts. */
@@ -59,7 +61,7 @@ const ARRIVAL_TIMEOUT_MS = 5_000;
 /** Runs the benchmark and prints it; resolves to the exit code (non-zero on a missed target only when `strict`, or on a lost message). */
 export async function runLongPollBench(options: LongPollBenchOptions): Promise<number> {
   const environment = benchEnvironment();
-  console.log(`ledgermq bench longpoll: 3-node group, ${formatNumber(options.parked)} parked pulls on ${options.queues} queues over ${options.channels} channels (started at ${formatNumber(options.rampPerSecond)}/s), poll timeout ${options.pollTimeoutMs} ms (first ones ${options.staggerFirstTimeouts ? 'spread up to it: steady-state re-polls' : 'all full: no re-poll in the window'}), CPU windows of ${options.cpuWindowSeconds} s, ${options.sends} sends ${options.sendIntervalMs} ms apart`);
+  console.log(`ledgermq bench longpoll: 3-node group, ${formatNumber(options.parked)} parked pulls on ${options.queues} queues over ${options.channels} channels as ${options.transport === 'stream' ? 'PullStream frames' : 'unary PullMessages calls'} (started at ${formatNumber(options.rampPerSecond)}/s), poll timeout ${options.pollTimeoutMs} ms (first ones ${options.staggerFirstTimeouts ? 'spread up to it: steady-state re-polls' : 'all full: no re-poll in the window'}), CPU windows of ${options.cpuWindowSeconds} s, ${options.sends} sends ${options.sendIntervalMs} ms apart`);
   console.log(describeEnvironment(environment));
   return withBenchCluster({ basePort: options.basePort }, async (cluster) => {
     const leaderId = await waitForLeader(cluster);
@@ -77,15 +79,26 @@ export async function runLongPollBench(options: LongPollBenchOptions): Promise<n
 
     const clock = new DeliveryClock('longpoll-');
     const pulls = new ParkedPulls({
-      brokerAddress: leader.broker, topic: TOPIC, group: GROUP, queues: options.queues, parked: options.parked, channels: options.channels,
+      brokerAddress: leader.broker, topic: TOPIC, group: GROUP, queues: options.queues, parked: options.parked, channels: options.channels, transport: options.transport,
       pollTimeoutMs: options.pollTimeoutMs, rampPerSecond: options.rampPerSecond, staggerFirstTimeouts: options.staggerFirstTimeouts, onMessages: (_queueId, bodies, atMs) => clock.record(bodies, atMs),
     });
     const producer = new Producer({ nameServers, requestTimeoutMs: 5_000 });
     try {
+      const startedAt = performance.now();
       pulls.start(Array.from({ length: options.queues }, () => 0));
-      const parkedAtStart = await waitParked(pulls, leader, options.parked);
+      await waitParked(pulls, leader, options.parked);
+      if (options.staggerFirstTimeouts) {
+        // Steady state: every first request (timeouts spread up to the full one) has returned and
+        // every slot holds a request with the full timeout, due at evenly spread times.
+        const lastStartMs = (options.parked * 1000) / options.rampPerSecond;
+        const steadyInMs = startedAt + lastStartMs + options.pollTimeoutMs + 1_000 - performance.now();
+        console.log(`waiting ${formatNumber(steadyInMs / 1000, 1)} s for the steady state (every slot on its second request)`);
+        await sleep(steadyInMs);
+      } else {
+        await sleep(1_000);
+      }
+      const parkedAtStart = { client: pulls.outstanding, broker: await parkedPolls(leader.http) };
       await requireSameLeader(cluster, leaderId);
-      await sleep(1_000);
       const timeoutsBefore = pulls.timeouts;
       const busy = await measureWithSelf(pids, windowMs);
       const parkedAtEnd = { client: pulls.outstanding, broker: await parkedPolls(leader.http) };
@@ -114,6 +127,7 @@ export async function runLongPollBench(options: LongPollBenchOptions): Promise<n
         [`leader CPU, ${formatNumber(options.parked)} parked`, `${formatNumber(busy.leader.percentOfCore, 2)}%`, `< ${options.targetCpuPercent}%`, verdict(verdicts.cpu)],
         ['pull delivery p50 / p99 / max', `${formatNumber(sends.delivery.p50Ms, 1)} / ${formatNumber(sends.delivery.p99Ms, 1)} / ${formatNumber(sends.delivery.maxMs, 1)} ms`, `p99 <= ${options.targetDeliveryMs} ms`, verdict(verdicts.delivery)],
         ['send ack p50 / p99 / max', `${formatNumber(sends.ack.p50Ms, 1)} / ${formatNumber(sends.ack.p99Ms, 1)} / ${formatNumber(sends.ack.maxMs, 1)} ms`, '', ''],
+        ['delivery after the ack p50 / p99 / max', `${formatNumber(sends.afterAck.p50Ms, 1)} / ${formatNumber(sends.afterAck.p99Ms, 1)} / ${formatNumber(sends.afterAck.maxMs, 1)} ms`, '', ''],
         ...(official ? [['official receive p50 / p99 / max', `${formatNumber(official.delivery.p50Ms, 1)} / ${formatNumber(official.delivery.p99Ms, 1)} / ${formatNumber(official.delivery.maxMs, 1)} ms`, '', '']] : []),
       ]));
       console.log(JSON.stringify({
@@ -165,7 +179,7 @@ async function waitParked(pulls: ParkedPulls, leader: NodeInfo, parked: number):
 }
 
 /** Sends one message at a time and times its delivery to the parked pulls and its acknowledgement. */
-async function timeSends(producer: Producer, pulls: ParkedPulls, clock: DeliveryClock, options: LongPollBenchOptions): Promise<{ delivered: number; beforeAck: number; delivery: LatencySummary; ack: LatencySummary; samples: Array<{ queueId: number; deliveryMs: number | null; ackMs: number }> }> {
+async function timeSends(producer: Producer, pulls: ParkedPulls, clock: DeliveryClock, options: LongPollBenchOptions): Promise<{ delivered: number; beforeAck: number; delivery: LatencySummary; ack: LatencySummary; afterAck: LatencySummary; samples: Array<{ queueId: number; deliveryMs: number | null; ackMs: number }> }> {
   // Warm-up (route lookup, connection): not timed.
   await producer.send({ topic: TOPIC, body: clock.body(-1) });
   await clock.arrival(-1, ARRIVAL_TIMEOUT_MS);
@@ -189,6 +203,8 @@ async function timeSends(producer: Producer, pulls: ParkedPulls, clock: Delivery
     beforeAck,
     delivery: latencySummary(delivered.map((s) => s.deliveryMs!)),
     ack: latencySummary(samples.map((s) => s.ackMs)),
+    // The long poll's own part: from the producer's ack (the entry committed on a majority, fsynced) to the delivery.
+    afterAck: latencySummary(delivered.map((s) => Math.max(0, s.deliveryMs! - s.ackMs))),
     samples,
   };
 }

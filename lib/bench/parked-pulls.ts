@@ -1,7 +1,8 @@
 /**
  * Many long-polling PullMessages requests held on one broker, as a crowd of idle consumers would
- * hold them: each slot pulls one queue from that queue's head (raw `ledgermq.v1.BrokerService`
- * calls over a few gRPC channels), and pulls again as soon as its request returns, whether with
+ * hold them: each slot pulls one queue from that queue's head over a few gRPC channels (one
+ * connection each), either multiplexed on the channel's PullStream as our client does or as one
+ * unary PullMessages call each, and pulls again as soon as its request returns, whether with
  * messages or empty at its poll timeout. Slots start at `rampPerSecond` (consumers arrive over
  * time; 2,000 requests in one burst stall a leader long enough to lose its leadership), and first
  * requests get poll timeouts spread evenly up to the full one, so later re-polls are spread over
@@ -14,6 +15,7 @@ import type { BrokerServiceClient } from '../gen/internal/ledgermq/v1/BrokerServ
 import type { PullMessagesRequest } from '../gen/internal/ledgermq/v1/PullMessagesRequest.js';
 import type { PullMessagesResponse__Output } from '../gen/internal/ledgermq/v1/PullMessagesResponse.js';
 import { loadInternal } from '../protocol/proto-definitions.js';
+import { PullStreams } from '../client/pull-stream.js';
 
 export interface ParkedPullsOptions {
   /** The broker (group leader) to park on, `host:port`. */
@@ -25,6 +27,8 @@ export interface ParkedPullsOptions {
   parked: number;
   /** gRPC channels (separate HTTP/2 connections). */
   channels: number;
+  /** `stream`: pulls multiplexed over each channel's PullStream (our client's way); `unary`: one PullMessages call per pull. */
+  transport: 'stream' | 'unary';
   /** Poll timeout of every request after the first (at most the broker's maxPollTimeoutMs). */
   pollTimeoutMs: number;
   /** Slots started per second. */
@@ -46,7 +50,9 @@ const DEADLINE_MARGIN_MS = 10_000;
 /** See the file comment. */
 export class ParkedPulls {
   private readonly clients: BrokerServiceClient[];
+  private readonly streams: PullStreams[];
   private readonly calls = new Set<grpc.ClientUnaryCall>();
+  private inFlight = 0;
   /** The next offset of each queue, as far as the returned requests tell. */
   private readonly heads: number[];
   private stopped = false;
@@ -63,12 +69,13 @@ export class ParkedPulls {
     const BrokerService = loadInternal().ledgermq.v1.BrokerService;
     // A local subchannel pool per client: each channel is its own TCP connection.
     this.clients = Array.from({ length: options.channels }, () => new BrokerService(options.brokerAddress, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 }));
+    this.streams = this.clients.map((client) => new PullStreams(client, options.brokerAddress));
     this.heads = Array.from({ length: options.queues }, () => 0);
   }
 
   /** Requests in flight now (sent, not yet answered): the client-side count of parked pulls. */
   get outstanding(): number {
-    return this.calls.size;
+    return this.inFlight;
   }
 
   /** Starts every slot at `heads` (each queue's max offset). Returns at once. */
@@ -83,6 +90,7 @@ export class ParkedPulls {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const call of this.calls) call.cancel();
+    for (const streams of this.streams) streams.close();
     await Promise.all(this.loops);
     for (const client of this.clients) client.close();
   }
@@ -90,13 +98,13 @@ export class ParkedPulls {
   private async runSlot(slot: number, startDelayMs: number, firstPollTimeoutMs: number): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, startDelayMs));
     const queueId = slot % this.options.queues;
-    const client = this.clients[slot % this.clients.length];
+    const channel = slot % this.clients.length;
     let pollTimeoutMs = firstPollTimeoutMs;
     while (!this.stopped) {
       const offset = this.heads[queueId];
       let response: PullMessagesResponse__Output;
       try {
-        response = await this.pull(client, { group: this.options.group, topic: this.options.topic, queueId, offset, maxMessages: 32, pollTimeoutMs, filter: { type: 'TAG', expression: '*' }, resetVersion: -1 });
+        response = await this.pull(channel, { group: this.options.group, topic: this.options.topic, queueId, offset, maxMessages: 32, pollTimeoutMs, filter: { type: 'TAG', expression: '*' }, resetVersion: -1 });
       } catch (error) {
         if (this.stopped) return;
         this.recordError(error instanceof Error ? error.message : String(error));
@@ -135,7 +143,17 @@ export class ParkedPulls {
     this.lastError = message;
   }
 
-  private pull(client: BrokerServiceClient, request: PullMessagesRequest): Promise<PullMessagesResponse__Output> {
+  private async pull(channel: number, request: PullMessagesRequest): Promise<PullMessagesResponse__Output> {
+    this.inFlight += 1;
+    try {
+      if (this.options.transport === 'stream') return await this.streams[channel].pull(request, Number(request.pollTimeoutMs) + DEADLINE_MARGIN_MS);
+      return await this.unaryPull(this.clients[channel], request);
+    } finally {
+      this.inFlight -= 1;
+    }
+  }
+
+  private unaryPull(client: BrokerServiceClient, request: PullMessagesRequest): Promise<PullMessagesResponse__Output> {
     return new Promise((resolve, reject) => {
       const call = client.PullMessages(request, { deadline: Date.now() + Number(request.pollTimeoutMs) + DEADLINE_MARGIN_MS }, (error, response) => {
         this.calls.delete(call);

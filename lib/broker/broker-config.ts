@@ -61,6 +61,8 @@ export interface BrokerConfig {
   defaultInvisibleMs: number;
   maxPollTimeoutMs: number;
   maxParkedPolls: number;
+  /** Pulls in flight on one PullStream (one client connection's multiplexed pulls) at most. */
+  maxPullsPerStream: number;
   maxInflightPerQueue: number;
   /** Deliveries before a message goes to `%DLQ%<group>`, for groups the broker creates. */
   maxDeliveryAttempts: number;
@@ -129,6 +131,7 @@ export function withDefaults(input: BrokerConfigInput): BrokerConfig {
     defaultInvisibleMs: 60_000,
     maxPollTimeoutMs: 30_000,
     maxParkedPolls: 10_000,
+    maxPullsPerStream: 4_096,
     maxInflightPerQueue: 20_000,
     maxDeliveryAttempts: 17,
     retryBackoffInitialMs: 1_000,

@@ -7,16 +7,15 @@ import type * as grpc from '@grpc/grpc-js';
 import { toWireStatus } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { BrokerServiceHandlers } from '../gen/internal/ledgermq/v1/BrokerService.js';
-import type { MessageData, MessageData__Output } from '../gen/internal/ledgermq/v1/MessageData.js';
 import type { OffsetService } from './offset-service.js';
 import type { TopicConfig as TopicConfigWire } from '../gen/internal/ledgermq/v1/TopicConfig.js';
-import type { StoredMessage } from '../store/message-codec.js';
 import type { BrokerMetrics } from './broker-metrics.js';
 import { consumerServiceHandlers } from './broker-grpc-consumers.js';
 import type { ConsumerRegistry } from './consumer-registry.js';
 import { answer, OK } from './grpc-answer.js';
+import { pullServiceHandlers } from './broker-grpc-pulls.js';
 import type { TopicConfig } from './meta-command.js';
-import type { IncomingMessage } from './message-validator.js';
+import { toIncoming, toMessageData } from './message-wire.js';
 import type { PopService } from './pop-service.js';
 import type { PullService } from './pull-service.js';
 import type { ReplicatedLog } from './replicated-log.js';
@@ -35,39 +34,8 @@ export interface BrokerGrpcDeps {
   log: ReplicatedLog;
   metrics: BrokerMetrics;
   logger: Logger;
-}
-
-function toIncoming(data: MessageData__Output): IncomingMessage {
-  return {
-    topic: data.topic,
-    body: data.body,
-    tag: data.tag,
-    keys: data.keys,
-    properties: { ...data.properties },
-    messageId: data.messageId,
-    bornTimestampMs: Number(data.bornTimestampMs),
-    bornHost: data.bornHost,
-    messageGroup: data.messageGroup,
-    deliveryTimestampMs: Number(data.deliveryTimestampMs),
-    messageType: data.messageType,
-  };
-}
-
-/** StoredMessage → wire MessageData. */
-export function toMessageData(message: StoredMessage): MessageData {
-  return {
-    topic: message.topic,
-    body: message.body,
-    tag: message.tag,
-    keys: message.keys,
-    properties: message.properties,
-    messageId: message.messageId,
-    bornTimestampMs: message.bornTimestampMs,
-    bornHost: message.bornHost,
-    messageGroup: message.messageGroup,
-    deliveryTimestampMs: message.deliveryTimestampMs,
-    messageType: message.messageType,
-  };
+  /** Pulls in flight on one PullStream at most. */
+  maxPullsPerStream: number;
 }
 
 function topicToWire(topic: TopicConfig): TopicConfigWire {
@@ -110,33 +78,6 @@ export function brokerServiceHandlers(deps: BrokerGrpcDeps): BrokerServiceHandle
             deliveryAttempt: p.deliveryAttempt,
             invisibleUntilMs: p.invisibleUntilMs,
           })),
-        };
-      });
-    },
-    PullMessages(call, callback) {
-      answer(logger, callback, async () => {
-        const request = call.request;
-        const result = await deps.puller.pull({
-          group: request.group,
-          topic: request.topic,
-          queueId: request.queueId,
-          offset: Number(request.offset),
-          maxMessages: request.maxMessages,
-          pollTimeoutMs: Number(request.pollTimeoutMs),
-          filterType: request.filter?.type ?? '',
-          filterExpression: request.filter?.expression ?? '',
-          resetVersion: Number(request.resetVersion),
-        });
-        if (result.messages.length > 0) deps.metrics.messagesOut.inc({ topic: request.topic, group: request.group }, result.messages.length);
-        return {
-          pullStatus: result.status,
-          messages: result.messages.map((m) => ({ message: toMessageData(m.message), queueOffset: m.queueOffset })),
-          nextOffset: result.nextOffset,
-          minOffset: result.minOffset,
-          maxOffset: result.maxOffset,
-          suggestedNodeId: result.suggested?.nodeId ?? '',
-          suggestedAddress: result.suggested?.address ?? '',
-          resetVersion: result.resetVersion,
         };
       });
     },
@@ -183,6 +124,7 @@ export function brokerServiceHandlers(deps: BrokerGrpcDeps): BrokerServiceHandle
         return { group: { name: group.name, maxDeliveryAttempts: group.maxDeliveryAttempts, retryBackoff: group.retryBackoff } };
       });
     },
+    ...pullServiceHandlers({ puller: deps.puller, metrics: deps.metrics, logger, maxPullsPerStream: deps.maxPullsPerStream }),
     ...consumerServiceHandlers({ offsets: deps.offsets, consumers: deps.consumers, retries: deps.retries, log: deps.log, logger }),
   } satisfies grpc.UntypedServiceImplementation & BrokerServiceHandlers;
 }

@@ -1,4 +1,5 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { collectProcessMetrics } from '../common/process-metrics.js';
 
 /** Values the broker's gauges read at each scrape. */
 export interface GaugeSample {
@@ -25,7 +26,7 @@ export class BrokerMetrics {
 
   constructor(labels: { cluster: string; group: string; node: string }) {
     this.registry.setDefaultLabels(labels);
-    collectDefaultMetrics({ register: this.registry });
+    collectProcessMetrics(this.registry);
     const registers = [this.registry];
     this.messagesIn = new Counter({ name: 'rocketmq_messages_in_total', help: 'Messages committed by producers', labelNames: ['topic'], registers });
     this.bytesIn = new Counter({ name: 'rocketmq_throughput_in_total', help: 'Message body bytes committed by producers', labelNames: ['topic'], registers });

@@ -206,7 +206,7 @@ export class BrokerNode {
     });
 
     const server = new grpc.Server({ 'grpc.max_receive_message_length': config.maxBatchBytes + 1024 * 1024 });
-    server.addService(loadInternal().ledgermq.v1.BrokerService.service, brokerServiceHandlers({ sender, popper, puller, topics, offsets, consumers, retries, log, metrics, logger }));
+    server.addService(loadInternal().ledgermq.v1.BrokerService.service, brokerServiceHandlers({ sender, popper, puller, topics, offsets, consumers, retries, log, metrics, logger, maxPullsPerStream: config.maxPullsPerStream }));
     await new Promise<void>((resolve, reject) =>
       server.bindAsync(brokerAddress, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
     );

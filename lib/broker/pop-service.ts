@@ -98,13 +98,17 @@ export class PopService {
     if (request.queueId >= topic.readQueues) throw new LedgerError('BAD_REQUEST', `topic ${topic.name} has no queue ${request.queueId}`);
     const { maxDeliveryAttempts } = await this.deps.topics.group(request.group, true);
     const deadline = this.clock() + request.pollTimeoutMs;
+    let timedOut = false;
     for (;;) {
       const popped = await this.withLock(`${request.group}\u0000${request.topic}`, () =>
         this.popOnce(request, topic.readQueues, invisibleMs, filter, maxDeliveryAttempts),
       );
       const now = this.clock();
-      if (popped.length > 0 || now >= deadline) return popped;
-      await this.deps.waiters.wait(request.topic, request.queueId >= 0 ? request.queueId : ANY_QUEUE, Math.min(deadline, this.nextVisibleAt(request, topic.readQueues) ?? deadline) - now);
+      if (popped.length > 0 || timedOut || now >= deadline) return popped;
+      // Until the poll timeout, or sooner when an in-flight message becomes visible again.
+      const until = Math.min(deadline, this.nextVisibleAt(request, topic.readQueues) ?? deadline);
+      const woke = await this.deps.waiters.wait(request.topic, request.queueId >= 0 ? request.queueId : ANY_QUEUE, until - now);
+      timedOut = woke === 'timeout' && until >= deadline;
       this.requireLeader();
     }
   }

@@ -78,6 +78,15 @@ export interface PullServiceDeps {
   clock?: () => number;
 }
 
+/** What one range read of a queue found (shared by the pulls that asked for it at once). */
+interface RangeRead {
+  /** Matching messages; shared between answers, never changed. */
+  messages: PullResult['messages'];
+  nextOffset: number;
+  /** CommitLog position of the first unit read (how far behind the reader is). */
+  firstPosition: number;
+}
+
 const MAX_PULL_BATCH = 1024;
 const MAX_SCAN_UNITS = 1024;
 
@@ -85,13 +94,18 @@ const MAX_SCAN_UNITS = 1024;
 export class PullService {
   private readonly clock: () => number;
   private nextFollower = 0;
+  private readonly readsInFlight = new Map<string, Promise<RangeRead>>();
 
   constructor(private readonly deps: PullServiceDeps) {
     this.clock = deps.clock ?? Date.now;
   }
 
-  /** Messages of one queue from `offset`, waiting up to `pollTimeoutMs` while there are none. */
-  async pull(request: PullRequest): Promise<PullResult> {
+  /**
+   * Messages of one queue from `offset`, waiting up to `pollTimeoutMs` while there are none.
+   * When `signal` aborts (the client gave the request up), a parked wait ends at once and the
+   * answer is whatever the queue holds then (nobody reads it).
+   */
+  async pull(request: PullRequest, signal?: AbortSignal): Promise<PullResult> {
     const { config } = this.deps;
     checkGroupName(request.group);
     checkTopicName(request.topic);
@@ -110,6 +124,7 @@ export class PullService {
       throw new LedgerError('BAD_REQUEST', `topic ${topic.name} has no queue ${request.queueId}`);
     }
     const deadline = this.clock() + request.pollTimeoutMs;
+    let timedOut = false;
     for (;;) {
       const leading = this.deps.log.isLeader();
       const reset = this.resetSince(request);
@@ -119,8 +134,11 @@ export class PullService {
       // Nothing newer here: a follower sends the consumer back to the leader at once.
       if (!leading) return { ...result, suggested: this.leader() };
       const now = this.clock();
-      if (now >= deadline) return result;
-      await this.deps.waiters.wait(request.topic, request.queueId, deadline - now);
+      if (timedOut || now >= deadline || signal?.aborted) return result;
+      const woke = await this.deps.waiters.wait(request.topic, request.queueId, deadline - now, signal);
+      if (woke === 'aborted') return result;
+      // Look once more (a message may have come with the timeout), then answer.
+      timedOut = woke === 'timeout';
     }
   }
 
@@ -146,6 +164,33 @@ export class PullService {
     // Past this node's end: illegal on the leader; a follower (or a leader still applying) may just lag.
     if (request.offset > maxOffset) return leading ? { ...base, status: 'OFFSET_ILLEGAL', nextOffset: maxOffset } : { ...base, status: 'NO_NEW_MSG', nextOffset: request.offset };
     if (request.offset === maxOffset) return { ...base, status: 'NO_NEW_MSG', nextOffset: maxOffset };
+    const { messages, nextOffset, firstPosition } = await this.readShared(request, filter);
+    if (messages.length === 0) {
+      // Corrupt here: a follower sends the consumer to the leader; a leader answers nothing new while it repairs.
+      return { ...base, status: nextOffset > request.offset ? 'NO_MATCHED_MSG' : 'NO_NEW_MSG', nextOffset };
+    }
+    const suggested = leading ? this.followerFor(firstPosition) : null;
+    return { ...base, status: 'FOUND', messages, nextOffset, suggested };
+  }
+
+  /**
+   * The messages of a pull, read once for every pull that asks for the same range at the same
+   * time: a message on a queue wakes every pull parked there (one per consumer group or client),
+   * and they would otherwise each read the same ConsumeQueue units and CommitLog record. Entries
+   * live only while their read is in flight.
+   */
+  private readShared(request: PullRequest, filter: TagFilter): Promise<RangeRead> {
+    const key = `${request.topic}\u0000${request.queueId}\u0000${request.offset}\u0000${request.maxMessages}\u0000${request.filterType}\u0000${request.filterExpression}`;
+    let read = this.readsInFlight.get(key);
+    if (!read) {
+      read = this.readRange(request, filter).finally(() => this.readsInFlight.delete(key));
+      this.readsInFlight.set(key, read);
+    }
+    return read;
+  }
+
+  private async readRange(request: PullRequest, filter: TagFilter): Promise<RangeRead> {
+    const queue = this.deps.consumeQueues.queue(request.topic, request.queueId);
     const units = await queue.read(request.offset, Math.min(MAX_SCAN_UNITS, Math.max(request.maxMessages * 4, 32)));
     const messages: PullResult['messages'] = [];
     let nextOffset = request.offset;
@@ -160,12 +205,7 @@ export class PullService {
       nextOffset = unit.offset + 1;
       if (filter.matchesTag(message.tag)) messages.push({ message, queueOffset: unit.offset });
     }
-    if (messages.length === 0) {
-      // Corrupt here: a follower sends the consumer to the leader; a leader answers nothing new while it repairs.
-      return { ...base, status: nextOffset > request.offset ? 'NO_MATCHED_MSG' : 'NO_NEW_MSG', nextOffset };
-    }
-    const suggested = leading ? this.followerFor(units[0].position) : null;
-    return { ...base, status: 'FOUND', messages, nextOffset, suggested };
+    return { messages, nextOffset, firstPosition: units[0]?.position ?? 0 };
   }
 
   /**

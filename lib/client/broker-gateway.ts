@@ -19,12 +19,15 @@ import type { GetTopicRequest } from '../gen/internal/ledgermq/v1/GetTopicReques
 import type { GetTopicResponse__Output } from '../gen/internal/ledgermq/v1/GetTopicResponse.js';
 import type { PopMessagesRequest } from '../gen/internal/ledgermq/v1/PopMessagesRequest.js';
 import type { PopMessagesResponse__Output } from '../gen/internal/ledgermq/v1/PopMessagesResponse.js';
+import type { PullMessagesRequest } from '../gen/internal/ledgermq/v1/PullMessagesRequest.js';
+import type { PullMessagesResponse__Output } from '../gen/internal/ledgermq/v1/PullMessagesResponse.js';
 import type { SendMessagesRequest } from '../gen/internal/ledgermq/v1/SendMessagesRequest.js';
 import type { SendMessagesResponse__Output } from '../gen/internal/ledgermq/v1/SendMessagesResponse.js';
 import type { UpdateTopicRequest } from '../gen/internal/ledgermq/v1/UpdateTopicRequest.js';
 import type { UpdateTopicResponse__Output } from '../gen/internal/ledgermq/v1/UpdateTopicResponse.js';
 import { loadInternal } from '../protocol/proto-definitions.js';
 import { unaryCall } from '../protocol/unary-call.js';
+import { PullStreams } from './pull-stream.js';
 import type { RouteSource } from './route-source.js';
 
 /** A BrokerService unary method in its (request, options, callback) form. */
@@ -42,6 +45,7 @@ const RETRY_PAUSE_MS = 50;
 export class BrokerGateway {
   private readonly clients = new Map<string, BrokerServiceClient>();
   private readonly leaderHints = new Map<string, string>();
+  private readonly streams = new Map<string, PullStreams>();
 
   constructor(private readonly routes: RouteSource) {}
 
@@ -72,6 +76,42 @@ export class BrokerGateway {
     /** False for requests followers answer too (pulls): an answer then proves nothing about leadership. */
     learnLeader = true,
   ): Promise<Res> {
+    return this.callLeader(group, (address, remainingMs) => {
+      const client = this.client(address);
+      return unaryCall(client, method(client), request, remainingMs);
+    }, timeoutMs, learnLeader);
+  }
+
+  /**
+   * PullMessages on the leader of `group`, over the node's multiplexed PullStream; NOT_LEADER and
+   * unreachable nodes are retried as for {@link call}. `signal` gives the pull up (final error).
+   */
+  pull(group: string, request: PullMessagesRequest, timeoutMs: number, signal?: AbortSignal): Promise<PullMessagesResponse__Output> {
+    return this.callLeader(group, (address, remainingMs) => this.pullStreams(address).pull(request, remainingMs, signal), timeoutMs, false);
+  }
+
+  /**
+   * PullMessages on the node at `address` (a follower suggested for reads), once, over its
+   * PullStream. Throws the LedgerError a non-OK status stands for, or a retriable one on a transport failure.
+   */
+  async pullAt(address: string, request: PullMessagesRequest, timeoutMs: number, signal?: AbortSignal): Promise<PullMessagesResponse__Output> {
+    const response = await this.pullStreams(address).pull(request, timeoutMs, signal);
+    const error = fromWireStatus(response.status);
+    if (error) throw error;
+    return response;
+  }
+
+  /**
+   * Sends to the leader of `group` with `send` and returns the answer once its status is OK or a
+   * final error; NOT_LEADER and unreachable leaders are retried on the new leader until
+   * `timeoutMs` is spent. `send` rejects with a LedgerError carrying a cause on transport failures.
+   */
+  private async callLeader<Res extends { status: WireStatus | null }>(
+    group: string,
+    send: (address: string, remainingMs: number) => Promise<Res>,
+    timeoutMs: number,
+    learnLeader: boolean,
+  ): Promise<Res> {
     const deadline = Date.now() + timeoutMs;
     let lastError: unknown = null;
     for (let hop = 0; hop < MAX_HOPS && Date.now() < deadline; hop++) {
@@ -83,9 +123,8 @@ export class BrokerGateway {
         await pause(RETRY_PAUSE_MS);
         continue;
       }
-      const client = this.client(address);
       try {
-        const response = await unaryCall(client, method(client), request, Math.max(1, deadline - Date.now()));
+        const response = await send(address, Math.max(1, deadline - Date.now()));
         const error = fromWireStatus(response.status);
         if (!error) {
           if (learnLeader) this.leaderHints.set(group, address);
@@ -147,21 +186,14 @@ export class BrokerGateway {
     return this.call<GetGroupRequest, GetGroupResponse__Output>(group, (c) => (r, o, cb) => c.GetGroup(r, o, cb), request, timeoutMs);
   }
 
-  /**
-   * Calls `method` on the node at `address` (a follower suggested for reads), once: no leader
-   * search. Throws the LedgerError a non-OK status stands for, or a retriable one on a transport failure.
-   */
-  async callAt<Req, Res extends { status: WireStatus | null }>(
-    address: string,
-    method: (client: BrokerServiceClient) => Method<Req, Res>,
-    request: Req,
-    timeoutMs: number,
-  ): Promise<Res> {
-    const client = this.client(address);
-    const response = await unaryCall(client, method(client), request, timeoutMs);
-    const error = fromWireStatus(response.status);
-    if (error) throw error;
-    return response;
+  /** The multiplexed pull streams to one broker address (kept open). */
+  private pullStreams(address: string): PullStreams {
+    let streams = this.streams.get(address);
+    if (!streams) {
+      streams = new PullStreams(this.client(address), address);
+      this.streams.set(address, streams);
+    }
+    return streams;
   }
 
   /** The client for one broker address (kept open). */
@@ -182,6 +214,8 @@ export class BrokerGateway {
   }
 
   close(): void {
+    for (const streams of this.streams.values()) streams.close();
+    this.streams.clear();
     for (const client of this.clients.values()) client.close();
     this.clients.clear();
   }

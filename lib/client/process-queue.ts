@@ -13,6 +13,7 @@ export class ProcessQueue {
   private fetchedUpTo: number;
   /** Set when the queue was taken away (rebalance) or the consumer stops: its fetch loop ends. */
   dropped = false;
+  private readonly dropping = new AbortController();
   /** Reset version the position derives from (see PullMessagesRequest.reset_version). */
   resetVersion: number;
   private readonly spaceWaiters: Array<() => void> = [];
@@ -92,9 +93,15 @@ export class ProcessQueue {
     });
   }
 
-  /** Drops the queue: its fetch loop ends, waiters wake. */
+  /** Aborts when the queue is dropped: a pull in flight for it is given up. */
+  get dropSignal(): AbortSignal {
+    return this.dropping.signal;
+  }
+
+  /** Drops the queue: its fetch loop ends (a pull in flight is cancelled), waiters wake. */
   drop(): void {
     this.dropped = true;
+    this.dropping.abort();
     for (const wake of this.spaceWaiters.splice(0)) wake();
   }
 

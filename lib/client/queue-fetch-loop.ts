@@ -56,7 +56,7 @@ export class QueueFetchLoop {
         outcome = await this.reader.pull({
           group: s.group, offset: pq.nextOffset, maxMessages: s.batchSize, pollTimeoutMs: s.pollTimeoutMs,
           filterType: s.filterType, filterExpression: s.filterExpression, resetVersion: s.followResets ? pq.resetVersion : -1,
-        });
+        }, pq.dropSignal);
       } catch (error) {
         if (pq.dropped) break;
         this.onError(error);

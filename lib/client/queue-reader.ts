@@ -53,7 +53,8 @@ export class QueueReader {
     return this.follower ?? 'leader';
   }
 
-  async pull(params: PullParams): Promise<PullOutcome> {
+  /** One pull; `signal` gives it up (the queue was dropped): it rejects with a final error then. */
+  async pull(params: PullParams, signal?: AbortSignal): Promise<PullOutcome> {
     const request: PullMessagesRequest = {
       group: params.group,
       topic: this.queue.topic,
@@ -68,9 +69,7 @@ export class QueueReader {
       const follower = this.follower;
       try {
         // A follower answers at once (no long polling there): it sends the consumer back instead.
-        const response = await this.gateway.callAt<PullMessagesRequest, PullMessagesResponse__Output>(
-          follower, (c) => (r, o, cb) => c.PullMessages(r, o, cb), { ...request, pollTimeoutMs: 0 }, this.requestTimeoutMs,
-        );
+        const response = await this.gateway.pullAt(follower, { ...request, pollTimeoutMs: 0 }, this.requestTimeoutMs, signal);
         const outcome = this.toOutcome(response, follower);
         // Nothing newer there, or it names another node: back to the leader (or on to that node).
         if (response.suggestedAddress !== '' || outcome.messages.length === 0) this.follower = null;
@@ -80,9 +79,7 @@ export class QueueReader {
         this.follower = null;
       }
     }
-    const response = await this.gateway.call<PullMessagesRequest, PullMessagesResponse__Output>(
-      this.queue.brokerGroup, (c) => (r, o, cb) => c.PullMessages(r, o, cb), request, params.pollTimeoutMs + this.requestTimeoutMs, false,
-    );
+    const response = await this.gateway.pull(this.queue.brokerGroup, request, params.pollTimeoutMs + this.requestTimeoutMs, signal);
     if (this.followerReads && response.suggestedAddress !== '') this.follower = response.suggestedAddress;
     return this.toOutcome(response, 'leader');
   }

@@ -1,8 +1,9 @@
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Registry } from 'prom-client';
 import { HttpEndpoint } from '../common/http-endpoint.js';
 import type { Logger } from '../common/logger.js';
 import { NameServer } from '../namesrv/name-server.js';
 import { ProxyServer } from '../proxy/proxy-server.js';
+import { collectProcessMetrics } from '../common/process-metrics.js';
 
 export interface NamesrvProcessOptions {
   host: string;
@@ -26,7 +27,7 @@ export class NamesrvProcess {
 
   static async start(options: NamesrvProcessOptions): Promise<NamesrvProcess> {
     const registry = new Registry();
-    collectDefaultMetrics({ register: registry });
+    collectProcessMetrics(registry);
     const nameServer = await NameServer.start({ host: options.host, port: options.port, registry, logger: options.logger, expireAfterMs: options.expireAfterMs });
     const table = nameServer.routeTable;
     const proxy = await ProxyServer.start({
