@@ -6,6 +6,7 @@
  * pulls with a retriable error when the node dies and works again once it is back.
  */
 import * as grpc from '@grpc/grpc-js';
+import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { LedgerError } from '../lib/common/errors.js';
 import { StatusCode } from '../lib/common/status-codes.js';
@@ -19,9 +20,15 @@ import { loadInternal } from '../lib/protocol/proto-definitions.js';
 import { unaryCall } from '../lib/protocol/unary-call.js';
 import { parkedPolls } from '../lib/bench/node-metrics.js';
 import { PullStreams } from '../lib/client/pull-stream.js';
+import { PullConsumer } from '../lib/client/pull-consumer.js';
 import { startCluster, waitFor } from './cluster-helpers.js';
 
 type Cluster = Awaited<ReturnType<typeof startCluster>>;
+
+/** The error `pull` rejects with, or null when it resolves (handled at once: no unhandled rejection). */
+function failureOf(pull: Promise<unknown>): Promise<unknown> {
+  return pull.then(() => null, (error: unknown) => error);
+}
 type Duplex = grpc.ClientDuplexStream<PullStreamRequest, PullStreamResponse__Output>;
 
 const TOPIC = 'StreamTopic';
@@ -141,12 +148,12 @@ describe('PullStream: multiplexed long polling (real process)', function () {
     const streams = new PullStreams(client, node.broker);
     try {
       const head = await headOf(0);
-      const pending = [streams.pull(pullRequest(0, head), 120_000), streams.pull(pullRequest(1, 0, 0), 120_000)];
-      const first = await pending[1];
+      const parkedOutcome = failureOf(streams.pull(pullRequest(0, head), 120_000));
+      const first = await streams.pull(pullRequest(1, 0, 0), 120_000);
       expect(first.pullStatus).to.equal('FOUND');
       await waitFor('a parked pull', async () => (await parked()) === 1);
       await cluster.stopNode(node.id, 'SIGKILL');
-      const failure = await pending[0].then(() => null, (error: unknown) => error);
+      const failure = await parkedOutcome;
       expect(failure).to.be.instanceOf(LedgerError);
       expect((failure as LedgerError).retriable).to.equal(true);
 
@@ -163,13 +170,80 @@ describe('PullStream: multiplexed long polling (real process)', function () {
 
       // A pull given up by its caller is cancelled on the broker.
       const controller = new AbortController();
-      const given = streams.pull(pullRequest(0, head), 120_000, controller.signal);
+      const given = failureOf(streams.pull(pullRequest(0, head), 120_000, controller.signal));
       await waitFor('a parked pull', async () => (await parked()) === 1);
       controller.abort();
-      expect(await given.then(() => null, (error: unknown) => error)).to.be.instanceOf(LedgerError);
+      expect(await given).to.be.instanceOf(LedgerError);
       await waitFor('no parked pulls after the abort', async () => (await parked()) === 0);
     } finally {
       streams.close();
+    }
+  });
+
+  it('our client gives up one late pull alone (cancelled on the broker) while its stream answers, and drops a stream that answers nothing', async () => {
+    const node = cluster.nodes[0];
+    const streams = new PullStreams(client, node.broker);
+    try {
+      const head = await headOf(0);
+      const parkedLong = streams.pull(pullRequest(0, head), 120_000);
+      // Asks for 20 s of long polling but allows only 1 s: given up alone...
+      const late = failureOf(streams.pull(pullRequest(0, head, 20_000), 1_000));
+      await waitFor('2 parked pulls', async () => (await parked()) === 2);
+      // ...because the stream shows it is alive (an answer after the late pull was sent).
+      expect((await streams.pull(pullRequest(0, 0, 0), 5_000)).pullStatus).to.equal('FOUND');
+      const lateError = await late;
+      expect(lateError).to.be.instanceOf(LedgerError);
+      expect((lateError as LedgerError).retriable).to.equal(true);
+      await waitFor('the late pull cancelled on the broker', async () => (await parked()) === 1);
+      await sendTo(0, 'for-the-long-one');
+      const answer = await parkedLong;
+      expect(answer.messages.map((m) => m.message!.body.toString())).to.deep.equal(['for-the-long-one']);
+
+      // A paused node answers nothing: the pull that times out takes its whole stream down.
+      const head2 = await headOf(0);
+      const parkedAgain = failureOf(streams.pull(pullRequest(0, head2), 120_000));
+      await waitFor('a parked pull', async () => (await parked()) === 1);
+      process.kill(node.pid!, 'SIGSTOP');
+      try {
+        const unanswered = await failureOf(streams.pull(pullRequest(0, 0, 0), 1_000));
+        expect((unanswered as LedgerError).code).to.equal('PROXY_TIMEOUT');
+        const dropped = await parkedAgain;
+        expect(dropped, 'the other pull on that stream failed with it').to.be.instanceOf(LedgerError);
+        expect((dropped as LedgerError).retriable).to.equal(true);
+      } finally {
+        process.kill(node.pid!, 'SIGCONT');
+      }
+      expect((await streams.pull(pullRequest(0, 0, 0), 5_000)).pullStatus, 'a new stream once the node answers').to.equal('FOUND');
+      await waitFor('no parked pulls', async () => (await parked()) === 0);
+    } finally {
+      streams.close();
+    }
+  });
+
+  it('a PullConsumer that shuts down cancels its parked pulls at once, and a broker stops gracefully with streams open', async () => {
+    const consumer = new PullConsumer({ nameServers: cluster.description.namesrv, group: 'stream-pull-consumer', pollTimeoutMs: 25_000 });
+    await consumer.assign(await consumer.queuesOf(TOPIC));
+    await waitFor('the consumer\'s 2 pulls parked', async () => (await parked()) === 2);
+    // Well within the 25 s poll timeout: the pulls are cancelled, not waited out.
+    const stopping = consumer.shutdown();
+    await waitFor('no parked pulls after shutdown', async () => (await parked()) === 0, 5_000);
+    await stopping;
+
+    // A stream with a parked pull stays open while the broker stops: SIGTERM must still end it
+    // cleanly (the process logs its last line) rather than wait for the client.
+    const node = cluster.nodes[0];
+    const streams = new PullStreams(client, node.broker);
+    try {
+      const pending = failureOf(streams.pull(pullRequest(0, await headOf(0)), 120_000));
+      await waitFor('a parked pull', async () => (await parked()) === 1);
+      await cluster.stopNode(node.id, 'SIGTERM');
+      const failure = await pending;
+      expect(failure).to.be.instanceOf(LedgerError);
+      expect((failure as LedgerError).retriable).to.equal(true);
+      expect(readFileSync(node.logFile, 'utf8')).to.match(/"msg":"broker node stopped"/);
+    } finally {
+      streams.close();
+      await cluster.startNode(node.id);
     }
   });
 });

@@ -14,6 +14,7 @@ import { consumerServiceHandlers } from './broker-grpc-consumers.js';
 import type { ConsumerRegistry } from './consumer-registry.js';
 import { answer, OK } from './grpc-answer.js';
 import { pullServiceHandlers } from './broker-grpc-pulls.js';
+import type { OpenPullStreams } from './broker-grpc-pulls.js';
 import type { TopicConfig } from './meta-command.js';
 import { toIncoming, toMessageData } from './message-wire.js';
 import type { PopService } from './pop-service.js';
@@ -36,6 +37,8 @@ export interface BrokerGrpcDeps {
   logger: Logger;
   /** Pulls in flight on one PullStream at most. */
   maxPullsPerStream: number;
+  /** The node's open PullStreams (ended at shutdown). */
+  pullStreams: OpenPullStreams;
 }
 
 function topicToWire(topic: TopicConfig): TopicConfigWire {
@@ -124,7 +127,7 @@ export function brokerServiceHandlers(deps: BrokerGrpcDeps): BrokerServiceHandle
         return { group: { name: group.name, maxDeliveryAttempts: group.maxDeliveryAttempts, retryBackoff: group.retryBackoff } };
       });
     },
-    ...pullServiceHandlers({ puller: deps.puller, metrics: deps.metrics, logger, maxPullsPerStream: deps.maxPullsPerStream }),
+    ...pullServiceHandlers({ puller: deps.puller, metrics: deps.metrics, logger, maxPullsPerStream: deps.maxPullsPerStream, streams: deps.pullStreams }),
     ...consumerServiceHandlers({ offsets: deps.offsets, consumers: deps.consumers, retries: deps.retries, log: deps.log, logger }),
   } satisfies grpc.UntypedServiceImplementation & BrokerServiceHandlers;
 }

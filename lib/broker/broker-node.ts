@@ -21,6 +21,7 @@ import { RaftNode } from '../raft/driver/raft-node.js';
 import { parsePeers } from './broker-config.js';
 import type { BrokerConfig } from './broker-config.js';
 import { brokerServiceHandlers } from './broker-grpc-service.js';
+import { OpenPullStreams } from './broker-grpc-pulls.js';
 import { BrokerMetrics } from './broker-metrics.js';
 import { CommitPipeline } from './commit-pipeline.js';
 import { clampConsumerProgress, cutRecordsDamagedAtRecovery, findLostEntries, rollBackCheckpoints } from './lost-log-tail.js';
@@ -80,6 +81,7 @@ export class BrokerNode {
     private readonly registrar: BrokerRegistrar,
     readonly brokerAddress: string,
     private readonly lostEntries: LostEntries | null,
+    private readonly pullStreams: OpenPullStreams,
   ) {}
 
   /** Recovers the store, replays the log, then serves. Rejects if recovery or binding fails. */
@@ -205,8 +207,9 @@ export class BrokerNode {
       onServed: (role, messages) => metrics.pullsServed.inc({ role }, messages),
     });
 
+    const pullStreams = new OpenPullStreams();
     const server = new grpc.Server({ 'grpc.max_receive_message_length': config.maxBatchBytes + 1024 * 1024 });
-    server.addService(loadInternal().ledgermq.v1.BrokerService.service, brokerServiceHandlers({ sender, popper, puller, topics, offsets, consumers, retries, log, metrics, logger, maxPullsPerStream: config.maxPullsPerStream }));
+    server.addService(loadInternal().ledgermq.v1.BrokerService.service, brokerServiceHandlers({ sender, popper, puller, topics, offsets, consumers, retries, log, metrics, logger, maxPullsPerStream: config.maxPullsPerStream, pullStreams }));
     await new Promise<void>((resolve, reject) =>
       server.bindAsync(brokerAddress, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
     );
@@ -257,7 +260,7 @@ export class BrokerNode {
       registry: metrics.registry,
       status: () => holder.node?.status() ?? { node: config.nodeId, starting: true },
     });
-    const node = new BrokerNode(config, logger, commitLog, consumeQueues, metaStore, log, raft, stateMachine, topicTable, waiters, metrics, server, http, registrar, brokerAddress, lostEntries);
+    const node = new BrokerNode(config, logger, commitLog, consumeQueues, metaStore, log, raft, stateMachine, topicTable, waiters, metrics, server, http, registrar, brokerAddress, lostEntries, pullStreams);
     metrics.sampleGaugesFrom(() => ({ commitIndex: log.leadership().commitIndex, appliedIndex: stateMachine.appliedIndex, parkedPolls: waiters.size }));
     holder.node = node;
     node.schedule = schedule;
@@ -325,6 +328,8 @@ export class BrokerNode {
     this.schedule?.stop();
     await this.scrubber?.stop();
     await this.registrar.stop();
+    // Long-lived PullStreams would hold tryShutdown forever; parked requests end unanswered or empty.
+    this.pullStreams.endAll();
     this.waiters.close();
     await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
     await this.http.close();
@@ -334,6 +339,7 @@ export class BrokerNode {
     await this.commitLog.close();
     await this.consumeQueues.close();
     await this.metaStore.close();
+    this.logger.info({ group: this.config.group, node: this.config.nodeId, lastIndex: this.commitLog.lastIndex }, 'broker node stopped');
   }
 }
 

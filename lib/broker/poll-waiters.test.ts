@@ -67,6 +67,10 @@ describe('PollWaiters', () => {
     expect(await short).to.equal('timeout');
     expect(performance.now() - started).to.be.at.least(24).and.below(1_000);
     expect(waiters.timers).to.equal(1);
+    // A 1.5 s wait sits in a 100 ms slot: not early, at most a slot late.
+    const midStarted = performance.now();
+    expect(await waiters.wait('U', 0, 1_500)).to.equal('timeout');
+    expect(performance.now() - midStarted).to.be.at.least(1_499).and.below(1_500 + 100 + 500);
     waiters.notify('T', 1);
     await tick();
     expect(waiters.size).to.equal(50 - 13);
@@ -78,7 +82,7 @@ describe('PollWaiters', () => {
   it('frees the slot of a request given up through its abort signal, at once and only that one', async () => {
     const waiters = new PollWaiters(2);
     const controller = new AbortController();
-    const given = waiters.wait('T', 0, 60_000, controller.signal);
+    const given = waiters.wait('T', 0, 60_000, { signal: controller.signal });
     const done = track({ given, kept: waiters.wait('T', 0, 60_000) });
     expect(waiters.size).to.equal(2);
     controller.abort();
@@ -87,7 +91,7 @@ describe('PollWaiters', () => {
     expect([...done]).to.deep.equal(['given']);
     expect(waiters.size).to.equal(1);
     // Aborted before it parks: resolves at once and takes no slot.
-    expect(await waiters.wait('T', 0, 60_000, controller.signal)).to.equal('aborted');
+    expect(await waiters.wait('T', 0, 60_000, { signal: controller.signal })).to.equal('aborted');
     expect(waiters.size).to.equal(1);
     waiters.releaseAll();
     await tick();

@@ -21,6 +21,20 @@ interface ExpiryBucket {
   waiters: Set<Waiter>;
 }
 
+export interface WaitOptions {
+  /** Gives the wait up (the request was cancelled): it ends at once with 'aborted'. */
+  signal?: AbortSignal;
+  /**
+   * End within {@link PRECISE_GRANULARITY_MS} of the due time whatever the wait's length (pops:
+   * the Proxy must answer within the client's long-polling timeout, and a redelivery is due at its
+   * visibility time).
+   */
+  precise?: boolean;
+}
+
+/** Slot size of precise waits, and of every wait under a second. */
+export const PRECISE_GRANULARITY_MS = 10;
+
 /**
  * How late a wait of `waitMs` may end, at most: a tenth of it, between 10 ms and 1 s. Waits due
  * in the same slot share one timer and end together.
@@ -28,7 +42,7 @@ interface ExpiryBucket {
 export function expiryGranularityMs(waitMs: number): number {
   if (waitMs >= 10_000) return 1_000;
   if (waitMs >= 1_000) return 100;
-  return 10;
+  return PRECISE_GRANULARITY_MS;
 }
 
 /**
@@ -52,6 +66,7 @@ export class PollWaiters {
   /** due time → waiters that time out then. */
   private readonly buckets = new Map<number, ExpiryBucket>();
   private parked = 0;
+  private closed = false;
 
   constructor(private readonly maxParked: number, private readonly clock: () => number = Date.now) {}
 
@@ -67,17 +82,21 @@ export class PollWaiters {
 
   /**
    * Resolves when a {@link notify} concerns `topic`/`queueId` ('notified'), when `waitMs` is up
-   * ('timeout', up to {@link expiryGranularityMs} late), or when `signal` aborts ('aborted': the
-   * request was given up and its slot is freed at once), whichever comes first.
+   * ('timeout', up to {@link expiryGranularityMs} late, or {@link PRECISE_GRANULARITY_MS} when
+   * `precise`), or when `signal` aborts ('aborted': the request was given up and its slot is freed
+   * at once), whichever comes first. Rejects with TOO_MANY_REQUESTS at the bound and with
+   * HA_NOT_AVAILABLE after {@link close}.
    */
-  wait(topic: string, queueId: number, waitMs: number, signal?: AbortSignal): Promise<WakeReason> {
+  wait(topic: string, queueId: number, waitMs: number, options: WaitOptions = {}): Promise<WakeReason> {
+    const { signal } = options;
     if (signal?.aborted) return Promise.resolve('aborted');
+    if (this.closed) return Promise.reject(new LedgerError('HA_NOT_AVAILABLE', 'this node is shutting down'));
     if (this.parked >= this.maxParked) {
       return Promise.reject(new LedgerError('TOO_MANY_REQUESTS', `too many parked long-poll requests (${this.maxParked})`));
     }
     return new Promise((resolve) => {
       const wait = Math.max(0, waitMs);
-      const granularity = expiryGranularityMs(wait);
+      const granularity = options.precise ? PRECISE_GRANULARITY_MS : expiryGranularityMs(wait);
       const dueAt = Math.ceil((this.clock() + wait) / granularity) * granularity;
       const waiter: Waiter = { topic, queueId, dueAt, resolve, signal, onAbort: undefined };
       const queues = this.byTopic.get(topic) ?? new Map<number, Set<Waiter>>();
@@ -110,8 +129,9 @@ export class PollWaiters {
     for (const topic of [...this.byTopic.keys()]) this.notify(topic);
   }
 
-  /** Releases everything at shutdown. */
+  /** Releases everything at shutdown; later waits are refused with HA_NOT_AVAILABLE. */
   close(): void {
+    this.closed = true;
     this.releaseAll();
   }
 

@@ -107,7 +107,7 @@ export class PopService {
       if (popped.length > 0 || timedOut || now >= deadline) return popped;
       // Until the poll timeout, or sooner when an in-flight message becomes visible again.
       const until = Math.min(deadline, this.nextVisibleAt(request, topic.readQueues) ?? deadline);
-      const woke = await this.deps.waiters.wait(request.topic, request.queueId >= 0 ? request.queueId : ANY_QUEUE, until - now);
+      const woke = await this.deps.waiters.wait(request.topic, request.queueId >= 0 ? request.queueId : ANY_QUEUE, until - now, { precise: true });
       timedOut = woke === 'timeout' && until >= deadline;
       this.requireLeader();
     }

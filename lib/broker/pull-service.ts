@@ -130,12 +130,12 @@ export class PullService {
       const reset = this.resetSince(request);
       if (reset) return reset;
       const result = await this.pullOnce(request, filter, leading);
-      if (result.status === 'FOUND' || result.status === 'OFFSET_ILLEGAL' || result.status === 'NO_MATCHED_MSG') return this.served(result, leading);
+      if (result.status === 'FOUND' || result.status === 'OFFSET_ILLEGAL' || result.status === 'NO_MATCHED_MSG') return this.served(result, leading, signal);
       // Nothing newer here: a follower sends the consumer back to the leader at once.
       if (!leading) return { ...result, suggested: this.leader() };
       const now = this.clock();
       if (timedOut || now >= deadline || signal?.aborted) return result;
-      const woke = await this.deps.waiters.wait(request.topic, request.queueId, deadline - now, signal);
+      const woke = await this.deps.waiters.wait(request.topic, request.queueId, deadline - now, { signal });
       if (woke === 'aborted') return result;
       // Look once more (a message may have come with the timeout), then answer.
       timedOut = woke === 'timeout';
@@ -225,8 +225,9 @@ export class PullService {
     return view.leaderId !== null && view.leaderAddress !== null ? { nodeId: view.leaderId, address: view.leaderAddress } : null;
   }
 
-  private served(result: PullResult, leading: boolean): PullResult {
-    if (result.messages.length > 0) this.deps.onServed?.(leading ? 'leader' : 'follower', result.messages.length);
+  private served(result: PullResult, leading: boolean, signal: AbortSignal | undefined): PullResult {
+    // An answer to a pull given up meanwhile is never read: not counted.
+    if (result.messages.length > 0 && !signal?.aborted) this.deps.onServed?.(leading ? 'leader' : 'follower', result.messages.length);
     return result;
   }
 }

@@ -87,7 +87,13 @@ export class BrokerGateway {
    * unreachable nodes are retried as for {@link call}. `signal` gives the pull up (final error).
    */
   pull(group: string, request: PullMessagesRequest, timeoutMs: number, signal?: AbortSignal): Promise<PullMessagesResponse__Output> {
-    return this.callLeader(group, (address, remainingMs) => this.pullStreams(address).pull(request, remainingMs, signal), timeoutMs, false);
+    const pollTimeoutMs = Number(request.pollTimeoutMs ?? 0);
+    // What the caller allowed beyond the long poll; a retry after a failover keeps it by polling less.
+    const marginMs = Math.max(0, timeoutMs - pollTimeoutMs);
+    return this.callLeader(group, (address, remainingMs) => {
+      const poll = Math.max(0, Math.min(pollTimeoutMs, remainingMs - marginMs));
+      return this.pullStreams(address).pull({ ...request, pollTimeoutMs: poll }, remainingMs, signal);
+    }, timeoutMs, false, signal);
   }
 
   /**
@@ -111,16 +117,19 @@ export class BrokerGateway {
     send: (address: string, remainingMs: number) => Promise<Res>,
     timeoutMs: number,
     learnLeader: boolean,
+    /** Gives the request up between attempts too (final error). */
+    signal?: AbortSignal,
   ): Promise<Res> {
     const deadline = Date.now() + timeoutMs;
     let lastError: unknown = null;
     for (let hop = 0; hop < MAX_HOPS && Date.now() < deadline; hop++) {
+      if (signal?.aborted) throw new LedgerError('INTERNAL_SERVER_ERROR', 'the request was given up', { retriable: false });
       let address: string;
       try {
         address = await this.leaderAddress(group);
       } catch (error) {
         lastError = error;
-        await pause(RETRY_PAUSE_MS);
+        await pause(RETRY_PAUSE_MS, signal);
         continue;
       }
       try {
@@ -137,7 +146,7 @@ export class BrokerGateway {
           } else {
             this.leaderHints.delete(group);
             this.routes.invalidate?.();
-            await pause(Math.min(RETRY_PAUSE_MS, Math.max(0, deadline - Date.now())));
+            await pause(Math.min(RETRY_PAUSE_MS, Math.max(0, deadline - Date.now())), signal);
           }
           continue;
         }
@@ -147,7 +156,7 @@ export class BrokerGateway {
         lastError = error;
         this.leaderHints.delete(group);
         this.routes.invalidate?.();
-        await pause(RETRY_PAUSE_MS);
+        await pause(RETRY_PAUSE_MS, signal);
       }
     }
     if (lastError instanceof LedgerError) throw lastError;
@@ -221,6 +230,16 @@ export class BrokerGateway {
   }
 }
 
-function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
