@@ -9,6 +9,8 @@ import { createLogger } from '../lib/common/logger.js';
 import { runUpdateTopic } from '../lib/admin/update-topic.js';
 import { runConsumerConnection, runConsumerProgress, runResetOffsetByTime } from '../lib/admin/consumer-commands.js';
 import type { ConsumerCommandOptions } from '../lib/admin/consumer-commands.js';
+import { runClusterList, runRaftStatus, runTopicList, runTopicRoute, runTopicStatus } from '../lib/admin/cluster-commands.js';
+import type { ClusterCommandOptions } from '../lib/admin/cluster-commands.js';
 import { runConsumeBench } from '../lib/bench/consume-bench.js';
 import { runLongPollBench } from '../lib/bench/longpoll-bench.js';
 import { runLocalCluster } from '../lib/cluster/up-command.js';
@@ -102,6 +104,26 @@ admin
       perm: Number(options.perm),
     });
   });
+
+type ClusterFlags = { namesrv: string; output: string; topic?: string };
+
+function clusterCommand(name: string, description: string, withTopic: boolean, run: (options: ClusterCommandOptions & { topic: string }) => Promise<number>): void {
+  const command = admin
+    .command(name)
+    .description(description)
+    .requiredOption('-n, --namesrv <addresses>', 'NameServer addresses, host:port;host:port')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'));
+  if (withTopic) command.requiredOption('-t, --topic <topic>', 'topic');
+  command.action(async (flags: ClusterFlags) => {
+    process.exitCode = await run({ namesrv: flags.namesrv.split(';').filter(Boolean), output: flags.output === 'json' ? 'json' : 'table', topic: flags.topic ?? '' });
+  });
+}
+
+clusterCommand('clusterList', 'every live broker node: group, role, term, commit index, last heartbeat', false, runClusterList);
+clusterCommand('topicList', 'every topic of every broker group, retry and dead-letter topics included', false, runTopicList);
+clusterCommand('topicRoute', "a topic's route: broker groups, leaders, nodes, queue counts", true, runTopicRoute);
+clusterCommand('topicStatus', "a topic's queues: min and max offset, last store time", true, runTopicStatus);
+clusterCommand('raftStatus', "each broker group's leader, term, and every member's commit, applied and match index and lag (exit 1 without a leader)", false, runRaftStatus);
 
 type ConsumerFlags = { namesrv: string; group: string; topic: string; output: string };
 

@@ -6,6 +6,7 @@
 import { ConsumerAdmin } from '../client/consumer-admin.js';
 import { LedgerError } from '../common/errors.js';
 import { renderTable } from '../common/text-table.js';
+import { runToExitCode } from './admin-run.js';
 
 export interface ConsumerCommandOptions {
   namesrv: string[];
@@ -14,18 +15,8 @@ export interface ConsumerCommandOptions {
   output: 'table' | 'json';
 }
 
-async function withAdmin(options: ConsumerCommandOptions, work: (admin: ConsumerAdmin) => Promise<void>): Promise<number> {
-  const admin = new ConsumerAdmin({ nameServers: options.namesrv });
-  try {
-    await work(admin);
-    return 0;
-  } catch (error) {
-    const code = error instanceof LedgerError ? error.code : 'ERROR';
-    console.error(`${code}: ${error instanceof Error ? error.message : String(error)}`);
-    return 1;
-  } finally {
-    admin.close();
-  }
+function withAdmin(options: ConsumerCommandOptions, work: (admin: ConsumerAdmin) => Promise<void>): Promise<number> {
+  return runToExitCode(new ConsumerAdmin({ nameServers: options.namesrv }), work);
 }
 
 /** Committed offset, bounds and lag of the group on every queue of the topic. */

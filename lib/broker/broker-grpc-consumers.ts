@@ -22,7 +22,7 @@ export interface ConsumerHandlerDeps {
   logger: Logger;
 }
 
-type ConsumerHandlers = Pick<BrokerServiceHandlers, 'CommitOffsets' | 'QueryOffsets' | 'ResetOffsets' | 'Heartbeat' | 'UnregisterClient' | 'ListConsumers' | 'SendMessageBack'>;
+type ConsumerHandlers = Pick<BrokerServiceHandlers, 'CommitOffsets' | 'QueryOffsets' | 'ResetOffsets' | 'GetTopicStatus' | 'Heartbeat' | 'UnregisterClient' | 'ListConsumers' | 'SendMessageBack'>;
 
 function subscriptionFromWire(wire: Subscription__Output): ConsumerSubscription {
   return { topic: wire.topic, filterType: wire.filter?.type ?? '', filterExpression: wire.filter?.expression ?? '' };
@@ -71,6 +71,9 @@ export function consumerServiceHandlers(deps: ConsumerHandlerDeps): ConsumerHand
         else throw new LedgerError('BAD_REQUEST', 'ResetOffsets needs timestamp_ms or offset');
         return { offsets: await deps.offsets.reset(group, topic, queueIds, resetTarget) };
       });
+    },
+    GetTopicStatus(call, callback) {
+      answer(logger, callback, async () => ({ queues: await deps.offsets.queueStatus(call.request.topic) }));
     },
     Heartbeat(call, callback) {
       answer(logger, callback, () => {

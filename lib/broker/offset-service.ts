@@ -15,7 +15,7 @@ import { checkGroupName, checkTopicName } from './name-rules.js';
 import type { PollWaiters } from './poll-waiters.js';
 import { isHandleOutcome } from './pop-state.js';
 import type { OffsetOutcome, PopState } from './pop-state.js';
-import { offsetAtTime } from './queue-time-search.js';
+import { offsetAtTime, storeTimeAt } from './queue-time-search.js';
 import { requireLeader } from './replicated-log.js';
 import type { ReplicatedLog } from './replicated-log.js';
 import type { TopicService } from './topic-service.js';
@@ -38,6 +38,15 @@ export interface QueueOffset {
   resetVersion: number;
   minOffset: number;
   maxOffset: number;
+}
+
+/** One queue's bounds and latest store time (admin topicStatus). */
+export interface QueueStatus {
+  queueId: number;
+  minOffset: number;
+  maxOffset: number;
+  /** Store time of the last message (ms since the epoch); 0 when the queue is empty. */
+  lastStoreTimestampMs: number;
 }
 
 /** Where a reset puts a group: an explicit offset (clamped to the queue) or a store time. */
@@ -126,6 +135,21 @@ export class OffsetService {
       const queue = this.deps.consumeQueues.queue(topic, queueId);
       return { topic, queueId, offset: outcomes[i].offset, resetVersion: outcomes[i].resetVersion, minOffset: queue.minOffset, maxOffset: queue.maxOffset };
     });
+  }
+
+  /**
+   * Every readable queue of `topic` with its bounds and the store time of its last message
+   * (0 when empty): mqadmin's topicStatus. Leader only, so the figures are the group's.
+   */
+  async queueStatus(topic: string): Promise<QueueStatus[]> {
+    requireLeader(this.deps.log);
+    const ids = await this.queueIdsOf(topic, []);
+    return Promise.all(ids.map(async (queueId) => {
+      const queue = this.deps.consumeQueues.queue(topic, queueId);
+      const { minOffset, maxOffset } = queue;
+      const last = maxOffset > minOffset ? await storeTimeAt(queue, this.deps.commitLog, maxOffset - 1) : 0;
+      return { queueId, minOffset, maxOffset, lastStoreTimestampMs: Number.isFinite(last) ? last : 0 };
+    }));
   }
 
   private async submit(commands: ReadonlyArray<CommitOffsetCommand | ResetOffsetCommand>): Promise<OffsetOutcome[]> {

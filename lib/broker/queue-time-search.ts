@@ -24,8 +24,8 @@ export async function offsetAtTime(queue: ConsumeQueue, commitLog: CommitLog, ti
   return low;
 }
 
-/** Store time of the message at `offset` of `queue`. */
-async function storeTimeAt(queue: ConsumeQueue, commitLog: CommitLog, offset: number): Promise<number> {
+/** Store time of the message at `offset` of `queue` (+Infinity when the queue no longer holds it). */
+export async function storeTimeAt(queue: ConsumeQueue, commitLog: CommitLog, offset: number): Promise<number> {
   const [unit] = await queue.read(offset, 1);
   if (unit === undefined) return Number.POSITIVE_INFINITY; // gone meanwhile (truncated): treat as newest
   return storeTimeOfMessageAt(commitLog, unit.position);

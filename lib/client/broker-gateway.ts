@@ -15,6 +15,8 @@ import type { ForwardToDeadLetterRequest } from '../gen/internal/ledgermq/v1/For
 import type { ForwardToDeadLetterResponse__Output } from '../gen/internal/ledgermq/v1/ForwardToDeadLetterResponse.js';
 import type { GetGroupRequest } from '../gen/internal/ledgermq/v1/GetGroupRequest.js';
 import type { GetGroupResponse__Output } from '../gen/internal/ledgermq/v1/GetGroupResponse.js';
+import type { GetTopicStatusRequest } from '../gen/internal/ledgermq/v1/GetTopicStatusRequest.js';
+import type { GetTopicStatusResponse__Output } from '../gen/internal/ledgermq/v1/GetTopicStatusResponse.js';
 import type { GetTopicRequest } from '../gen/internal/ledgermq/v1/GetTopicRequest.js';
 import type { GetTopicResponse__Output } from '../gen/internal/ledgermq/v1/GetTopicResponse.js';
 import type { PopMessagesRequest } from '../gen/internal/ledgermq/v1/PopMessagesRequest.js';
@@ -189,6 +191,10 @@ export class BrokerGateway {
 
   updateTopic(group: string, request: UpdateTopicRequest, timeoutMs: number): Promise<UpdateTopicResponse__Output> {
     return this.call<UpdateTopicRequest, UpdateTopicResponse__Output>(group, (c) => (r, o, cb) => c.UpdateTopic(r, o, cb), request, timeoutMs);
+  }
+
+  getTopicStatus(group: string, request: GetTopicStatusRequest, timeoutMs: number): Promise<GetTopicStatusResponse__Output> {
+    return this.call<GetTopicStatusRequest, GetTopicStatusResponse__Output>(group, (c) => (r, o, cb) => c.GetTopicStatus(r, o, cb), request, timeoutMs);
   }
 
   getGroup(group: string, request: GetGroupRequest, timeoutMs: number): Promise<GetGroupResponse__Output> {

@@ -1,0 +1,126 @@
+/**
+ * Issue 6 (first step), real processes: the mqadmin-style read commands as an operator runs them
+ * (`ledgermq admin ...` as a child process, JSON and table output, exit codes) against a 3-node
+ * group: clusterList, topicList, topicRoute, topicStatus, raftStatus, including a member down.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { expect } from 'chai';
+import type { Producer } from 'rocketmq-client-nodejs';
+import type { Closable } from './cluster-helpers.js';
+import { startCluster, startProducer, waitFor } from './cluster-helpers.js';
+
+type Cluster = Awaited<ReturnType<typeof startCluster>>;
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+describe('admin read commands: clusterList, topicList, topicRoute, topicStatus, raftStatus (real processes)', function () {
+  this.timeout(180_000);
+  let cluster: Cluster;
+  let producer: Producer;
+  const owned: Closable[] = [];
+
+  before(async () => {
+    cluster = await startCluster({ nodes: 3 });
+  });
+
+  after(async () => {
+    for (const closable of owned.splice(0)) await closable.shutdown().catch(() => undefined);
+    await cluster?.dispose();
+  });
+
+  async function cli(...args: string[]): Promise<CliResult> {
+    try {
+      const { stdout, stderr } = await promisify(execFile)(process.execPath, ['dist/cmd/ledgermq.js', 'admin', ...args, '-n', cluster.description.namesrv.join(';')]);
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const failed = error as { code?: number; stdout?: string; stderr?: string };
+      return { code: typeof failed.code === 'number' ? failed.code : -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
+    }
+  }
+
+  async function json<T>(...args: string[]): Promise<T> {
+    const result = await cli(...args, '-o', 'json');
+    expect(result.code, `${args.join(' ')}: ${result.stderr}`).to.equal(0);
+    return JSON.parse(result.stdout) as T;
+  }
+
+  it('shows the nodes, the topic, its route and its queues as the cluster has them', async () => {
+    expect((await cli('updateTopic', '-t', 'AdminOrders', '-r', '4', '-w', '4')).code).to.equal(0);
+    producer = await startProducer(cluster, 'AdminOrders', owned);
+    const startedAt = Date.now();
+    for (let i = 0; i < 10; i++) await producer.send({ topic: 'AdminOrders', body: Buffer.from(`order-${i}`) });
+    const leaderId = await waitFor('a leader', () => cluster.leaderId().then((id) => id ?? undefined));
+
+    const nodes = await json<Array<{ nodeId: string; role: string; brokerAddress: string; term: number }>>('clusterList');
+    expect(nodes.map((n) => n.nodeId).sort()).to.deep.equal(cluster.nodes.map((n) => n.id).sort());
+    expect(nodes.filter((n) => n.role === 'leader').map((n) => n.nodeId)).to.deep.equal([leaderId]);
+    expect(nodes.find((n) => n.nodeId === leaderId)!.brokerAddress).to.equal(cluster.nodes.find((n) => n.id === leaderId)!.broker);
+
+    // Registrations carry topics at the next heartbeat; the producer's sends already created it.
+    const topics = await waitFor('the topic in topicList', async () => {
+      const list = await json<Array<{ topic: string; kind: string; groups: Array<{ readQueues: number; writeQueues: number }> }>>('topicList');
+      return list.some((t) => t.topic === 'AdminOrders') ? list : undefined;
+    });
+    const orders = topics.find((t) => t.topic === 'AdminOrders')!;
+    expect(orders.kind).to.equal('normal');
+    expect(orders.groups).to.deep.equal([{ group: 'broker-a', readQueues: 4, writeQueues: 4, perm: 6 }]);
+
+    const route = await json<{ topic: string; groups: Array<{ leaderId: string; nodes: Array<{ nodeId: string }>; readQueues: number }> }>('topicRoute', '-t', 'AdminOrders');
+    expect(route.topic).to.equal('AdminOrders');
+    expect(route.groups).to.have.length(1);
+    expect(route.groups[0].leaderId).to.equal(leaderId);
+    expect(route.groups[0].nodes).to.have.length(3);
+    expect(route.groups[0].readQueues).to.equal(4);
+
+    const queues = await json<Array<{ queueId: number; minOffset: number; maxOffset: number; lastStoreTimestampMs: number }>>('topicStatus', '-t', 'AdminOrders');
+    expect(queues.map((q) => q.queueId)).to.deep.equal([0, 1, 2, 3]);
+    expect(queues.reduce((sum, q) => sum + q.maxOffset - q.minOffset, 0)).to.equal(10);
+    for (const q of queues.filter((x) => x.maxOffset > 0)) expect(q.lastStoreTimestampMs).to.be.within(startedAt - 1_000, Date.now() + 1_000);
+
+    // Tables for people: headers and one row per queue.
+    const table = await cli('topicStatus', '-t', 'AdminOrders');
+    expect(table.code).to.equal(0);
+    expect(table.stdout).to.match(/BROKER GROUP\s+QUEUE\s+MIN OFFSET\s+MAX OFFSET\s+LAST UPDATED/);
+    expect(table.stdout.trim().split('\n')).to.have.length(2 + 4);
+
+    const missing = await cli('topicStatus', '-t', 'NoSuchTopic');
+    expect(missing.code).to.equal(1);
+    expect(missing.stderr).to.match(/TOPIC_NOT_FOUND/);
+  });
+
+  it('raftStatus: every member with its indexes and lag, an unreachable one marked, exit 1 without a leader', async () => {
+    type Group = { group: string; leaderId: string | null; members: Array<{ nodeId: string; role: string; matchIndex: number | null; lag: number | null; commitIndex: number | null }> };
+    const leaderId = (await cluster.leaderId())!;
+    const healthy = await waitFor('every member caught up', async () => {
+      const [group] = await json<Group[]>('raftStatus');
+      return group.members.every((m) => m.lag === 0) ? group : undefined;
+    });
+    expect(healthy.leaderId).to.equal(leaderId);
+    expect(healthy.members.map((m) => m.nodeId).sort()).to.deep.equal(cluster.nodes.map((n) => n.id).sort());
+
+    // A follower down: still registered for a while, its /status unreachable, its lag growing.
+    const follower = cluster.nodes.find((n) => n.id !== leaderId)!;
+    await cluster.stopNode(follower.id, 'SIGKILL');
+    for (let i = 0; i < 5; i++) await producer.send({ topic: 'AdminOrders', body: Buffer.from(`while-down-${i}`) });
+    const [degraded] = await json<Group[]>('raftStatus');
+    const down = degraded.members.find((m) => m.nodeId === follower.id)!;
+    expect(down.role).to.equal('unreachable');
+    expect(down.lag, 'the leader still sees it behind').to.be.greaterThan(0);
+
+    // Two of three down: no leader any more, raftStatus says so and exits 1.
+    const other = cluster.nodes.find((n) => n.id !== leaderId && n.id !== follower.id)!;
+    await cluster.stopNode(other.id, 'SIGKILL');
+    const result = await waitFor('raftStatus to report no leader', async () => {
+      const run = await cli('raftStatus', '-o', 'json');
+      return run.code === 1 ? run : undefined;
+    }, 30_000);
+    expect(result.stderr).to.match(/no leader in broker-a/);
+    await cluster.startNode(follower.id);
+    await cluster.startNode(other.id);
+  });
+});
