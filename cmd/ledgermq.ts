@@ -9,7 +9,7 @@ import { createLogger } from '../lib/common/logger.js';
 import { runUpdateTopic } from '../lib/admin/update-topic.js';
 import { runConsumerConnection, runConsumerProgress, runResetOffsetByTime } from '../lib/admin/consumer-commands.js';
 import type { ConsumerCommandOptions } from '../lib/admin/consumer-commands.js';
-import { runClusterList, runRaftStatus, runTopicList, runTopicRoute, runTopicStatus } from '../lib/admin/cluster-commands.js';
+import { runClusterList, runRaftStatus, runTopicList, runTopicRoute, runTopicStatus, runTransferLeader } from '../lib/admin/cluster-commands.js';
 import type { ClusterCommandOptions } from '../lib/admin/cluster-commands.js';
 import { runConsumeBench } from '../lib/bench/consume-bench.js';
 import { runLongPollBench } from '../lib/bench/longpoll-bench.js';
@@ -124,6 +124,17 @@ clusterCommand('topicList', 'every topic of every broker group, retry and dead-l
 clusterCommand('topicRoute', "a topic's route: broker groups, leaders, nodes, queue counts", true, runTopicRoute);
 clusterCommand('topicStatus', "a topic's queues: min and max offset, last store time", true, runTopicStatus);
 clusterCommand('raftStatus', "each broker group's leader, term, and every member's commit, applied and match index and lag (exit 1 without a leader)", false, runRaftStatus);
+
+admin
+  .command('transferLeader')
+  .description("hands a broker group's leadership to another member (default: a follower holding every committed entry)")
+  .requiredOption('-n, --namesrv <addresses>', 'NameServer addresses, host:port;host:port')
+  .requiredOption('-b, --broker-group <group>', 'broker group (RocketMQ brokerName)')
+  .option('--to <nodeId>', 'the member to lead next')
+  .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
+  .action(async (flags: { namesrv: string; brokerGroup: string; to?: string; output: string }) => {
+    process.exitCode = await runTransferLeader({ namesrv: flags.namesrv.split(';').filter(Boolean), output: flags.output === 'json' ? 'json' : 'table', brokerGroup: flags.brokerGroup, to: flags.to ?? '' });
+  });
 
 type ConsumerFlags = { namesrv: string; group: string; topic: string; output: string };
 

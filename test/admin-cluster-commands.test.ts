@@ -4,6 +4,7 @@
  * group: clusterList, topicList, topicRoute, topicStatus, raftStatus, including a member down.
  */
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import type { Producer } from 'rocketmq-client-nodejs';
@@ -94,7 +95,7 @@ describe('admin read commands: clusterList, topicList, topicRoute, topicStatus, 
   });
 
   it('raftStatus: every member with its indexes and lag, an unreachable one marked, exit 1 without a leader', async () => {
-    type Group = { group: string; leaderId: string | null; members: Array<{ nodeId: string; role: string; matchIndex: number | null; lag: number | null; commitIndex: number | null }> };
+    type Group = { group: string; leaderId: string | null; members: Array<{ nodeId: string; role: string; matchIndex: number | null; lag: number | null; commitIndex: number | null; lastContactMsAgo: number | null }> };
     const leaderId = (await cluster.leaderId())!;
     const healthy = await waitFor('every member caught up', async () => {
       const [group] = await json<Group[]>('raftStatus');
@@ -111,6 +112,14 @@ describe('admin read commands: clusterList, topicList, topicRoute, topicStatus, 
     const down = degraded.members.find((m) => m.nodeId === follower.id)!;
     expect(down.role).to.equal('unreachable');
     expect(down.lag, 'the leader still sees it behind').to.be.greaterThan(0);
+    const live = degraded.members.find((m) => m.nodeId !== follower.id && m.nodeId !== leaderId)!;
+    expect(live.lastContactMsAgo, 'a live follower was heard from within a heartbeat or two').to.be.at.most(1_000);
+    // Silent since the kill (it answers nothing): its last contact only grows.
+    await waitFor('the killed follower silent for over a second', async () => {
+      const [group] = await json<Group[]>('raftStatus');
+      const contact = group.members.find((m) => m.nodeId === follower.id)!.lastContactMsAgo;
+      return contact !== null && contact > 1_000;
+    });
 
     // Two of three down: no leader any more, raftStatus says so and exits 1.
     const other = cluster.nodes.find((n) => n.id !== leaderId && n.id !== follower.id)!;
@@ -122,5 +131,41 @@ describe('admin read commands: clusterList, topicList, topicRoute, topicStatus, 
     expect(result.stderr).to.match(/no leader in broker-a/);
     await cluster.startNode(follower.id);
     await cluster.startNode(other.id);
+  });
+
+  it('transferLeader moves the leadership where asked, and a leader stopped with SIGTERM hands it over first', async () => {
+    type Group = { leaderId: string | null; term: number | null; members: Array<{ lag: number | null }> };
+    const caughtUp = (): Promise<Group> => waitFor('a leader with every member caught up', async () => {
+      const run = await cli('raftStatus', '-o', 'json');
+      if (run.code !== 0) return undefined;
+      const [group] = JSON.parse(run.stdout) as Group[];
+      return group.leaderId !== null && group.members.every((m) => m.lag === 0) ? group : undefined;
+    }, 30_000);
+    const before = await caughtUp();
+    const target = cluster.nodes.find((n) => n.id !== before.leaderId)!.id;
+    const moved = await json<{ from: string; to: string; term: number }>('transferLeader', '-b', 'broker-a', '--to', target);
+    expect(moved.from).to.equal(before.leaderId);
+    expect(moved.to).to.equal(target);
+    expect(moved.term).to.be.greaterThan(before.term!);
+    expect((await caughtUp()).leaderId).to.equal(target);
+    // Writes go on through the new leader.
+    await producer.send({ topic: 'AdminOrders', body: Buffer.from('after-transfer') });
+
+    const refused = await cli('transferLeader', '-b', 'broker-a', '--to', 'nX');
+    expect(refused.code).to.equal(1);
+    expect(refused.stderr).to.match(/PRECONDITION_FAILED/);
+
+    // SIGTERM on the leader: it hands leadership to a follower before it exits.
+    const leader = cluster.nodes.find((n) => n.id === target)!;
+    await cluster.stopNode(leader.id, 'SIGTERM');
+    const log = readFileSync(leader.logFile, 'utf8');
+    const handover = /"newLeader":"(n\d)","term":(\d+),"msg":"leadership handed over before stopping"/.exec(log);
+    expect(handover, 'the stopped leader logged its handover').to.not.equal(null);
+    expect(handover![1]).to.not.equal(leader.id);
+    const [after] = await json<Group[]>('raftStatus');
+    expect(after.leaderId, 'the group leads on without an election').to.equal(handover![1]);
+    expect(after.term).to.equal(Number(handover![2]));
+    await producer.send({ topic: 'AdminOrders', body: Buffer.from('after-stop') });
+    await cluster.startNode(leader.id);
   });
 });

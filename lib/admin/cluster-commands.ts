@@ -1,7 +1,7 @@
 /**
- * `ledgermq admin clusterList | topicList | topicRoute | topicStatus | raftStatus`: mqadmin-style
- * read commands over the NameServers' registrations, the brokers' BrokerService and each node's
- * `/status`. Output is a text table, or JSON with `-o json`; each returns the process exit code
+ * `ledgermq admin clusterList | topicList | topicRoute | topicStatus | raftStatus | transferLeader`:
+ * mqadmin-style commands over the NameServers' registrations, the brokers' BrokerService and each
+ * node's `/status`. Output is a text table, or JSON with `-o json`; each returns the process exit code
  * (1 with a message on stderr when the answer could not be had).
  */
 import { ClientContext } from '../client/client-context.js';
@@ -118,6 +118,8 @@ export interface RaftMemberStatus {
   matchIndex: number | null;
   /** Entries the member is behind the leader's last index. */
   lag: number | null;
+  /** The leader's view: ms since it last heard from the member (0 for the leader itself). */
+  lastContactMsAgo: number | null;
   error?: string;
 }
 
@@ -128,7 +130,7 @@ interface NodeStatusDocument {
   commitIndex: number;
   appliedIndex: number;
   lastIndex: number;
-  raft: { peers?: Array<{ id: string; matchIndex: number }> } | null;
+  raft: { peers?: Array<{ id: string; matchIndex: number; lastContactMsAgo?: number | null }> } | null;
 }
 
 async function nodeStatus(httpAddress: string): Promise<NodeStatusDocument> {
@@ -140,7 +142,7 @@ async function nodeStatus(httpAddress: string): Promise<NodeStatusDocument> {
 /**
  * Each broker group's Raft state from its members' `/status` (reached through the HTTP addresses
  * they registered): leader, term, commit and applied index of each member, and, from the leader's
- * view, each member's match index and lag. Exits 1 when a group has no leader.
+ * view, each member's match index, lag and last contact. Exits 1 when a group has no leader.
  */
 export function runRaftStatus(options: ClusterCommandOptions): Promise<number> {
   let leaderless: string[] = [];
@@ -157,8 +159,13 @@ export function runRaftStatus(options: ClusterCommandOptions): Promise<number> {
         }
       }));
       const leader = statuses.find((s) => s.status?.role === 'leader');
-      const matchOf = new Map((leader?.status?.raft?.peers ?? []).map((p) => [p.id, p.matchIndex]));
-      if (leader) matchOf.set(leader.nodeId, leader.status!.lastIndex);
+      const peers = leader?.status?.raft?.peers ?? [];
+      const matchOf = new Map(peers.map((p) => [p.id, p.matchIndex]));
+      const contactOf = new Map(peers.map((p) => [p.id, p.lastContactMsAgo ?? null]));
+      if (leader) {
+        matchOf.set(leader.nodeId, leader.status!.lastIndex);
+        contactOf.set(leader.nodeId, 0);
+      }
       const leaderLast = leader?.status?.lastIndex ?? null;
       const memberRows: RaftMemberStatus[] = statuses.map((s) => {
         const match = matchOf.get(s.nodeId) ?? null;
@@ -171,6 +178,7 @@ export function runRaftStatus(options: ClusterCommandOptions): Promise<number> {
           lastIndex: s.status?.lastIndex ?? null,
           matchIndex: match,
           lag: match !== null && leaderLast !== null ? Math.max(0, leaderLast - match) : null,
+          lastContactMsAgo: contactOf.get(s.nodeId) ?? null,
           ...(s.error ? { error: s.error } : {}),
         };
       });
@@ -178,13 +186,31 @@ export function runRaftStatus(options: ClusterCommandOptions): Promise<number> {
     }));
     leaderless = json.filter((g) => g.leaderId === null).map((g) => g.group);
     const dash = (value: number | null): string | number => (value === null ? '-' : value);
-    print(options, json, ['GROUP', 'NODE', 'ROLE', 'TERM', 'COMMIT INDEX', 'APPLIED INDEX', 'MATCH INDEX', 'LAG'],
-      json.flatMap((g) => g.members.map((m) => [g.group, m.nodeId, m.role, dash(m.term), dash(m.commitIndex), dash(m.appliedIndex), dash(m.matchIndex), dash(m.lag)])));
+    print(options, json, ['GROUP', 'NODE', 'ROLE', 'TERM', 'COMMIT INDEX', 'APPLIED INDEX', 'MATCH INDEX', 'LAG', 'LAST CONTACT MS'],
+      json.flatMap((g) => g.members.map((m) => [g.group, m.nodeId, m.role, dash(m.term), dash(m.commitIndex), dash(m.appliedIndex), dash(m.matchIndex), dash(m.lag), dash(m.lastContactMsAgo)])));
   }).then((code) => {
     if (code === 0 && leaderless.length > 0) {
       console.error(`HA_NOT_AVAILABLE: no leader in ${leaderless.join(', ')}`);
       return 1;
     }
     return code;
+  });
+}
+
+/** How long transferLeader waits for the group (the leader itself gives the target 3 s). */
+const TRANSFER_REQUEST_TIMEOUT_MS = 10_000;
+
+/**
+ * Hands a broker group's leadership to `to` (or, when empty, to a follower holding every committed
+ * entry) and prints who leads now. Exit 1 when the group refused or the target did not take over.
+ */
+export function runTransferLeader(options: ClusterCommandOptions & { brokerGroup: string; to: string }): Promise<number> {
+  return withContext(options, async (context) => {
+    const before = (await context.routes.groups()).find((g) => g.group === options.brokerGroup);
+    if (!before) throw new LedgerError('NOT_FOUND', `broker group ${options.brokerGroup} is not registered`);
+    const response = await context.gateway.transferLeadership(options.brokerGroup, { targetNodeId: options.to }, TRANSFER_REQUEST_TIMEOUT_MS);
+    const json = { group: options.brokerGroup, from: before.leaderId || null, to: response.leaderId, leaderAddress: response.leaderAddress, term: Number(response.term) };
+    if (options.output === 'json') console.log(JSON.stringify(json, null, 2));
+    else console.log(`${json.group}: leadership moved from ${json.from ?? 'none'} to ${json.to} (${json.leaderAddress}), term ${json.term}`);
   });
 }

@@ -4,7 +4,7 @@
  * handlers never throw into grpc-js.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { toWireStatus } from '../common/errors.js';
+import { LedgerError, toWireStatus } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { BrokerServiceHandlers } from '../gen/internal/ledgermq/v1/BrokerService.js';
 import type { OffsetService } from './offset-service.js';
@@ -19,7 +19,7 @@ import type { TopicConfig } from './meta-command.js';
 import { toIncoming, toMessageData } from './message-wire.js';
 import type { PopService } from './pop-service.js';
 import type { PullService } from './pull-service.js';
-import type { ReplicatedLog } from './replicated-log.js';
+import type { LeadershipView, ReplicatedLog } from './replicated-log.js';
 import type { RetryService } from './retry-service.js';
 import type { SendService } from './send-service.js';
 import type { TopicService } from './topic-service.js';
@@ -39,6 +39,8 @@ export interface BrokerGrpcDeps {
   maxPullsPerStream: number;
   /** The node's open PullStreams (ended at shutdown). */
   pullStreams: OpenPullStreams;
+  /** Hands leadership to a member (null: a caught-up follower); null for a group of one node. */
+  transferLeadership: ((target: string | null) => Promise<LeadershipView>) | null;
 }
 
 function topicToWire(topic: TopicConfig): TopicConfigWire {
@@ -125,6 +127,13 @@ export function brokerServiceHandlers(deps: BrokerGrpcDeps): BrokerServiceHandle
       answer(logger, callback, async () => {
         const group = await deps.topics.group(call.request.name, call.request.autoCreate);
         return { group: { name: group.name, maxDeliveryAttempts: group.maxDeliveryAttempts, retryBackoff: group.retryBackoff } };
+      });
+    },
+    TransferLeadership(call, callback) {
+      answer(logger, callback, async () => {
+        if (!deps.transferLeadership) throw new LedgerError('UNSUPPORTED', 'a group of one node has no other member to lead');
+        const view = await deps.transferLeadership(call.request.targetNodeId || null);
+        return { leaderId: view.leaderId ?? '', leaderAddress: view.leaderAddress ?? '', term: view.term };
       });
     },
     ...pullServiceHandlers({ puller: deps.puller, metrics: deps.metrics, logger, maxPullsPerStream: deps.maxPullsPerStream, streams: deps.pullStreams }),

@@ -22,6 +22,7 @@ import { parsePeers } from './broker-config.js';
 import type { BrokerConfig } from './broker-config.js';
 import { brokerServiceHandlers } from './broker-grpc-service.js';
 import { OpenPullStreams } from './broker-grpc-pulls.js';
+import { transferLeadership } from './leadership-transfer.js';
 import { BrokerMetrics } from './broker-metrics.js';
 import { CommitPipeline } from './commit-pipeline.js';
 import { clampConsumerProgress, cutRecordsDamagedAtRecovery, findLostEntries, rollBackCheckpoints } from './lost-log-tail.js';
@@ -43,6 +44,9 @@ import { SingleNodeLog } from './single-node-log.js';
 import { StateMachine } from './state-machine.js';
 import { TopicService } from './topic-service.js';
 import { TopicTable } from './topic-table.js';
+
+/** How long a leadership transfer may take (the target first catches up, then wins at once). */
+const TRANSFER_TIMEOUT_MS = 3_000;
 
 /** Data folders of a node, under its dataDir. */
 export function nodeDirectories(dataDir: string): { commitLog: string; consumeQueue: string; meta: string } {
@@ -209,7 +213,10 @@ export class BrokerNode {
 
     const pullStreams = new OpenPullStreams();
     const server = new grpc.Server({ 'grpc.max_receive_message_length': config.maxBatchBytes + 1024 * 1024 });
-    server.addService(loadInternal().ledgermq.v1.BrokerService.service, brokerServiceHandlers({ sender, popper, puller, topics, offsets, consumers, retries, log, metrics, logger, maxPullsPerStream: config.maxPullsPerStream, pullStreams }));
+    server.addService(loadInternal().ledgermq.v1.BrokerService.service, brokerServiceHandlers({
+      sender, popper, puller, topics, offsets, consumers, retries, log, metrics, logger, maxPullsPerStream: config.maxPullsPerStream, pullStreams,
+      transferLeadership: raft === null ? null : (target) => transferLeadership(raft, log, target, TRANSFER_TIMEOUT_MS),
+    }));
     await new Promise<void>((resolve, reject) =>
       server.bindAsync(brokerAddress, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
     );
@@ -320,10 +327,22 @@ export class BrokerNode {
     });
   }
 
-  /** Stops serving and closes the store cleanly (final checkpoint included). */
+  /**
+   * Stops serving and closes the store cleanly (final checkpoint included). A leader first hands
+   * its leadership to a caught-up follower, so the group has a leader again at once instead of
+   * after an election timeout.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.raft !== null && this.log.isLeader()) {
+      try {
+        const view = await transferLeadership(this.raft, this.log, null, TRANSFER_TIMEOUT_MS);
+        this.logger.info({ group: this.config.group, node: this.config.nodeId, newLeader: view.leaderId, term: view.term }, 'leadership handed over before stopping');
+      } catch (error) {
+        this.logger.warn({ err: error, group: this.config.group, node: this.config.nodeId }, 'could not hand leadership over before stopping; the group elects a new leader');
+      }
+    }
     clearInterval(this.checkpointTimer);
     this.schedule?.stop();
     await this.scrubber?.stop();

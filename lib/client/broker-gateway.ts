@@ -15,6 +15,8 @@ import type { ForwardToDeadLetterRequest } from '../gen/internal/ledgermq/v1/For
 import type { ForwardToDeadLetterResponse__Output } from '../gen/internal/ledgermq/v1/ForwardToDeadLetterResponse.js';
 import type { GetGroupRequest } from '../gen/internal/ledgermq/v1/GetGroupRequest.js';
 import type { GetGroupResponse__Output } from '../gen/internal/ledgermq/v1/GetGroupResponse.js';
+import type { TransferLeadershipRequest } from '../gen/internal/ledgermq/v1/TransferLeadershipRequest.js';
+import type { TransferLeadershipResponse__Output } from '../gen/internal/ledgermq/v1/TransferLeadershipResponse.js';
 import type { GetTopicStatusRequest } from '../gen/internal/ledgermq/v1/GetTopicStatusRequest.js';
 import type { GetTopicStatusResponse__Output } from '../gen/internal/ledgermq/v1/GetTopicStatusResponse.js';
 import type { GetTopicRequest } from '../gen/internal/ledgermq/v1/GetTopicRequest.js';
@@ -191,6 +193,10 @@ export class BrokerGateway {
 
   updateTopic(group: string, request: UpdateTopicRequest, timeoutMs: number): Promise<UpdateTopicResponse__Output> {
     return this.call<UpdateTopicRequest, UpdateTopicResponse__Output>(group, (c) => (r, o, cb) => c.UpdateTopic(r, o, cb), request, timeoutMs);
+  }
+
+  transferLeadership(group: string, request: TransferLeadershipRequest, timeoutMs: number): Promise<TransferLeadershipResponse__Output> {
+    return this.call<TransferLeadershipRequest, TransferLeadershipResponse__Output>(group, (c) => (r, o, cb) => c.TransferLeadership(r, o, cb), request, timeoutMs, false);
   }
 
   getTopicStatus(group: string, request: GetTopicStatusRequest, timeoutMs: number): Promise<GetTopicStatusResponse__Output> {

@@ -78,4 +78,6 @@ export interface PeerStatus {
   state: string;
   /** The peer catches up after losing entries (it does not vote yet). */
   catchingUp: boolean;
+  /** Milliseconds since this node last received a message from the peer; null: never. */
+  lastContactMsAgo: number | null;
 }

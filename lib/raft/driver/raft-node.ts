@@ -32,6 +32,8 @@ export type { HardStateStore, PeerStatus, ProposedRecord, RaftLeadership, RaftNo
 /** See the file comment. */
 export class RaftNode {
   private readonly waiters = new CommitWaiters();
+  /** When each peer's last message arrived (wall clock, driver side): liveness and "last contact". */
+  private readonly lastHeard = new Map<NodeId, number>();
   private readonly commitListeners: Array<(commitIndex: number) => void> = [];
   private readonly leadershipListeners: Array<(view: RaftLeadership) => void> = [];
   private transport!: RaftTransport;
@@ -177,7 +179,11 @@ export class RaftNode {
   /** The `/status` view: role, term, indexes, and each peer's replication state when leader. */
   status(): Record<string, unknown> {
     const view = this.leadership();
-    const peers: PeerStatus[] = [...this.core.peerProgress()].map(([id, progress]) => ({ id, matchIndex: progress.match, nextIndex: progress.next, state: progress.state, catchingUp: progress.catchingUp }));
+    const now = Date.now();
+    const peers: PeerStatus[] = [...this.core.peerProgress()].map(([id, progress]) => {
+      const heard = this.lastHeard.get(id);
+      return { id, matchIndex: progress.match, nextIndex: progress.next, state: progress.state, catchingUp: progress.catchingUp, lastContactMsAgo: heard === undefined ? null : now - heard };
+    });
     return {
       ...view,
       lastIndex: this.options.commitLog.lastIndex,
@@ -196,13 +202,16 @@ export class RaftNode {
 
   /**
    * Followers (leader's view) whose log matches this one up to at least `index`, not catching up,
-   * with the broker address they announced; empty on a non-leader.
+   * heard from within the last election timeout (a stopped node keeps its old match index), with
+   * the broker address they announced; empty on a non-leader.
    */
   followersHolding(index: number): Array<{ nodeId: string; address: string }> {
     const found: Array<{ nodeId: string; address: string }> = [];
+    const heardSince = Date.now() - this.options.settings.tickMs * this.options.settings.electionTicks;
     for (const [id, progress] of this.core.peerProgress()) {
       const address = this.transport.brokerAddressOf(id);
-      if (id !== this.options.id && progress.match >= index && !progress.catchingUp && address !== null) found.push({ nodeId: id, address });
+      const live = (this.lastHeard.get(id) ?? 0) >= heardSince;
+      if (id !== this.options.id && live && progress.match >= index && !progress.catchingUp && address !== null) found.push({ nodeId: id, address });
     }
     return found;
   }
@@ -246,6 +255,7 @@ export class RaftNode {
   }
 
   private receive(message: Message<RecordPayload>): void {
+    this.lastHeard.set(message.from, Date.now());
     if (this.failed !== null || this.closed || this.repairing) return;
     try {
       this.core.step(message);
