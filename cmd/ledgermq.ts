@@ -11,6 +11,7 @@ import { runConsumerConnection, runConsumerProgress, runResetOffsetByTime } from
 import type { ConsumerCommandOptions } from '../lib/admin/consumer-commands.js';
 import { runClusterList, runRaftStatus, runTopicList, runTopicRoute, runTopicStatus, runTransferLeader } from '../lib/admin/cluster-commands.js';
 import type { ClusterCommandOptions } from '../lib/admin/cluster-commands.js';
+import { runCheck } from '../lib/admin/check-command.js';
 import { runConsumeBench } from '../lib/bench/consume-bench.js';
 import { runLongPollBench } from '../lib/bench/longpoll-bench.js';
 import { runLocalCluster } from '../lib/cluster/up-command.js';
@@ -134,6 +135,23 @@ admin
   .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
   .action(async (flags: { namesrv: string; brokerGroup: string; to?: string; output: string }) => {
     process.exitCode = await runTransferLeader({ namesrv: flags.namesrv.split(';').filter(Boolean), output: flags.output === 'json' ? 'json' : 'table', brokerGroup: flags.brokerGroup, to: flags.to ?? '' });
+  });
+
+admin
+  .command('check')
+  .description('Raft health against thresholds; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN')
+  .requiredOption('-n, --namesrv <addresses>', 'NameServer addresses, host:port;host:port')
+  .option('--lag-warn <entries>', 'warn when a member is more entries behind the leader', positiveInt, 1_000)
+  .option('--lag-crit <entries>', 'critical above this lag', positiveInt, 100_000)
+  .option('--contact-warn-ms <ms>', 'warn when the leader has not heard from a member for longer', positiveInt, 1_000)
+  .option('--contact-crit-ms <ms>', 'critical above this silence', positiveInt, 5_000)
+  .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
+  .action(async (flags: { namesrv: string; lagWarn: number; lagCrit: number; contactWarnMs: number; contactCritMs: number; output: string }) => {
+    process.exitCode = await runCheck({
+      namesrv: flags.namesrv.split(';').filter(Boolean),
+      output: flags.output === 'json' ? 'json' : 'table',
+      thresholds: { lagWarn: flags.lagWarn, lagCrit: flags.lagCrit, contactWarnMs: flags.contactWarnMs, contactCritMs: flags.contactCritMs },
+    });
   });
 
 type ConsumerFlags = { namesrv: string; group: string; topic: string; output: string };

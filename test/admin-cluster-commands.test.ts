@@ -102,6 +102,10 @@ describe('admin read commands: clusterList, topicList, topicRoute, topicStatus, 
       return group.members.every((m) => m.lag === 0) ? group : undefined;
     });
     expect(healthy.leaderId).to.equal(leaderId);
+    for (const node of cluster.nodes) expect((await fetch(`http://${node.http}/readyz`)).status, `${node.id} ready`).to.equal(200);
+    const ok = await cli('check');
+    expect(ok.code, ok.stdout).to.equal(0);
+    expect(ok.stdout).to.match(/^OK: \d+ checks, 0 not OK$/m);
     expect(healthy.members.map((m) => m.nodeId).sort()).to.deep.equal(cluster.nodes.map((n) => n.id).sort());
 
     // A follower down: still registered for a while, its /status unreachable, its lag growing.
@@ -114,6 +118,9 @@ describe('admin read commands: clusterList, topicList, topicRoute, topicStatus, 
     expect(down.lag, 'the leader still sees it behind').to.be.greaterThan(0);
     const live = degraded.members.find((m) => m.nodeId !== follower.id && m.nodeId !== leaderId)!;
     expect(live.lastContactMsAgo, 'a live follower was heard from within a heartbeat or two').to.be.at.most(1_000);
+    const warning = await cli('check', '--contact-crit-ms', '600000');
+    expect(warning.code, `check with a follower down: ${warning.stdout}`).to.equal(1);
+    expect(warning.stdout).to.match(/WARNING\s+broker-a\s+\S+\s+reachable/);
     // Silent since the kill (it answers nothing): its last contact only grows.
     await waitFor('the killed follower silent for over a second', async () => {
       const [group] = await json<Group[]>('raftStatus');
@@ -129,6 +136,16 @@ describe('admin read commands: clusterList, topicList, topicRoute, topicStatus, 
       return run.code === 1 ? run : undefined;
     }, 30_000);
     expect(result.stderr).to.match(/no leader in broker-a/);
+    // The survivor cannot serve: not ready, with the reason.
+    const survivor = cluster.nodes.find((n) => n.id === leaderId)!;
+    const notReady = await waitFor('the survivor not ready', async () => {
+      const response = await fetch(`http://${survivor.http}/readyz`);
+      return response.status === 503 ? response.text() : undefined;
+    });
+    expect(notReady).to.match(/not ready: (no known leader|leader still applying)/);
+    const critical = await cli('check', '-o', 'json');
+    expect(critical.code).to.equal(2);
+    expect((JSON.parse(critical.stdout) as { status: string }).status).to.equal('CRITICAL');
     await cluster.startNode(follower.id);
     await cluster.startNode(other.id);
   });

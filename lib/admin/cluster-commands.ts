@@ -8,6 +8,7 @@ import { ClientContext } from '../client/client-context.js';
 import { LedgerError } from '../common/errors.js';
 import { renderTable } from '../common/text-table.js';
 import { runToExitCode } from './admin-run.js';
+import { gatherRaftStatus } from './raft-status.js';
 import type { RegisteredBroker } from '../namesrv/registered-broker.js';
 import { summarizeGroups } from '../namesrv/route-table.js';
 
@@ -16,10 +17,7 @@ export interface ClusterCommandOptions {
   output: 'table' | 'json';
 }
 
-/** How long to wait for one node's `/status`. */
-const STATUS_TIMEOUT_MS = 3_000;
-
-function withContext(options: ClusterCommandOptions, work: (context: ClientContext) => Promise<void>): Promise<number> {
+export function withContext(options: ClusterCommandOptions, work: (context: ClientContext) => Promise<void>): Promise<number> {
   return runToExitCode(new ClientContext({ nameServers: options.namesrv }), work);
 }
 
@@ -28,7 +26,8 @@ function print(options: ClusterCommandOptions, json: unknown, headers: string[],
   else console.log(renderTable(headers, rows));
 }
 
-async function registrations(context: ClientContext): Promise<RegisteredBroker[]> {
+/** Every live registration; NOT_FOUND when there is none. */
+export async function registrations(context: ClientContext): Promise<RegisteredBroker[]> {
   const brokers = await context.names.getClusterInfo();
   if (brokers.length === 0) throw new LedgerError('NOT_FOUND', 'no broker is registered with the NameServer(s)');
   return brokers;
@@ -105,89 +104,19 @@ export function runTopicStatus(options: ClusterCommandOptions & { topic: string 
   });
 }
 
-/** What `raftStatus` shows of one member of a group. */
-export interface RaftMemberStatus {
-  nodeId: string;
-  /** As the node reports itself; `unreachable` when its `/status` did not answer. */
-  role: string;
-  term: number | null;
-  commitIndex: number | null;
-  appliedIndex: number | null;
-  lastIndex: number | null;
-  /** The leader's view: the highest entry known to match on this member (the leader: its last index). */
-  matchIndex: number | null;
-  /** Entries the member is behind the leader's last index. */
-  lag: number | null;
-  /** The leader's view: ms since it last heard from the member (0 for the leader itself). */
-  lastContactMsAgo: number | null;
-  error?: string;
-}
-
-interface NodeStatusDocument {
-  role: string;
-  term: number;
-  leader: string | null;
-  commitIndex: number;
-  appliedIndex: number;
-  lastIndex: number;
-  raft: { peers?: Array<{ id: string; matchIndex: number; lastContactMsAgo?: number | null }> } | null;
-}
-
-async function nodeStatus(httpAddress: string): Promise<NodeStatusDocument> {
-  const response = await fetch(`http://${httpAddress}/status`, { signal: AbortSignal.timeout(STATUS_TIMEOUT_MS) });
-  if (!response.ok) throw new Error(`/status answered HTTP ${response.status}`);
-  return (await response.json()) as NodeStatusDocument;
-}
-
 /**
- * Each broker group's Raft state from its members' `/status` (reached through the HTTP addresses
- * they registered): leader, term, commit and applied index of each member, and, from the leader's
- * view, each member's match index, lag and last contact. Exits 1 when a group has no leader.
+ * Each broker group's Raft state from its members' `/status` (see {@link gatherRaftStatus}):
+ * leader, term, and per member role, indexes, lag and last contact. Exits 1 when a group has no
+ * leader.
  */
 export function runRaftStatus(options: ClusterCommandOptions): Promise<number> {
   let leaderless: string[] = [];
   return withContext(options, async (context) => {
-    const brokers = await registrations(context);
-    const groups = summarizeGroups(brokers);
-    const json = await Promise.all(groups.map(async (group) => {
-      const members = brokers.filter((b) => b.cluster === group.cluster && b.group === group.group);
-      const statuses = await Promise.all(members.map(async (m) => {
-        try {
-          return { nodeId: m.nodeId, status: await nodeStatus(m.httpAddress) };
-        } catch (error) {
-          return { nodeId: m.nodeId, error: error instanceof Error ? error.message : String(error) };
-        }
-      }));
-      const leader = statuses.find((s) => s.status?.role === 'leader');
-      const peers = leader?.status?.raft?.peers ?? [];
-      const matchOf = new Map(peers.map((p) => [p.id, p.matchIndex]));
-      const contactOf = new Map(peers.map((p) => [p.id, p.lastContactMsAgo ?? null]));
-      if (leader) {
-        matchOf.set(leader.nodeId, leader.status!.lastIndex);
-        contactOf.set(leader.nodeId, 0);
-      }
-      const leaderLast = leader?.status?.lastIndex ?? null;
-      const memberRows: RaftMemberStatus[] = statuses.map((s) => {
-        const match = matchOf.get(s.nodeId) ?? null;
-        return {
-          nodeId: s.nodeId,
-          role: s.status?.role ?? 'unreachable',
-          term: s.status?.term ?? null,
-          commitIndex: s.status?.commitIndex ?? null,
-          appliedIndex: s.status?.appliedIndex ?? null,
-          lastIndex: s.status?.lastIndex ?? null,
-          matchIndex: match,
-          lag: match !== null && leaderLast !== null ? Math.max(0, leaderLast - match) : null,
-          lastContactMsAgo: contactOf.get(s.nodeId) ?? null,
-          ...(s.error ? { error: s.error } : {}),
-        };
-      });
-      return { cluster: group.cluster, group: group.group, leaderId: leader?.nodeId ?? null, term: leader?.status?.term ?? null, commitIndex: leader?.status?.commitIndex ?? null, members: memberRows };
-    }));
-    leaderless = json.filter((g) => g.leaderId === null).map((g) => g.group);
+    const groups = await gatherRaftStatus(await registrations(context));
+    leaderless = groups.filter((g) => g.leaderId === null).map((g) => g.group);
     const dash = (value: number | null): string | number => (value === null ? '-' : value);
-    print(options, json, ['GROUP', 'NODE', 'ROLE', 'TERM', 'COMMIT INDEX', 'APPLIED INDEX', 'MATCH INDEX', 'LAG', 'LAST CONTACT MS'],
-      json.flatMap((g) => g.members.map((m) => [g.group, m.nodeId, m.role, dash(m.term), dash(m.commitIndex), dash(m.appliedIndex), dash(m.matchIndex), dash(m.lag), dash(m.lastContactMsAgo)])));
+    print(options, groups, ['GROUP', 'NODE', 'ROLE', 'TERM', 'COMMIT INDEX', 'APPLIED INDEX', 'MATCH INDEX', 'LAG', 'LAST CONTACT MS'],
+      groups.flatMap((g) => g.members.map((m) => [g.group, m.nodeId, m.role, dash(m.term), dash(m.commitIndex), dash(m.appliedIndex), dash(m.matchIndex), dash(m.lag), dash(m.lastContactMsAgo)])));
   }).then((code) => {
     if (code === 0 && leaderless.length > 0) {
       console.error(`HA_NOT_AVAILABLE: no leader in ${leaderless.join(', ')}`);

@@ -266,6 +266,7 @@ export class BrokerNode {
       port: config.httpPort,
       registry: metrics.registry,
       status: () => holder.node?.status() ?? { node: config.nodeId, starting: true },
+      notReadyReason: () => (holder.node ? holder.node.notReadyReason() : 'starting'),
     });
     const node = new BrokerNode(config, logger, commitLog, consumeQueues, metaStore, log, raft, stateMachine, topicTable, waiters, metrics, server, http, registrar, brokerAddress, lostEntries, pullStreams);
     metrics.sampleGaugesFrom(() => ({ commitIndex: log.leadership().commitIndex, appliedIndex: stateMachine.appliedIndex, parkedPolls: waiters.size }));
@@ -291,6 +292,22 @@ export class BrokerNode {
     }
     logger.info({ broker: brokerAddress, http: http.address, group: config.group, node: config.nodeId }, 'broker node serving');
     return node;
+  }
+
+  /**
+   * Why this node cannot serve now, or null when it can (`/readyz`): it serves while it leads, or
+   * follows a known leader (reads, hints to the leader); not while stopping, without a leader, or
+   * while its Raft node repairs its log or has failed.
+   */
+  notReadyReason(): string | null {
+    if (this.closed) return 'stopping';
+    const raft = this.raft?.status();
+    if (raft?.failed === true) return 'the Raft node failed (see the log)';
+    if (raft?.repairing === true) return 'repairing its log';
+    if (this.log.isLeader()) return null;
+    const view = this.log.leadership();
+    if (view.role === 'follower' && view.leaderId !== null) return null;
+    return view.role === 'leader' ? 'leader still applying entries from before its term' : 'no known leader';
   }
 
   /** The `/status` document (field names are relied on by monitoring and the test harness). */

@@ -12,10 +12,15 @@ export interface HttpEndpointOptions {
   status: () => unknown;
   /** `/healthz` answers 200 while this returns true, 503 otherwise. */
   isHealthy?: () => boolean;
+  /**
+   * `/readyz` answers 200 while this returns null (the process can serve), 503 with the reason
+   * otherwise (load balancers and Kubernetes readiness probes). Without it: ready once listening.
+   */
+  notReadyReason?: () => string | null;
 }
 
 /**
- * The HTTP side of a process: `/metrics` (Prometheus text), `/healthz` and `/status` (JSON).
+ * The HTTP side of a process: `/metrics` (Prometheus text), `/healthz`, `/readyz` and `/status` (JSON).
  * Monitoring and the test harness rely on these paths and on the field names of `/status`.
  */
 export class HttpEndpoint {
@@ -37,6 +42,9 @@ export class HttpEndpoint {
       } else if (path === '/healthz') {
         const healthy = options.isHealthy ? options.isHealthy() : true;
         reply(healthy ? 200 : 503, 'text/plain', healthy ? 'ok\n' : 'unhealthy\n');
+      } else if (path === '/readyz') {
+        const reason = options.notReadyReason ? options.notReadyReason() : null;
+        reply(reason === null ? 200 : 503, 'text/plain', reason === null ? 'ready\n' : `not ready: ${reason}\n`);
       } else if (path === '/status') {
         reply(200, 'application/json', JSON.stringify(options.status(), null, 2) + '\n');
       } else {
