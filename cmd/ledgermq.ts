@@ -106,17 +106,28 @@ admin
     });
   });
 
-type ClusterFlags = { namesrv: string; output: string; topic?: string };
+/** Flags every read command takes: NameServers and output format. */
+type AdminFlags = { namesrv: string; output: string };
 
-function clusterCommand(name: string, description: string, withTopic: boolean, run: (options: ClusterCommandOptions & { topic: string }) => Promise<number>): void {
-  const command = admin
+/** An admin command with `-n NAMESRV` and `-o table|json`. */
+function adminCommand(name: string, description: string): Command {
+  return admin
     .command(name)
     .description(description)
     .requiredOption('-n, --namesrv <addresses>', 'NameServer addresses, host:port;host:port')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'));
+}
+
+/** The NameServer list and output format from `flags`. */
+function adminTarget(flags: AdminFlags): { namesrv: string[]; output: 'table' | 'json' } {
+  return { namesrv: flags.namesrv.split(';').filter(Boolean), output: flags.output === 'json' ? 'json' : 'table' };
+}
+
+function clusterCommand(name: string, description: string, withTopic: boolean, run: (options: ClusterCommandOptions & { topic: string }) => Promise<number>): void {
+  const command = adminCommand(name, description);
   if (withTopic) command.requiredOption('-t, --topic <topic>', 'topic');
-  command.action(async (flags: ClusterFlags) => {
-    process.exitCode = await run({ namesrv: flags.namesrv.split(';').filter(Boolean), output: flags.output === 'json' ? 'json' : 'table', topic: flags.topic ?? '' });
+  command.action(async (flags: AdminFlags & { topic?: string }) => {
+    process.exitCode = await run({ ...adminTarget(flags), topic: flags.topic ?? '' });
   });
 }
 
@@ -126,48 +137,35 @@ clusterCommand('topicRoute', "a topic's route: broker groups, leaders, nodes, qu
 clusterCommand('topicStatus', "a topic's queues: min and max offset, last store time", true, runTopicStatus);
 clusterCommand('raftStatus', "each broker group's leader, term, and every member's commit, applied and match index and lag (exit 1 without a leader)", false, runRaftStatus);
 
-admin
-  .command('transferLeader')
-  .description("hands a broker group's leadership to another member (default: a follower holding every committed entry)")
-  .requiredOption('-n, --namesrv <addresses>', 'NameServer addresses, host:port;host:port')
+adminCommand('transferLeader', "hands a broker group's leadership to another member (default: a follower holding every committed entry)")
   .requiredOption('-b, --broker-group <group>', 'broker group (RocketMQ brokerName)')
   .option('--to <nodeId>', 'the member to lead next')
-  .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
-  .action(async (flags: { namesrv: string; brokerGroup: string; to?: string; output: string }) => {
-    process.exitCode = await runTransferLeader({ namesrv: flags.namesrv.split(';').filter(Boolean), output: flags.output === 'json' ? 'json' : 'table', brokerGroup: flags.brokerGroup, to: flags.to ?? '' });
+  .action(async (flags: AdminFlags & { brokerGroup: string; to?: string }) => {
+    process.exitCode = await runTransferLeader({ ...adminTarget(flags), brokerGroup: flags.brokerGroup, to: flags.to ?? '' });
   });
 
-admin
-  .command('check')
-  .description('Raft health against thresholds; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN')
-  .requiredOption('-n, --namesrv <addresses>', 'NameServer addresses, host:port;host:port')
+adminCommand('check', 'Raft health against thresholds; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN')
   .option('--lag-warn <entries>', 'warn when a member is more entries behind the leader', positiveInt, 1_000)
   .option('--lag-crit <entries>', 'critical above this lag', positiveInt, 100_000)
   .option('--contact-warn-ms <ms>', 'warn when the leader has not heard from a member for longer', positiveInt, 1_000)
   .option('--contact-crit-ms <ms>', 'critical above this silence', positiveInt, 5_000)
-  .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
-  .action(async (flags: { namesrv: string; lagWarn: number; lagCrit: number; contactWarnMs: number; contactCritMs: number; output: string }) => {
+  .action(async (flags: AdminFlags & { lagWarn: number; lagCrit: number; contactWarnMs: number; contactCritMs: number }) => {
     process.exitCode = await runCheck({
-      namesrv: flags.namesrv.split(';').filter(Boolean),
-      output: flags.output === 'json' ? 'json' : 'table',
+      ...adminTarget(flags),
       thresholds: { lagWarn: flags.lagWarn, lagCrit: flags.lagCrit, contactWarnMs: flags.contactWarnMs, contactCritMs: flags.contactCritMs },
     });
   });
 
-type ConsumerFlags = { namesrv: string; group: string; topic: string; output: string };
+type ConsumerFlags = AdminFlags & { group: string; topic: string };
 
 function consumerCommand(name: string, description: string): Command {
-  return admin
-    .command(name)
-    .description(description)
-    .requiredOption('-n, --namesrv <addresses>', 'NameServer addresses, host:port;host:port')
+  return adminCommand(name, description)
     .requiredOption('-g, --group <group>', 'consumer group')
-    .requiredOption('-t, --topic <topic>', 'topic')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'));
+    .requiredOption('-t, --topic <topic>', 'topic');
 }
 
 function consumerOptions(flags: ConsumerFlags): ConsumerCommandOptions {
-  return { namesrv: flags.namesrv.split(';').filter(Boolean), group: flags.group, topic: flags.topic, output: flags.output === 'json' ? 'json' : 'table' };
+  return { ...adminTarget(flags), group: flags.group, topic: flags.topic };
 }
 
 consumerCommand('consumerProgress', "a group's committed offset, queue bounds and lag per queue").action(async (flags: ConsumerFlags) => {

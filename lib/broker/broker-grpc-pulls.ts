@@ -42,10 +42,6 @@ export class OpenPullStreams {
   private readonly ends = new Set<() => void>();
   private closed = false;
 
-  get size(): number {
-    return this.ends.size;
-  }
-
   /** Registers a stream's end; false when the node is shutting down (the stream is ended at once). */
   add(end: () => void): boolean {
     if (this.closed) return false;
