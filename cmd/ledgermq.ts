@@ -11,6 +11,7 @@ import { runConsumerConnection, runConsumerProgress, runResetOffsetByTime } from
 import type { ConsumerCommandOptions } from '../lib/admin/consumer-commands.js';
 import { runClusterList, runRaftStatus, runTopicList, runTopicRoute, runTopicStatus, runTransferLeader } from '../lib/admin/cluster-commands.js';
 import type { ClusterCommandOptions } from '../lib/admin/cluster-commands.js';
+import { runAddMember, runRemoveMember } from '../lib/admin/membership-commands.js';
 import { runCheck } from '../lib/admin/check-command.js';
 import { runConsumeBench } from '../lib/bench/consume-bench.js';
 import { runLongPollBench } from '../lib/bench/longpoll-bench.js';
@@ -142,6 +143,26 @@ adminCommand('transferLeader', "hands a broker group's leadership to another mem
   .option('--to <nodeId>', 'the member to lead next')
   .action(async (flags: AdminFlags & { brokerGroup: string; to?: string }) => {
     process.exitCode = await runTransferLeader({ ...adminTarget(flags), brokerGroup: flags.brokerGroup, to: flags.to ?? '' });
+  });
+
+adminCommand('addMember', 'adds a node to a broker group: as a learner first, promoted to voter once caught up (start the node with joinAsLearner)')
+  .requiredOption('-b, --broker-group <group>', 'broker group (RocketMQ brokerName)')
+  .requiredOption('--id <nodeId>', "the new member's node id")
+  .requiredOption('--raft-address <host:port>', "the new member's Raft address (its entry in peers)")
+  .option('--catch-up-timeout-ms <ms>', 'give up when the learner has not caught up by then', positiveInt, 600_000)
+  .option('--promote-lag <entries>', 'promote once the learner is at most this many entries behind', positiveInt, 100)
+  .action(async (flags: AdminFlags & { brokerGroup: string; id: string; raftAddress: string; catchUpTimeoutMs: number; promoteLag: number }) => {
+    process.exitCode = await runAddMember({
+      ...adminTarget(flags), brokerGroup: flags.brokerGroup, nodeId: flags.id, raftAddress: flags.raftAddress, catchUpTimeoutMs: flags.catchUpTimeoutMs, promoteLagEntries: flags.promoteLag,
+    });
+  });
+
+adminCommand('removeMember', 'removes a node from a broker group (leadership is handed over first when it leads); stop the node afterwards')
+  .requiredOption('-b, --broker-group <group>', 'broker group (RocketMQ brokerName)')
+  .requiredOption('--id <nodeId>', 'the member to remove')
+  .option('--force', 'remove even when the voters left would not have a live majority', false)
+  .action(async (flags: AdminFlags & { brokerGroup: string; id: string; force: boolean }) => {
+    process.exitCode = await runRemoveMember({ ...adminTarget(flags), brokerGroup: flags.brokerGroup, nodeId: flags.id, force: flags.force });
   });
 
 adminCommand('check', 'Raft health against thresholds; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN')

@@ -3,21 +3,13 @@
  * (`ledgermq admin ...` as a child process, JSON and table output, exit codes) against a 3-node
  * group: clusterList, topicList, topicRoute, topicStatus, raftStatus, including a member down.
  */
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { expect } from 'chai';
 import type { Producer } from 'rocketmq-client-nodejs';
-import type { Closable } from './cluster-helpers.js';
-import { startCluster, startProducer, waitFor } from './cluster-helpers.js';
+import type { CliResult, Closable } from './cluster-helpers.js';
+import { adminCli, startCluster, startProducer, waitFor } from './cluster-helpers.js';
 
 type Cluster = Awaited<ReturnType<typeof startCluster>>;
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 describe('admin read commands: clusterList, topicList, topicRoute, topicStatus, raftStatus (real processes)', function () {
   this.timeout(180_000);
@@ -34,15 +26,7 @@ describe('admin read commands: clusterList, topicList, topicRoute, topicStatus, 
     await cluster?.dispose();
   });
 
-  async function cli(...args: string[]): Promise<CliResult> {
-    try {
-      const { stdout, stderr } = await promisify(execFile)(process.execPath, ['dist/cmd/ledgermq.js', 'admin', ...args, '-n', cluster.description.namesrv.join(';')]);
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const failed = error as { code?: number; stdout?: string; stderr?: string };
-      return { code: typeof failed.code === 'number' ? failed.code : -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
-    }
-  }
+  const cli = (...args: string[]): Promise<CliResult> => adminCli(cluster, ...args);
 
   async function json<T>(...args: string[]): Promise<T> {
     const result = await cli(...args, '-o', 'json');

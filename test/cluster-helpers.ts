@@ -1,7 +1,9 @@
 /** Helpers for tests that run real LedgerMQ processes on 127.0.0.1. */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Producer, SimpleConsumer } from 'rocketmq-client-nodejs';
 import { LocalCluster } from '../lib/cluster/local-cluster.js';
 import type { LocalClusterOptions } from '../lib/cluster/local-cluster.js';
@@ -72,4 +74,41 @@ export async function startSimpleConsumer(cluster: LocalCluster, group: string, 
   await consumer.startup();
   owned.push(consumer);
   return consumer;
+}
+
+/** What one `ledgermq admin` run printed, and its exit code. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `ledgermq admin ARGS -n <the cluster's NameServers>` as a child process, as an operator would. */
+export async function adminCli(cluster: LocalCluster, ...args: string[]): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['dist/cmd/ledgermq.js', 'admin', ...args, '-n', cluster.description.namesrv.join(';')]);
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof failed.code === 'number' ? failed.code : -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
+  }
+}
+
+/**
+ * Consumes `topic` as a new group with the official SimpleConsumer until every body in `acked`
+ * was received; fails naming the missing ones after `timeoutMs`.
+ */
+export async function expectAllDelivered(cluster: LocalCluster, group: string, topic: string, acked: ReadonlySet<string>, owned: Closable[], timeoutMs = 120_000): Promise<void> {
+  const consumer = await startSimpleConsumer(cluster, group, topic, owned);
+  const received = new Set<string>();
+  await waitFor('every acknowledged message', async () => {
+    for (const message of await consumer.receive(32, 20_000)) {
+      received.add(message.body.toString());
+      await consumer.ack(message);
+    }
+    return [...acked].every((body) => received.has(body));
+  }, timeoutMs).catch((error: unknown) => {
+    const missing = [...acked].filter((body) => !received.has(body));
+    throw new Error(`${missing.length} acknowledged messages never delivered, e.g. ${missing.slice(0, 5).join(', ')}`, { cause: error });
+  });
 }

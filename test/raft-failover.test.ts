@@ -7,7 +7,7 @@
  */
 import { expect } from 'chai';
 import { Producer } from 'rocketmq-client-nodejs';
-import { raftStatus, startCluster, startSimpleConsumer, waitFor } from './cluster-helpers.js';
+import { expectAllDelivered, raftStatus, startCluster, waitFor } from './cluster-helpers.js';
 import { median } from '../lib/bench/statistics.js';
 
 type Cluster = Awaited<ReturnType<typeof startCluster>>;
@@ -82,17 +82,6 @@ describe('Raft group failover with the official client', function () {
     console.log(`      failover gaps (kill -> first successful send started after it), ms: ${gaps.join(', ')}; median ${median(gaps)}; sends acked ${acked.size}, failed ${failures}`);
     expect(median(gaps)).to.be.below(1000);
 
-    const consumer = await startSimpleConsumer(cluster, 'failover-check', topic, clients);
-    const received = new Set<string>();
-    await waitFor('every acknowledged message', async () => {
-      for (const message of await consumer.receive(32, 20_000)) {
-        received.add(message.body.toString());
-        await consumer.ack(message);
-      }
-      return [...acked].every((body) => received.has(body));
-    }, 120_000).catch((error: unknown) => {
-      const missing = [...acked].filter((body) => !received.has(body));
-      throw new Error(`${missing.length} acknowledged messages never delivered, e.g. ${missing.slice(0, 5).join(', ')}`, { cause: error });
-    });
+    await expectAllDelivered(cluster, 'failover-check', topic, acked, clients);
   });
 });

@@ -5,7 +5,7 @@ import type { RaftGroupStatus, RaftMemberStatus } from './raft-status.js';
 const limits = { lagWarn: 10, lagCrit: 100, contactWarnMs: 1_000, contactCritMs: 5_000 };
 
 function member(nodeId: string, fields: Partial<RaftMemberStatus> = {}): RaftMemberStatus {
-  return { nodeId, role: 'follower', term: 3, commitIndex: 50, appliedIndex: 50, lastIndex: 50, matchIndex: 50, lag: 0, lastContactMsAgo: 40, ...fields };
+  return { nodeId, role: 'follower', term: 3, commitIndex: 50, appliedIndex: 50, lastIndex: 50, matchIndex: 50, lag: 0, lastContactMsAgo: 40, membership: 'voter', ...fields };
 }
 
 function group(members: RaftMemberStatus[], leaderId: string | null = 'n0'): RaftGroupStatus {
@@ -30,7 +30,7 @@ describe('admin check: evaluate', () => {
     expect(overall(noLeader)).to.equal('CRITICAL');
     expect(noLeader.find((f) => f.check === 'leader')).to.include({ level: 'CRITICAL', value: 'none' });
     const minority = evaluate([group([member('n0', { role: 'leader' }), member('n1', { role: 'unreachable' }), member('n2', { role: 'unreachable' })])], limits);
-    expect(minority.find((f) => f.check === 'members answering')).to.include({ level: 'CRITICAL', value: '1/3' });
+    expect(minority.find((f) => f.check === 'voters answering')).to.include({ level: 'CRITICAL', value: '1/3' });
     expect(overall(evaluate([group([member('n0', { role: 'leader' }), member('n1', { lag: 101 }), member('n2')])], limits))).to.equal('CRITICAL');
     expect(overall(evaluate([group([member('n0', { role: 'leader' }), member('n1', { lastContactMsAgo: 5_001 }), member('n2')])], limits))).to.equal('CRITICAL');
   });

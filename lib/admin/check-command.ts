@@ -3,7 +3,7 @@
  * (in the spirit of `nats server check`, with Nagios exit codes): 0 OK, 1 WARNING, 2 CRITICAL,
  * 3 UNKNOWN (the NameServers could not be asked). One line per finding, or JSON with `-o json`.
  *
- * Per broker group: no leader, or fewer than a majority of members answering, is CRITICAL; a member
+ * Per broker group: no leader, or fewer than a majority of voters answering, is CRITICAL; a member
  * that does not answer is WARNING (the group still has its majority); each member's lag (entries
  * behind the leader's last one) and last contact (ms since the leader heard from it) are compared
  * with their warning and critical thresholds.
@@ -42,9 +42,11 @@ export function evaluate(groups: readonly RaftGroupStatus[], limits: CheckThresh
   const against = (value: number, warn: number, crit: number): CheckLevel => (value > crit ? 'CRITICAL' : value > warn ? 'WARNING' : 'OK');
   for (const group of groups) {
     findings.push({ level: group.leaderId === null ? 'CRITICAL' : 'OK', group: group.group, node: '-', check: 'leader', value: group.leaderId ?? 'none', threshold: 'one' });
-    const answering = group.members.filter((m) => m.role !== 'unreachable').length;
-    const majority = Math.floor(group.members.length / 2) + 1;
-    findings.push({ level: answering < majority ? 'CRITICAL' : 'OK', group: group.group, node: '-', check: 'members answering', value: `${answering}/${group.members.length}`, threshold: `>= ${majority}` });
+    // Learners neither vote nor count towards commits: the majority is of the other members.
+    const voters = group.members.filter((m) => m.membership !== 'learner');
+    const answering = voters.filter((m) => m.role !== 'unreachable').length;
+    const majority = Math.floor(voters.length / 2) + 1;
+    findings.push({ level: answering < majority ? 'CRITICAL' : 'OK', group: group.group, node: '-', check: 'voters answering', value: `${answering}/${voters.length}`, threshold: `>= ${majority}` });
     for (const member of group.members) {
       if (member.role === 'unreachable') {
         findings.push({ level: 'WARNING', group: group.group, node: member.nodeId, check: 'reachable', value: member.error ?? 'no answer', threshold: 'answers /status' });

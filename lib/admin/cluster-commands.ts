@@ -21,7 +21,7 @@ export function withContext(options: ClusterCommandOptions, work: (context: Clie
   return runToExitCode(new ClientContext({ nameServers: options.namesrv }), work);
 }
 
-function print(options: ClusterCommandOptions, json: unknown, headers: string[], rows: Array<Array<string | number>>): void {
+export function print(options: ClusterCommandOptions, json: unknown, headers: string[], rows: Array<Array<string | number>>): void {
   if (options.output === 'json') console.log(JSON.stringify(json, null, 2));
   else console.log(renderTable(headers, rows));
 }
@@ -115,8 +115,8 @@ export function runRaftStatus(options: ClusterCommandOptions): Promise<number> {
     const groups = await gatherRaftStatus(await registrations(context));
     leaderless = groups.filter((g) => g.leaderId === null).map((g) => g.group);
     const dash = (value: number | null): string | number => (value === null ? '-' : value);
-    print(options, groups, ['GROUP', 'NODE', 'ROLE', 'TERM', 'COMMIT INDEX', 'APPLIED INDEX', 'MATCH INDEX', 'LAG', 'LAST CONTACT MS'],
-      groups.flatMap((g) => g.members.map((m) => [g.group, m.nodeId, m.role, dash(m.term), dash(m.commitIndex), dash(m.appliedIndex), dash(m.matchIndex), dash(m.lag), dash(m.lastContactMsAgo)])));
+    print(options, groups, ['GROUP', 'NODE', 'ROLE', 'MEMBER', 'TERM', 'COMMIT INDEX', 'APPLIED INDEX', 'MATCH INDEX', 'LAG', 'LAST CONTACT MS'],
+      groups.flatMap((g) => g.members.map((m) => [g.group, m.nodeId, m.role, m.membership ?? '-', dash(m.term), dash(m.commitIndex), dash(m.appliedIndex), dash(m.matchIndex), dash(m.lag), dash(m.lastContactMsAgo)])));
   }).then((code) => {
     if (code === 0 && leaderless.length > 0) {
       console.error(`HA_NOT_AVAILABLE: no leader in ${leaderless.join(', ')}`);

@@ -24,6 +24,8 @@ export interface RaftMemberStatus {
   lag: number | null;
   /** The leader's view: ms since it last heard from the member (0 for the leader itself). */
   lastContactMsAgo: number | null;
+  /** The leader's view: `voter`, `learner` (replicates, does not vote), or null without a leader. */
+  membership: 'voter' | 'learner' | null;
   error?: string;
 }
 
@@ -34,7 +36,7 @@ interface NodeStatusDocument {
   commitIndex: number;
   appliedIndex: number;
   lastIndex: number;
-  raft: { peers?: Array<{ id: string; matchIndex: number; lastContactMsAgo?: number | null }> } | null;
+  raft: { peers?: Array<{ id: string; matchIndex: number; lastContactMsAgo?: number | null }>; voters?: string[]; learners?: string[] } | null;
 }
 
 async function nodeStatus(httpAddress: string): Promise<NodeStatusDocument> {
@@ -78,6 +80,9 @@ export async function gatherRaftStatus(brokers: readonly RegisteredBroker[]): Pr
       contactOf.set(leader.nodeId, 0);
     }
     const leaderLast = leader?.status?.lastIndex ?? null;
+    const voters = new Set(leader?.status?.raft?.voters ?? []);
+    const learners = new Set(leader?.status?.raft?.learners ?? []);
+    const membershipOf = (id: string): 'voter' | 'learner' | null => (voters.has(id) ? 'voter' : learners.has(id) ? 'learner' : null);
     const memberRows: RaftMemberStatus[] = statuses.map((s) => {
       const match = matchOf.get(s.nodeId) ?? null;
       return {
@@ -90,6 +95,7 @@ export async function gatherRaftStatus(brokers: readonly RegisteredBroker[]): Pr
         matchIndex: match,
         lag: match !== null && leaderLast !== null ? Math.max(0, leaderLast - match) : null,
         lastContactMsAgo: contactOf.get(s.nodeId) ?? null,
+        membership: membershipOf(s.nodeId),
         ...(s.error ? { error: s.error } : {}),
       };
     });
@@ -99,7 +105,7 @@ export async function gatherRaftStatus(brokers: readonly RegisteredBroker[]): Pr
       memberRows.push({
         nodeId: peer.id, role: 'unreachable', term: null, commitIndex: null, appliedIndex: null, lastIndex: null,
         matchIndex: peer.matchIndex, lag: leaderLast === null ? null : Math.max(0, leaderLast - peer.matchIndex),
-        lastContactMsAgo: peer.lastContactMsAgo ?? null, error: 'not registered with the NameServer(s)',
+        lastContactMsAgo: peer.lastContactMsAgo ?? null, membership: membershipOf(peer.id), error: 'not registered with the NameServer(s)',
       });
     }
     return { cluster: group.cluster, group: group.group, leaderId: leader?.nodeId ?? null, term: leader?.status?.term ?? null, commitIndex: leader?.status?.commitIndex ?? null, members: memberRows };

@@ -35,6 +35,13 @@ export interface BrokerConfig {
    * replaced node with `existing`, or it may help elect a leader that lacks committed entries.
    */
   initialClusterState: 'new' | 'existing';
+  /**
+   * This node is being added to a running group (admin `addMember`): it starts as a learner, with
+   * `peers` naming the group's current members and itself, and takes its real membership from the
+   * group's log. Implies `initialClusterState: existing`. Ignored once the node has applied a
+   * membership change (it then knows its membership from its store).
+   */
+  joinAsLearner: boolean;
   /** A write not committed within this time is answered MASTER_PERSISTENCE_TIMEOUT (outcome unknown). */
   commitTimeoutMs: number;
   /**
@@ -112,6 +119,7 @@ export function withDefaults(input: BrokerConfigInput): BrokerConfig {
     heartbeatIntervalMs: 50,
     flushDiskType: 'SYNC_FLUSH',
     initialClusterState: 'new',
+    joinAsLearner: false,
     commitTimeoutMs: 5_000,
     installMinEntries: 4096,
     httpPort: 5557,

@@ -23,6 +23,9 @@ import type { LeadershipView, ReplicatedLog } from './replicated-log.js';
 import type { RetryService } from './retry-service.js';
 import type { SendService } from './send-service.js';
 import type { TopicService } from './topic-service.js';
+import type { ChangeMembershipRequest__Output } from '../gen/internal/ledgermq/v1/ChangeMembershipRequest.js';
+import type { MembershipChange } from '../raft/driver/group-membership.js';
+import type { MembershipChanger } from './membership-change.js';
 
 export interface BrokerGrpcDeps {
   sender: SendService;
@@ -41,6 +44,8 @@ export interface BrokerGrpcDeps {
   pullStreams: OpenPullStreams;
   /** Hands leadership to a member (null: a caught-up follower); null for a group of one node. */
   transferLeadership: ((target: string | null) => Promise<LeadershipView>) | null;
+  /** Membership changes (null on a broker without peers). */
+  membership: MembershipChanger | null;
 }
 
 function topicToWire(topic: TopicConfig): TopicConfigWire {
@@ -136,7 +141,31 @@ export function brokerServiceHandlers(deps: BrokerGrpcDeps): BrokerServiceHandle
         return { leaderId: view.leaderId ?? '', leaderAddress: view.leaderAddress ?? '', term: view.term };
       });
     },
+    ChangeMembership(call, callback) {
+      answer(logger, callback, async () => {
+        if (!deps.membership) throw new LedgerError('UNSUPPORTED', 'a broker without peers runs alone: it has no group membership to change');
+        const { membership, index } = await deps.membership.change(membershipChangeFromWire(call.request), call.request.force);
+        return { members: membership.members.map((m) => ({ nodeId: m.id, raftAddress: m.raftAddress, voter: m.voter })), index };
+      });
+    },
     ...pullServiceHandlers({ puller: deps.puller, metrics: deps.metrics, logger, maxPullsPerStream: deps.maxPullsPerStream, streams: deps.pullStreams }),
     ...consumerServiceHandlers({ offsets: deps.offsets, consumers: deps.consumers, retries: deps.retries, log: deps.log, logger }),
   } satisfies grpc.UntypedServiceImplementation & BrokerServiceHandlers;
+}
+
+/** The change a ChangeMembership request asks for; BAD_REQUEST when incomplete. */
+function membershipChangeFromWire(request: ChangeMembershipRequest__Output): MembershipChange {
+  const id = request.nodeId;
+  if (!id) throw new LedgerError('BAD_REQUEST', 'node_id is required');
+  switch (request.action) {
+    case 'ADD_LEARNER':
+      if (!request.raftAddress) throw new LedgerError('BAD_REQUEST', 'raft_address is required to add a member');
+      return { kind: 'addLearner', id, raftAddress: request.raftAddress };
+    case 'PROMOTE':
+      return { kind: 'promote', id };
+    case 'REMOVE':
+      return { kind: 'remove', id };
+    default:
+      throw new LedgerError('BAD_REQUEST', `action ${String(request.action)} is not ADD_LEARNER, PROMOTE or REMOVE`);
+  }
 }

@@ -9,6 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DurabilityTrace } from '../common/durability-trace.js';
 import { DurableWatermark } from '../common/durable-watermark.js';
+import { LedgerError } from '../common/errors.js';
 import { HttpEndpoint } from '../common/http-endpoint.js';
 import type { Logger } from '../common/logger.js';
 import { BrokerRegistrar } from '../namesrv/broker-registrar.js';
@@ -23,6 +24,8 @@ import type { BrokerConfig } from './broker-config.js';
 import { brokerServiceHandlers } from './broker-grpc-service.js';
 import { OpenPullStreams } from './broker-grpc-pulls.js';
 import { transferLeadership } from './leadership-transfer.js';
+import { MembershipChanger } from './membership-change.js';
+import { initialMembership } from '../raft/driver/group-membership.js';
 import { BrokerMetrics } from './broker-metrics.js';
 import { CommitPipeline } from './commit-pipeline.js';
 import { clampConsumerProgress, cutRecordsDamagedAtRecovery, findLostEntries, rollBackCheckpoints } from './lost-log-tail.js';
@@ -47,6 +50,8 @@ import { TopicTable } from './topic-table.js';
 
 /** How long a leadership transfer may take (the target first catches up, then wins at once). */
 const TRANSFER_TIMEOUT_MS = 3_000;
+/** A learner at most this many entries behind the commit index may be promoted to voter. */
+const MAX_PROMOTE_LAG_ENTRIES = 1_000;
 
 /** Data folders of a node, under its dataDir. */
 export function nodeDirectories(dataDir: string): { commitLog: string; consumeQueue: string; meta: string } {
@@ -111,6 +116,7 @@ export class BrokerNode {
     }
     const members = parsePeers(config.peers, config.nodeId);
     const replicated = members.size > 0;
+    if (config.joinAsLearner && !replicated) throw new LedgerError('BAD_REQUEST', 'joinAsLearner needs peers: the group to join and this node');
     const replayFrom = Math.min(metaStore.applied().nextPosition, metaStore.dispatched().nextPosition);
     const trace = DurabilityTrace.fromEnvironment(config.nodeId);
     const watermark = DurableWatermark.fromEnvironment(config.nodeId);
@@ -135,7 +141,10 @@ export class BrokerNode {
     const stateMachine = new StateMachine({
       commitLog, consumeQueues, metaStore, popState, topics: topicTable, logger, onFatal: options.onFatal,
       onUnreadableEntry: (index, error) => raftRef !== null && (raftRef.repairOnDamage(error, index - 1) || raftRef.restoringLog),
+      // While replaying before the Raft node starts, the MetaStore keeps it; the node boots from it.
+      onMembership: (membership) => raftRef?.applyMembership(membership),
     });
+    const waitApplied = (index: number): Promise<unknown> => (stateMachine.appliedIndex >= index ? Promise.resolve() : stateMachine.waitApplied(index));
     const waiters = new PollWaiters(config.maxParkedPolls);
     stateMachine.onDispatch((topic, queueId) => waiters.notify(topic, queueId));
     // Entries up to a checkpoint were applied, so committed: replay them before serving.
@@ -144,10 +153,12 @@ export class BrokerNode {
     let raft: RaftNode | null = null;
     if (replicated) {
       await replay(stateMachine, knownCommitted, logger);
+      const joining = config.joinAsLearner && metaStore.raftMembership() === null;
       raft = await RaftNode.start({
         id: config.nodeId,
         group: config.group,
-        members,
+        membership: metaStore.raftMembership() ?? initialMembership(members, config.nodeId, joining),
+        listenAddress: members.get(config.nodeId) ?? '',
         brokerAddress,
         commitLog,
         hardState: {
@@ -159,7 +170,7 @@ export class BrokerNode {
         knownCommitted,
         catchUp: lostEntries
           ? { untilIndex: lostEntries.toIndex }
-          : commitLog.lastIndex === 0 && metaStore.raftHardState().term === 0 && config.initialClusterState === 'existing'
+          : commitLog.lastIndex === 0 && metaStore.raftHardState().term === 0 && (config.initialClusterState === 'existing' || joining)
             ? { untilIndex: null }
             : null,
         settings: {
@@ -216,6 +227,7 @@ export class BrokerNode {
     server.addService(loadInternal().ledgermq.v1.BrokerService.service, brokerServiceHandlers({
       sender, popper, puller, topics, offsets, consumers, retries, log, metrics, logger, maxPullsPerStream: config.maxPullsPerStream, pullStreams,
       transferLeadership: raft === null ? null : (target) => transferLeadership(raft, log, target, TRANSFER_TIMEOUT_MS),
+      membership: raft === null ? null : new MembershipChanger({ raft, log, waitApplied, logger, maxPromoteLagEntries: MAX_PROMOTE_LAG_ENTRIES }),
     }));
     await new Promise<void>((resolve, reject) =>
       server.bindAsync(brokerAddress, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
@@ -243,6 +255,10 @@ export class BrokerNode {
       },
     });
     topicTable.onTopicsChanged(() => registrar.notifyChange());
+    // A node removed from its group leaves the NameServers' routes; the operator stops it.
+    raft?.onMembershipChange(() => {
+      if (!raft.isMember) void registrar.stop();
+    });
     // RocketMQ brokers re-register at once on a role change; the Proxy routes by it.
     // Parked long polls wake on a role change: on a node that stopped leading they answer NOT_LEADER
     // at once, and the Proxy retries them on the new leader instead of waiting out the poll.
@@ -274,7 +290,8 @@ export class BrokerNode {
     node.schedule = schedule;
     // Scheduled retries left by an earlier run (a leader of one node never changes role).
     schedule.wake();
-    registrar.start();
+    if (raft === null || raft.isMember) registrar.start();
+    else logger.warn({ node: config.nodeId }, 'this node was removed from its group: it does not register with the NameServers; stop it');
     node.checkpointTimer = setInterval(() => node.scheduleCheckpoint(), config.dispatchCheckpointIntervalMs);
     if (config.scrubBytesPerSecond > 0) {
       node.scrubber = new CommitLogScrubber({
@@ -304,6 +321,7 @@ export class BrokerNode {
     const raft = this.raft?.status();
     if (raft?.failed === true) return 'the Raft node failed (see the log)';
     if (raft?.repairing === true) return 'repairing its log';
+    if (this.raft !== null && !this.raft.isMember) return 'removed from its group';
     if (this.log.isLeader()) return null;
     const view = this.log.leadership();
     if (view.role === 'follower' && view.leaderId !== null) return null;

@@ -2,8 +2,9 @@
  * The broker's state machine: applies committed CommitLog entries, strictly in log order, on
  * every node. MESSAGES entries are dispatched into ConsumeQueues (so queue offsets are a pure
  * function of the committed log); META entries change topics, groups and pop/ack state and are
- * written to the MetaStore with the applied checkpoint. Proposers wait here for their entry's
- * result.
+ * written to the MetaStore with the applied checkpoint; CONFIG_CHANGE entries change the group's
+ * membership (stored the same way, then handed to the Raft node). Proposers wait here for their
+ * entry's result.
  */
 import { LedgerError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
@@ -19,6 +20,8 @@ import type { MetaCommand } from './meta-command.js';
 import { popStateKey } from './pop-state.js';
 import type { HandleOutcome, OffsetOutcome, PopState } from './pop-state.js';
 import type { TopicTable } from './topic-table.js';
+import { decodeMembership } from '../raft/driver/group-membership.js';
+import type { GroupMembership } from '../raft/driver/group-membership.js';
 
 /** What one META command answers its proposer: acks and visibility changes a handle outcome, offset commands the progress. */
 export type CommandOutcome = HandleOutcome | OffsetOutcome;
@@ -44,6 +47,11 @@ export interface StateMachineOptions {
    * the state machine then pauses and resumes at the next commit notification instead of failing.
    */
   onUnreadableEntry?: (index: number, error: unknown) => boolean;
+  /**
+   * Called when a CONFIG_CHANGE entry is applied (after its membership is queued for the MetaStore
+   * with the applied checkpoint): the Raft node adopts the membership.
+   */
+  onMembership?: (membership: GroupMembership, index: number) => void;
   /** How many recent results are kept for proposers that ask late. */
   resultsKept?: number;
   /** Bytes read from the CommitLog per apply step. */
@@ -170,6 +178,8 @@ export class StateMachine {
       result = await this.dispatchMessages(entry);
     } else if (entry.type === EntryType.META && entry.index > this.metaCheckpoint.index) {
       result = this.applyMeta(entry, { index: entry.index, nextPosition });
+    } else if (entry.type === EntryType.CONFIG_CHANGE && entry.index > this.metaCheckpoint.index) {
+      this.applyConfigChange(entry, { index: entry.index, nextPosition });
     }
     this.appliedIndexValue = entry.index;
     this.appliedNextPosition = nextPosition;
@@ -199,6 +209,16 @@ export class StateMachine {
     this.metaCheckpoint = checkpoint;
     this.options.metaStore.write(batch).catch((error: unknown) => this.options.onFatal(error));
     return { kind: 'meta', outcomes };
+  }
+
+  /** A committed membership: stored with the applied checkpoint, then adopted by the Raft node. */
+  private applyConfigChange(entry: LogEntry, checkpoint: LogCheckpoint): void {
+    // A committed record passed its CRC: a body that does not parse is a bug, and fatal.
+    const membership = decodeMembership(entry.body);
+    const batch: MetaWriteBatch = { applied: checkpoint, topics: [], groups: [], progress: [], inflightPut: [], inflightDelete: [], membership };
+    this.metaCheckpoint = checkpoint;
+    this.options.metaStore.write(batch).catch((error: unknown) => this.options.onFatal(error));
+    this.options.onMembership?.(membership, entry.index);
   }
 
   private applyCommand(command: MetaCommand, batch: MetaWriteBatch): CommandOutcome | null {

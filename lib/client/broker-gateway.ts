@@ -16,6 +16,8 @@ import type { ForwardToDeadLetterResponse__Output } from '../gen/internal/ledger
 import type { GetGroupRequest } from '../gen/internal/ledgermq/v1/GetGroupRequest.js';
 import type { GetGroupResponse__Output } from '../gen/internal/ledgermq/v1/GetGroupResponse.js';
 import type { TransferLeadershipRequest } from '../gen/internal/ledgermq/v1/TransferLeadershipRequest.js';
+import type { ChangeMembershipRequest } from '../gen/internal/ledgermq/v1/ChangeMembershipRequest.js';
+import type { ChangeMembershipResponse__Output } from '../gen/internal/ledgermq/v1/ChangeMembershipResponse.js';
 import type { TransferLeadershipResponse__Output } from '../gen/internal/ledgermq/v1/TransferLeadershipResponse.js';
 import type { GetTopicStatusRequest } from '../gen/internal/ledgermq/v1/GetTopicStatusRequest.js';
 import type { GetTopicStatusResponse__Output } from '../gen/internal/ledgermq/v1/GetTopicStatusResponse.js';
@@ -193,6 +195,10 @@ export class BrokerGateway {
 
   updateTopic(group: string, request: UpdateTopicRequest, timeoutMs: number): Promise<UpdateTopicResponse__Output> {
     return this.call<UpdateTopicRequest, UpdateTopicResponse__Output>(group, (c) => (r, o, cb) => c.UpdateTopic(r, o, cb), request, timeoutMs);
+  }
+
+  changeMembership(group: string, request: ChangeMembershipRequest, timeoutMs: number): Promise<ChangeMembershipResponse__Output> {
+    return this.call<ChangeMembershipRequest, ChangeMembershipResponse__Output>(group, (c) => (r, o, cb) => c.ChangeMembership(r, o, cb), request, timeoutMs, false);
   }
 
   transferLeadership(group: string, request: TransferLeadershipRequest, timeoutMs: number): Promise<TransferLeadershipResponse__Output> {

@@ -53,22 +53,51 @@ export class LocalCluster {
     const dir = resolve(options.dir);
     const base = options.basePort;
     const group = options.group ?? 'broker-a';
-    const nodes: NodeInfo[] = Array.from({ length: options.nodes }, (_, i) => ({
-      id: `n${i}`,
-      pid: null,
-      dataDir: join(dir, group, `n${i}`),
-      broker: `127.0.0.1:${base + 10 + i * 10}`,
-      raft: options.nodes > 1 ? `127.0.0.1:${base + 11 + i * 10}` : null,
-      http: `127.0.0.1:${base + 12 + i * 10}`,
-      configFile: join(dir, group, `n${i}`, 'broker.json'),
-      logFile: join(dir, 'logs', `${group}-n${i}.log`),
-    }));
+    const nodes: NodeInfo[] = Array.from({ length: options.nodes }, (_, i) => this.nodeSlot(i, options.nodes > 1));
     this.description = {
       accessPoint: `127.0.0.1:${base + 1}`,
       namesrv: [`127.0.0.1:${base}`],
       namesrvProcess: { pid: null, http: `127.0.0.1:${base + 2}`, logFile: join(dir, 'logs', 'namesrv.log') },
       groups: [{ name: group, nodes }],
     };
+  }
+
+  /** Ports and paths of node `n<i>`: ports base+10i+10 (broker), +11 (Raft), +12 (HTTP). */
+  private nodeSlot(i: number, replicated: boolean): NodeInfo {
+    const dir = resolve(this.options.dir);
+    const base = this.options.basePort;
+    const group = this.options.group ?? 'broker-a';
+    return {
+      id: `n${i}`,
+      pid: null,
+      dataDir: join(dir, group, `n${i}`),
+      broker: `127.0.0.1:${base + 10 + i * 10}`,
+      raft: replicated ? `127.0.0.1:${base + 11 + i * 10}` : null,
+      http: `127.0.0.1:${base + 12 + i * 10}`,
+      configFile: join(dir, group, `n${i}`, 'broker.json'),
+      logFile: join(dir, 'logs', `${group}-n${i}.log`),
+    };
+  }
+
+  /**
+   * Adds a new node `n<k>` (k one past the highest so far) to this cluster's records, not started:
+   * start it with `startNode(id, { joinAsLearner: true })`, then add it with `admin addMember`.
+   */
+  addNodeSlot(): NodeInfo {
+    if (this.nodes.some((n) => n.raft === null)) throw new Error('a single-node cluster has no group to add members to');
+    const next = Math.max(...this.nodes.map((n) => Number(n.id.slice(1)))) + 1;
+    const node = this.nodeSlot(next, true);
+    this.nodes.push(node);
+    this.writeDescription();
+    return node;
+  }
+
+  /** Drops a stopped node (removed from the group with `admin removeMember`) from this cluster's records. */
+  forgetNode(id: string): void {
+    const node = this.node(id);
+    if (this.brokerChildren.has(id)) throw new Error(`stop ${id} before forgetting it`);
+    this.nodes.splice(this.nodes.indexOf(node), 1);
+    this.writeDescription();
   }
 
   get nodes(): NodeInfo[] {
@@ -90,7 +119,7 @@ export class LocalCluster {
   }
 
   /** Starts (or restarts) one broker node and waits for /healthz and its registration with the NameServer. */
-  async startNode(id: string, timeoutMs = 30_000): Promise<void> {
+  async startNode(id: string, timeoutMs = 30_000, overrides: Partial<BrokerConfigInput> = {}): Promise<void> {
     const node = this.node(id);
     mkdirSync(node.dataDir, { recursive: true });
     const [host, brokerPort] = node.broker.split(':');
@@ -108,6 +137,7 @@ export class LocalCluster {
       autoCreateTopics: this.options.autoCreate ?? true,
       autoCreateGroups: this.options.autoCreate ?? true,
       ...this.options.brokerOverrides,
+      ...overrides,
     };
     writeFileSync(node.configFile, JSON.stringify(config, null, 2) + '\n');
     const child = this.spawnLogged(['broker', '--config', node.configFile], node.logFile);

@@ -15,11 +15,13 @@
  * | system    | 'applied', 'dispatch'                             | { index, nextPosition }            |
  * | raft      | 'hardState'                                       | { term, vote } (vote: node id or null) |
  * | raft      | 'catchUp'                                         | { untilIndex } (null: the leader's commit) |
+ * | raft      | 'membership'                                      | { members: [{ id, raftAddress, voter }] } (the last applied CONFIG_CHANGE; absent: the configured peers) |
  */
 import { open } from 'lmdb';
 import type { Database, RootDatabase } from 'lmdb';
 import type { GroupConfig, TopicConfig } from '../broker/meta-command.js';
 import type { InflightEntry } from '../broker/pop-state.js';
+import type { GroupMembership } from '../raft/driver/group-membership.js';
 
 /** A position in the CommitLog: the last entry covered and where the next one starts. */
 export interface LogCheckpoint {
@@ -56,6 +58,8 @@ export interface MetaWriteBatch {
   progress: Array<{ key: string; value: QueueProgress }>;
   inflightPut: Array<{ key: string; value: InflightEntry }>;
   inflightDelete: string[];
+  /** Set by an applied CONFIG_CHANGE entry: the group's membership from then on. */
+  membership?: GroupMembership;
 }
 
 /** Key of one inflight entry; offsets are zero-padded so keys sort by offset. */
@@ -71,7 +75,7 @@ export class MetaStore {
     private readonly progressDb: Database<QueueProgress, string>,
     private readonly inflightDb: Database<InflightEntry, string>,
     private readonly systemDb: Database<LogCheckpoint, string>,
-    private readonly raftDb: Database<RaftHardState | RaftCatchUp, string>,
+    private readonly raftDb: Database<RaftHardState | RaftCatchUp | GroupMembership, string>,
   ) {}
 
   /** Opens (creating) the environment in `dir`. */
@@ -84,7 +88,7 @@ export class MetaStore {
       root.openDB<QueueProgress, string>({ name: 'progress' }),
       root.openDB<InflightEntry, string>({ name: 'inflight' }),
       root.openDB<LogCheckpoint, string>({ name: 'system' }),
-      root.openDB<RaftHardState | RaftCatchUp, string>({ name: 'raft' }),
+      root.openDB<RaftHardState | RaftCatchUp | GroupMembership, string>({ name: 'raft' }),
     );
   }
 
@@ -127,8 +131,14 @@ export class MetaStore {
       for (const { key, value } of batch.progress) void this.progressDb.put(key, value);
       for (const { key, value } of batch.inflightPut) void this.inflightDb.put(key, value);
       for (const key of batch.inflightDelete) void this.inflightDb.remove(key);
+      if (batch.membership) void this.raftDb.put('membership', batch.membership);
       void this.systemDb.put('applied', batch.applied);
     });
+  }
+
+  /** The membership of the last applied CONFIG_CHANGE entry, or null when none was applied. */
+  raftMembership(): GroupMembership | null {
+    return (this.raftDb.get('membership') as GroupMembership | undefined) ?? null;
   }
 
   /** Records that every ConsumeQueue is durable up to `checkpoint`. Call only after fsyncing them. */

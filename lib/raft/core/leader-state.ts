@@ -59,7 +59,7 @@ export class LeaderState<P> {
     for (const peer of [...this.progress.keys()]) if (!members.has(peer)) this.progress.delete(peer);
     for (const peer of members) {
       if (peer === this.selfId || this.progress.has(peer)) continue;
-      this.progress.set(peer, new Progress(asIndex(this.log.lastIndex + 1), this.limits.maxInflightAppends, membership.learners.includes(peer)));
+      this.progress.set(peer, new Progress(asIndex(this.log.lastIndex + 1), this.limits.maxInflightAppends));
     }
   }
 

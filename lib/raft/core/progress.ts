@@ -31,7 +31,6 @@ export class Progress {
   constructor(
     next: LogIndex,
     private readonly maxInflight: number,
-    readonly isLearner: boolean,
   ) {
     this.next = next;
   }

@@ -168,3 +168,72 @@ describe('RaftCore', () => {
     expect(core.peerProgress().get('n2')).to.include({ match: 0, next: 1 });
   });
 });
+
+describe('RaftCore membership changes', () => {
+  function leaderOfThree(): RaftCore<string> {
+    const core = newCore();
+    for (let i = 0; i < 10; i += 1) core.tick();
+    handle(core);
+    core.step({ type: 'voteResponse', from: 'n1', to: 'n0', term: asTerm(1), preVote: false, granted: true });
+    expect(core.role).to.equal('leader');
+    handle(core); // 1/1 no-op
+    return core;
+  }
+  const ack = (from: string, match: number): Message<string> => ({
+    type: 'appendResponse', from, to: 'n0', term: asTerm(1), success: true, matchIndex: asIndex(match), rejectedPrevIndex: asIndex(0), hintIndex: asIndex(0), hintTerm: asTerm(0),
+  });
+
+  it('replicates to a learner without counting it towards commits, and counts it once promoted', () => {
+    const core = leaderOfThree();
+    core.step(ack('n1', 1));
+    expect(core.commitIndex).to.equal(1);
+    core.applyMembership({ voters: ['n0', 'n1', 'n2'], learners: ['n3'] });
+    expect([...core.peerProgress().keys()].sort()).to.deep.equal(['n1', 'n2', 'n3']);
+    const ready = handle(core);
+    expect(ready.messages.some((m) => m.to === 'n3' && m.type === 'append')).to.equal(true);
+    core.propose([{ kind: 'data', data: 'a' }]);
+    handle(core); // 2/1
+    core.step(ack('n3', 2));
+    expect(core.commitIndex, 'a learner alone with the leader is no majority').to.equal(1);
+    // Promoted: four voters, majority three (n0, n3 and one more).
+    core.applyMembership({ voters: ['n0', 'n1', 'n2', 'n3'], learners: [] });
+    expect(core.commitIndex).to.equal(1);
+    core.step(ack('n2', 2));
+    expect(core.commitIndex).to.equal(2);
+  });
+
+  it('commits at once when a removed voter was holding the commit back, and forgets the removed peer', () => {
+    const core = leaderOfThree();
+    core.applyMembership({ voters: ['n0', 'n1', 'n2', 'n3'], learners: [] });
+    core.propose([{ kind: 'data', data: 'a' }]);
+    handle(core); // 2/1
+    core.step(ack('n1', 2));
+    expect(core.commitIndex, 'two of four voters').to.equal(0);
+    core.applyMembership({ voters: ['n0', 'n1', 'n2'], learners: [] });
+    expect(core.commitIndex, 'two of three voters').to.equal(2);
+    expect([...core.peerProgress().keys()].sort()).to.deep.equal(['n1', 'n2']);
+    // Messages from the removed member are ignored.
+    core.step({ type: 'heartbeatResponse', from: 'n3', to: 'n0', term: asTerm(1) });
+    expect(core.role).to.equal('leader');
+  });
+
+  it('steps down when it is no longer a voter, and a learner never campaigns', () => {
+    const core = leaderOfThree();
+    core.applyMembership({ voters: ['n1', 'n2'], learners: ['n0'] });
+    expect(core.role).to.equal('follower');
+    for (let i = 0; i < 100; i += 1) core.tick();
+    expect(core.role).to.equal('follower');
+    expect(core.propose([{ kind: 'data', data: 'a' }]).ok).to.equal(false);
+  });
+
+  it('takes one config entry at a time', () => {
+    const core = leaderOfThree();
+    core.step(ack('n1', 1));
+    expect(core.propose([{ kind: 'config', data: 'add n3' }]).ok).to.equal(true);
+    expect(core.propose([{ kind: 'config', data: 'add n4' }])).to.deep.include({ ok: false, code: 'CONFIG_CHANGE_PENDING' });
+    handle(core); // 2/1
+    core.step(ack('n1', 2));
+    expect(core.commitIndex).to.equal(2);
+    expect(core.propose([{ kind: 'config', data: 'promote n3' }]).ok).to.equal(true);
+  });
+});

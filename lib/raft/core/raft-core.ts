@@ -212,14 +212,22 @@ export class RaftCore<P> {
   }
 
   /**
-   * Applies a committed membership (hook for single-server changes: the driver calls it when a
-   * config entry is applied). A leader starts replicating to new members; a removed leader steps down.
+   * Applies a committed membership (single-server changes: the driver calls it when a config entry
+   * is applied). A leader starts replicating to new members and forgets removed ones; a leader that
+   * is no longer a voter steps down. Learners replicate but neither vote nor count towards commits.
    */
   applyMembership(membership: Membership): void {
     this.membership = membership;
     if (this.leader) {
+      if (!membership.voters.includes(this.config.id)) {
+        this.becomeFollower(this.term, null);
+        return;
+      }
       this.leader.resetPeers(membership);
-      if (!membership.voters.includes(this.config.id)) this.becomeFollower(this.term, null);
+      if (this.leader.transferee !== null && !membership.voters.includes(this.leader.transferee)) this.leader.transferee = null;
+      // A removed voter may have held back the commit index; new members need probing now.
+      if (this.leader.maybeCommit()) this.leader.broadcastAppend(true);
+      this.needsBroadcast = true;
     }
   }
 

@@ -8,7 +8,7 @@ import type { CommitLog } from '../../store/commit-log.js';
 import { findTermRuns } from '../../store/term-runs.js';
 import { RaftCore } from '../core/raft-core.js';
 import { asIndex, asTerm } from '../core/types.js';
-import type { NodeId } from '../core/types.js';
+import type { Membership, NodeId } from '../core/types.js';
 import type { RecordPayload } from './record-payload.js';
 
 /** The core's settings as the driver holds them. */
@@ -22,7 +22,7 @@ export interface CoreSettings {
 
 export interface CoreBootInput {
   id: NodeId;
-  voters: readonly NodeId[];
+  membership: Membership;
   commitLog: CommitLog;
   hardState: { term: number; vote: string | null };
   /** An index known committed (capped at the log's last index). */
@@ -52,7 +52,7 @@ export async function bootCore(input: CoreBootInput): Promise<RaftCore<RecordPay
     },
     {
       hardState: { term: asTerm(hardState.term), vote: hardState.vote, commit: asIndex(Math.min(input.knownCommitted, log.lastIndex)) },
-      membership: { voters: [...input.voters], learners: [] },
+      membership: { voters: [...input.membership.voters], learners: [...input.membership.learners] },
       log: { lastIndex: asIndex(log.lastIndex), termRuns: termRuns.map((run) => ({ start: asIndex(run.start), term: asTerm(run.term) })), firstIndex: asIndex(log.firstIndex) },
       catchUp: catchUp === null ? undefined : { untilIndex: catchUp.untilIndex === null ? null : asIndex(catchUp.untilIndex) },
     },

@@ -3,6 +3,7 @@ import type { Logger } from '../../common/logger.js';
 import type { CommitLog } from '../../store/commit-log.js';
 import type { EntryType } from '../../store/record-format.js';
 import type { NodeId, Role } from '../core/types.js';
+import type { GroupMembership } from './group-membership.js';
 
 /** Durable term and vote, and the catch-up marker. Saves resolve once on disk. */
 export interface HardStateStore {
@@ -36,8 +37,13 @@ export interface RaftNodeSettings {
 export interface RaftNodeOptions {
   id: NodeId;
   group: string;
-  /** Raft address of every member, this node included. */
-  members: ReadonlyMap<NodeId, string>;
+  /**
+   * The membership at startup: the last one applied (MetaStore), else the configured peers. Later
+   * changes come through {@link RaftNode.applyMembership} as CONFIG_CHANGE entries are applied.
+   */
+  membership: GroupMembership;
+  /** host:port this node's Raft server binds (its entry in the configured peers). */
+  listenAddress: string;
   brokerAddress: string;
   commitLog: CommitLog;
   hardState: HardStateStore;

@@ -18,6 +18,8 @@ import { asIndex } from '../core/types.js';
 import type { AppendRequest, Message, NodeId, Ready, Role } from '../core/types.js';
 import { CommitWaiters } from './commit-waiters.js';
 import { bootCore, mergeCatchUp } from './core-boot.js';
+import { coreMembership, describeMembership, peerAddresses } from './group-membership.js';
+import type { GroupMembership } from './group-membership.js';
 import type { CommittedRange } from './commit-waiters.js';
 import { InstallScheduler } from './install-scheduler.js';
 import type { InstallStep } from './install-stream.js';
@@ -36,6 +38,8 @@ export class RaftNode {
   private readonly lastHeard = new Map<NodeId, number>();
   private readonly commitListeners: Array<(commitIndex: number) => void> = [];
   private readonly leadershipListeners: Array<(view: RaftLeadership) => void> = [];
+  private readonly membershipListeners: Array<(membership: GroupMembership) => void> = [];
+  private membershipValue: GroupMembership;
   private transport!: RaftTransport;
   private installs!: InstallScheduler;
   private installedEntriesReceived = 0;
@@ -60,6 +64,7 @@ export class RaftNode {
     hardState: { term: number; vote: string | null },
   ) {
     this.committed = core.commitIndex;
+    this.membershipValue = options.membership;
     this.persistedTerm = hardState.term;
     this.persistedVote = hardState.vote;
   }
@@ -74,13 +79,12 @@ export class RaftNode {
       await options.hardState.saveCatchUp(catchUp);
     }
     const core = await bootCore({
-      id: options.id, voters: [...options.members.keys()], commitLog: log, hardState, knownCommitted: options.knownCommitted, catchUp, settings: options.settings, random: options.random ?? Math.random, logger: options.logger,
+      id: options.id, membership: coreMembership(options.membership), commitLog: log, hardState, knownCommitted: options.knownCommitted, catchUp, settings: options.settings, random: options.random ?? Math.random, logger: options.logger,
     });
     const node = new RaftNode(options, core, hardState);
     node.catchUpPersisted = catchUp !== null;
-    const listenAddress = options.members.get(options.id);
-    if (listenAddress === undefined) throw new LedgerError('BAD_REQUEST', `node ${options.id} is not among the group's members`);
-    const peers = new Map([...options.members].filter(([id]) => id !== options.id));
+    const listenAddress = options.listenAddress;
+    const peers = peerAddresses(options.membership, options.id);
     node.transport = await RaftTransport.start({
       selfId: options.id,
       group: options.group,
@@ -108,7 +112,7 @@ export class RaftNode {
       logger: options.logger,
     });
     node.ticker = setInterval(() => node.tick(), options.settings.tickMs);
-    options.logger.info({ node: options.id, term: hardState.term, vote: hardState.vote, lastIndex: log.lastIndex, commit: core.commitIndex }, 'raft node started');
+    options.logger.info({ node: options.id, term: hardState.term, vote: hardState.vote, lastIndex: log.lastIndex, commit: core.commitIndex, members: describeMembership(options.membership) }, 'raft node started');
     return node;
   }
 
@@ -134,6 +138,37 @@ export class RaftNode {
   /** Called (synchronously, in order) each time the commit index advances. */
   onCommit(listener: (commitIndex: number) => void): void {
     this.commitListeners.push(listener);
+  }
+
+  /** The membership this node last adopted. */
+  get membership(): GroupMembership {
+    return this.membershipValue;
+  }
+
+  /** Whether this node is still a member of its group (false once its removal was applied). */
+  get isMember(): boolean {
+    return this.membershipValue.members.some((m) => m.id === this.options.id);
+  }
+
+  /**
+   * Adopts a committed membership (the state machine applied a CONFIG_CHANGE entry): the core
+   * counts votes and commits over the new voters, the transport links to added members and drops
+   * removed ones. A node that finds itself removed stops campaigning.
+   */
+  applyMembership(membership: GroupMembership): void {
+    this.membershipValue = membership;
+    if (this.closed || this.failed !== null) return;
+    this.transport.setPeers(peerAddresses(membership, this.options.id));
+    if (!this.repairing) this.core.applyMembership(coreMembership(membership));
+    for (const peer of [...this.lastHeard.keys()]) if (!membership.members.some((m) => m.id === peer)) this.lastHeard.delete(peer);
+    this.options.logger.info({ members: describeMembership(membership), member: this.isMember }, this.isMember ? 'group membership changed' : 'this node was removed from its group: it takes no further part; stop it');
+    for (const listener of this.membershipListeners) listener(membership);
+    this.kick();
+  }
+
+  /** Called after each membership change this node adopts. */
+  onMembershipChange(listener: (membership: GroupMembership) => void): void {
+    this.membershipListeners.push(listener);
   }
 
   /** Called when the role, term or known leader changes. */
@@ -176,16 +211,29 @@ export class RaftNode {
     this.kick();
   }
 
-  /** The `/status` view: role, term, indexes, and each peer's replication state when leader. */
-  status(): Record<string, unknown> {
-    const view = this.leadership();
+  /** Each peer's replication state as this node (the leader) sees it; empty on a non-leader. */
+  peerStatuses(): PeerStatus[] {
     const now = Date.now();
-    const peers: PeerStatus[] = [...this.core.peerProgress()].map(([id, progress]) => {
+    return [...this.core.peerProgress()].map(([id, progress]) => {
       const heard = this.lastHeard.get(id);
       return { id, matchIndex: progress.match, nextIndex: progress.next, state: progress.state, catchingUp: progress.catchingUp, lastContactMsAgo: heard === undefined ? null : now - heard };
     });
+  }
+
+  /** How long a peer may stay silent and still count as live (one election timeout). */
+  get livenessWindowMs(): number {
+    return this.options.settings.tickMs * this.options.settings.electionTicks;
+  }
+
+  /** The `/status` view: role, term, indexes, and each peer's replication state when leader. */
+  status(): Record<string, unknown> {
+    const view = this.leadership();
+    const peers = this.peerStatuses();
+    const { voters, learners } = coreMembership(this.membershipValue);
     return {
       ...view,
+      voters,
+      learners,
       lastIndex: this.options.commitLog.lastIndex,
       durableIndex: this.options.commitLog.durableIndex,
       peers,
@@ -201,14 +249,16 @@ export class RaftNode {
   }
 
   /**
-   * Followers (leader's view) whose log matches this one up to at least `index`, not catching up,
+   * Voting followers (leader's view) whose log matches this one up to at least `index`, not catching up,
    * heard from within the last election timeout (a stopped node keeps its old match index), with
    * the broker address they announced; empty on a non-leader.
    */
   followersHolding(index: number): Array<{ nodeId: string; address: string }> {
     const found: Array<{ nodeId: string; address: string }> = [];
-    const heardSince = Date.now() - this.options.settings.tickMs * this.options.settings.electionTicks;
+    const heardSince = Date.now() - this.livenessWindowMs;
+    const voters = new Set(coreMembership(this.membershipValue).voters);
     for (const [id, progress] of this.core.peerProgress()) {
+      if (!voters.has(id)) continue;
       const address = this.transport.brokerAddressOf(id);
       const live = (this.lastHeard.get(id) ?? 0) >= heardSince;
       if (id !== this.options.id && live && progress.match >= index && !progress.catchingUp && address !== null) found.push({ nodeId: id, address });
@@ -474,7 +524,7 @@ export class RaftNode {
       await log.truncateAfter(Math.max(index - 1, log.firstIndex - 1));
       this.core = await bootCore({
         id: this.options.id,
-        voters: [...this.options.members.keys()],
+        membership: coreMembership(this.membershipValue),
         commitLog: log,
         hardState: { term: this.persistedTerm, vote: this.persistedVote },
         knownCommitted: this.committed,
@@ -490,6 +540,8 @@ export class RaftNode {
       this.repairing = false;
     }
     if (this.failed !== null || this.closed) return;
+    // A membership applied while the core was rebuilt.
+    this.core.applyMembership(coreMembership(this.membershipValue));
     this.lastPublished = null;
     const view = this.leadership();
     this.lastPublished = { role: view.role, term: view.term, leaderId: view.leaderId };

@@ -36,7 +36,7 @@ export interface RaftTransportOptions {
   brokerAddress: string;
   /** host:port this node's Raft server binds. */
   listenAddress: string;
-  /** Raft address of every other member. */
+  /** Raft address of every other member at startup (see {@link RaftTransport.setPeers}). */
   peers: ReadonlyMap<NodeId, string>;
   /** Called for every valid message received. */
   receive: (message: Message<RecordPayload>) => void;
@@ -63,6 +63,8 @@ export class RaftTransport {
   private readonly clients = new Map<NodeId, grpc.Client>();
   private readonly metadata = new grpc.Metadata();
   private readonly brokerAddresses = new Map<NodeId, string>();
+  /** Raft address of every other current member (changes with the group's membership). */
+  private readonly peers = new Map<NodeId, string>();
   private received = 0;
   private refused = 0;
 
@@ -74,20 +76,7 @@ export class RaftTransport {
     metadata.set(NODE_KEY, options.selfId);
     metadata.set(GROUP_KEY, options.group);
     metadata.set(BROKER_ADDRESS_KEY, options.brokerAddress);
-    const Client = loadRaft().ledgermq.raft.v1.RaftService;
-    for (const [peer, address] of options.peers) {
-      const client = new Client(address, grpc.credentials.createInsecure(), {
-        'grpc.max_send_message_length': options.maxMessageBytes,
-        'grpc.max_receive_message_length': options.maxMessageBytes,
-        // Reconnect fast after a peer restarts: failover time depends on it.
-        'grpc.initial_reconnect_backoff_ms': 100,
-        'grpc.max_reconnect_backoff_ms': 1000,
-      });
-      this.clients.set(peer, client);
-      this.streams.set(peer, new PeerStream({
-        peer, client, metadata, hooks: options.hooks, logger: options.logger, maxQueuedMessages: options.maxQueuedMessages, reconnectDelayMs: options.reconnectDelayMs,
-      }));
-    }
+    for (const [peer, address] of options.peers) this.addPeer(peer, address);
   }
 
   /** Binds the Raft server; rejects if the address is taken. */
@@ -102,6 +91,38 @@ export class RaftTransport {
       server.bindAsync(options.listenAddress, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
     );
     return transport;
+  }
+
+  /**
+   * Follows a membership change: links to added members, drops removed ones (their streams to us
+   * are refused from now on) and relinks a member whose address changed.
+   */
+  setPeers(peers: ReadonlyMap<NodeId, string>): void {
+    for (const [peer, address] of [...this.peers]) {
+      if (peers.get(peer) === address) continue;
+      this.streams.get(peer)?.close();
+      this.clients.get(peer)?.close();
+      this.streams.delete(peer);
+      this.clients.delete(peer);
+      this.peers.delete(peer);
+      this.brokerAddresses.delete(peer);
+    }
+    for (const [peer, address] of peers) if (!this.peers.has(peer) && peer !== this.options.selfId) this.addPeer(peer, address);
+  }
+
+  private addPeer(peer: NodeId, address: string): void {
+    const client = new (loadRaft().ledgermq.raft.v1.RaftService)(address, grpc.credentials.createInsecure(), {
+      'grpc.max_send_message_length': this.options.maxMessageBytes,
+      'grpc.max_receive_message_length': this.options.maxMessageBytes,
+      // Reconnect fast after a peer restarts: failover time depends on it.
+      'grpc.initial_reconnect_backoff_ms': 100,
+      'grpc.max_reconnect_backoff_ms': 1000,
+    });
+    this.peers.set(peer, address);
+    this.clients.set(peer, client);
+    this.streams.set(peer, new PeerStream({
+      peer, client, metadata: this.metadata, hooks: this.options.hooks, logger: this.options.logger, maxQueuedMessages: this.options.maxQueuedMessages, reconnectDelayMs: this.options.reconnectDelayMs,
+    }));
   }
 
   /** Sends `message` to its addressee (dropped if unknown or unreachable). */
@@ -151,7 +172,7 @@ export class RaftTransport {
   private memberOf(call: grpc.ServerReadableStream<unknown, unknown>, callback: grpc.sendUnaryData<never>): NodeId | null {
     const sender = String(call.metadata.get(NODE_KEY)[0] ?? '');
     const group = String(call.metadata.get(GROUP_KEY)[0] ?? '');
-    if (group !== this.options.group || !this.options.peers.has(sender)) {
+    if (group !== this.options.group || !this.peers.has(sender)) {
       this.refused += 1;
       this.options.logger.warn({ sender, group, peer: call.getPeer() }, 'refused a raft call from outside the group');
       callback({ code: grpc.status.PERMISSION_DENIED, details: `not a member of group ${this.options.group}` });
