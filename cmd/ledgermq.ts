@@ -6,7 +6,7 @@ import { withDefaults } from '../lib/broker/broker-config.js';
 import type { BrokerConfigInput } from '../lib/broker/broker-config.js';
 import { BrokerNode } from '../lib/broker/broker-node.js';
 import { createLogger } from '../lib/common/logger.js';
-import { runUpdateTopic } from '../lib/admin/update-topic.js';
+import { runDeleteSubGroup, runDeleteTopic, runUpdateSubGroup, runUpdateTopic } from '../lib/admin/update-topic.js';
 import { runConsumerConnection, runConsumerProgress, runResetOffsetByTime } from '../lib/admin/consumer-commands.js';
 import type { ConsumerCommandOptions } from '../lib/admin/consumer-commands.js';
 import { runClusterList, runRaftStatus, runTopicList, runTopicRoute, runTopicStatus, runTransferLeader } from '../lib/admin/cluster-commands.js';
@@ -132,6 +132,32 @@ function clusterCommand(name: string, description: string, withTopic: boolean, r
   });
 }
 
+/** An admin command that changes metadata: `-n NAMESRV` only (it prints one line per broker group). */
+function changeCommand(name: string, description: string): Command {
+  return admin.command(name).description(description).requiredOption('-n, --namesrv <addresses>', 'NameServer addresses, host:port;host:port');
+}
+
+const nameServerList = (flags: { namesrv: string }): string[] => flags.namesrv.split(';').filter(Boolean);
+
+changeCommand('deleteTopic', "delete a topic on every broker group: its queues, every group's progress on it and its metrics series")
+  .requiredOption('-t, --topic <topic>', 'topic name')
+  .action(async (flags: { namesrv: string; topic: string }) => {
+    process.exitCode = await runDeleteTopic({ namesrv: nameServerList(flags), topic: flags.topic });
+  });
+
+changeCommand('updateSubGroup', 'create or update a subscription (consumer) group on every broker group')
+  .requiredOption('-g, --group <group>', 'consumer group')
+  .option('-r, --retry-max-times <n>', 'redeliveries before the dead-letter queue (default: keep, or the broker default 16)', nonNegativeInt)
+  .action(async (flags: { namesrv: string; group: string; retryMaxTimes?: number }) => {
+    process.exitCode = await runUpdateSubGroup({ namesrv: nameServerList(flags), group: flags.group, retryMaxTimes: flags.retryMaxTimes });
+  });
+
+changeCommand('deleteSubGroup', 'delete a subscription group and its consumer progress on every broker group')
+  .requiredOption('-g, --group <group>', 'consumer group')
+  .action(async (flags: { namesrv: string; group: string }) => {
+    process.exitCode = await runDeleteSubGroup({ namesrv: nameServerList(flags), group: flags.group });
+  });
+
 clusterCommand('clusterList', 'every live broker node: group, role, term, commit index, last heartbeat', false, runClusterList);
 clusterCommand('topicList', 'every topic of every broker group, retry and dead-letter topics included', false, runTopicList);
 clusterCommand('topicRoute', "a topic's route: broker groups, leaders, nodes, queue counts", true, runTopicRoute);
@@ -205,6 +231,12 @@ consumerCommand('resetOffsetByTime', "moves a group's progress to the first mess
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got ${value}`);
+  return n;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`expected a non-negative integer, got ${value}`);
   return n;
 }
 

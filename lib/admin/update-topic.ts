@@ -1,5 +1,14 @@
-import { LedgerError } from '../common/errors.js';
+/**
+ * `ledgermq admin updateTopic | deleteTopic | updateSubGroup | deleteSubGroup`: metadata changes
+ * made on the leader of every broker group the NameServers know (each group replicates them
+ * through its Raft log). One line per group; the exit code is 0 only when every group accepted.
+ */
+import type { BrokerGateway } from '../client/broker-gateway.js';
 import { ClientContext } from '../client/client-context.js';
+import { LedgerError } from '../common/errors.js';
+
+/** Deadline of one group's change. */
+const CHANGE_TIMEOUT_MS = 5_000;
 
 export interface UpdateTopicOptions {
   namesrv: string[];
@@ -10,13 +19,11 @@ export interface UpdateTopicOptions {
 }
 
 /**
- * `ledgermq admin updateTopic`: creates or updates a topic on the leader of every broker group the
- * NameServers know. Prints one line per group; returns the process exit code (0 when every group
- * accepted it).
+ * Runs `change` on every broker group, printing its line or the group's error; returns the exit
+ * code (1 when no group is registered or any group refused).
  */
-export async function runUpdateTopic(options: UpdateTopicOptions): Promise<number> {
-  const client = new ClientContext({ nameServers: options.namesrv });
-  const gateway = client.gateway;
+async function onEveryGroup(namesrv: string[], change: (gateway: BrokerGateway, group: string) => Promise<string>): Promise<number> {
+  const client = new ClientContext({ nameServers: namesrv });
   let failures = 0;
   try {
     // Leaders as the NameServers' route logic picks them (highest term), followed on NOT_LEADER.
@@ -27,11 +34,7 @@ export async function runUpdateTopic(options: UpdateTopicOptions): Promise<numbe
     }
     for (const group of groups) {
       try {
-        const response = await gateway.updateTopic(group, {
-          topic: { name: options.topic, readQueues: options.readQueues, writeQueues: options.writeQueues, perm: options.perm, messageTypes: [] },
-        }, 5000);
-        const topic = response.topic;
-        console.log(`${group}: topic ${topic?.name ?? options.topic} read=${topic?.readQueues} write=${topic?.writeQueues} perm=${topic?.perm}`);
+        console.log(`${group}: ${await change(client.gateway, group)}`);
       } catch (error) {
         failures++;
         const code = error instanceof LedgerError ? error.code : 'ERROR';
@@ -42,4 +45,43 @@ export async function runUpdateTopic(options: UpdateTopicOptions): Promise<numbe
     client.close();
   }
   return failures === 0 ? 0 : 1;
+}
+
+/** Creates or updates a topic on every group. */
+export function runUpdateTopic(options: UpdateTopicOptions): Promise<number> {
+  return onEveryGroup(options.namesrv, async (gateway, group) => {
+    const { topic } = await gateway.updateTopic(group, {
+      topic: { name: options.topic, readQueues: options.readQueues, writeQueues: options.writeQueues, perm: options.perm, messageTypes: [] },
+    }, CHANGE_TIMEOUT_MS);
+    return `topic ${topic?.name ?? options.topic} read=${topic?.readQueues} write=${topic?.writeQueues} perm=${topic?.perm}`;
+  });
+}
+
+/** Deletes a topic on every group (its queues and every group's progress on it); its metrics series go too. */
+export function runDeleteTopic(options: { namesrv: string[]; topic: string }): Promise<number> {
+  return onEveryGroup(options.namesrv, async (gateway, group) => {
+    await gateway.deleteTopic(group, { name: options.topic }, CHANGE_TIMEOUT_MS);
+    return `topic ${options.topic} deleted`;
+  });
+}
+
+/**
+ * Creates or updates a subscription group on every broker group. `retryMaxTimes` is RocketMQ's:
+ * deliveries = retries + 1; undefined keeps the current value (the broker default for a new group).
+ */
+export function runUpdateSubGroup(options: { namesrv: string[]; group: string; retryMaxTimes?: number }): Promise<number> {
+  return onEveryGroup(options.namesrv, async (gateway, brokerGroup) => {
+    const maxDeliveryAttempts = options.retryMaxTimes === undefined ? 0 : options.retryMaxTimes + 1;
+    const { group } = await gateway.updateGroup(brokerGroup, { group: { name: options.group, maxDeliveryAttempts } }, CHANGE_TIMEOUT_MS);
+    const backoff = group?.retryBackoff;
+    return `group ${group?.name ?? options.group} retryMaxTimes=${(group?.maxDeliveryAttempts ?? 1) - 1} backoff=${backoff ? `${backoff.initialMs}ms x${backoff.multiplier} max ${backoff.maxMs}ms` : '-'}`;
+  });
+}
+
+/** Deletes a subscription group (config and progress) on every broker group. */
+export function runDeleteSubGroup(options: { namesrv: string[]; group: string }): Promise<number> {
+  return onEveryGroup(options.namesrv, async (gateway, group) => {
+    await gateway.deleteGroup(group, { name: options.group }, CHANGE_TIMEOUT_MS);
+    return `group ${options.group} deleted`;
+  });
 }

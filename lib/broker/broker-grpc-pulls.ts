@@ -53,6 +53,11 @@ export class OpenPullStreams {
     this.ends.delete(end);
   }
 
+  /** Streams open now (metrics). */
+  get size(): number {
+    return this.ends.size;
+  }
+
   /** Ends every open stream (their parked pulls are released unanswered) and refuses new ones. */
   endAll(): void {
     this.closed = true;
@@ -159,7 +164,7 @@ function runPull(deps: PullHandlerDeps, request: PullMessagesRequest__Output, si
       resetVersion: Number(request.resetVersion),
     }, signal);
     // An answer nobody will read (the pull was given up) is not counted as delivered.
-    if (result.messages.length > 0 && !signal.aborted) deps.metrics.messagesOut.inc({ topic: request.topic, group: request.group }, result.messages.length);
+    if (result.messages.length > 0 && !signal.aborted) deps.metrics.delivered(request.topic, request.group, result.messages.length, result.messages.reduce((sum, m) => sum + m.message.body.length, 0));
     return {
       pullStatus: result.status,
       messages: result.messages.map((m) => ({ message: toMessageData(m.message), queueOffset: m.queueOffset })),

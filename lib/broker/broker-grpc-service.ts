@@ -78,7 +78,7 @@ export function brokerServiceHandlers(deps: BrokerGrpcDeps): BrokerServiceHandle
           filterType: request.filter?.type ?? '',
           filterExpression: request.filter?.expression ?? '',
         });
-        if (popped.length > 0) deps.metrics.messagesOut.inc({ topic: request.topic, group: request.group }, popped.length);
+        if (popped.length > 0) deps.metrics.delivered(request.topic, request.group, popped.length, popped.reduce((sum, p) => sum + p.message.body.length, 0));
         return {
           messages: popped.map((p) => ({
             message: toMessageData(p.message),
@@ -126,6 +126,31 @@ export function brokerServiceHandlers(deps: BrokerGrpcDeps): BrokerServiceHandle
           messageTypes: wire.messageTypes,
         });
         return { topic: topicToWire(topic) };
+      });
+    },
+    DeleteTopic(call, callback) {
+      answer(logger, callback, async () => {
+        await deps.topics.deleteTopic(call.request.name);
+        return {};
+      });
+    },
+    UpdateGroup(call, callback) {
+      answer(logger, callback, async () => {
+        const wire = call.request.group;
+        if (!wire?.name) throw new LedgerError('BAD_REQUEST', 'group.name is required');
+        const backoff = wire.retryBackoff;
+        const group = await deps.topics.putGroup({
+          name: wire.name,
+          maxDeliveryAttempts: wire.maxDeliveryAttempts > 0 ? wire.maxDeliveryAttempts : undefined,
+          retryBackoff: backoff ? { initialMs: Number(backoff.initialMs), maxMs: Number(backoff.maxMs), multiplier: backoff.multiplier } : undefined,
+        });
+        return { group: { name: group.name, maxDeliveryAttempts: group.maxDeliveryAttempts, retryBackoff: group.retryBackoff } };
+      });
+    },
+    DeleteGroup(call, callback) {
+      answer(logger, callback, async () => {
+        await deps.topics.deleteGroup(call.request.name);
+        return {};
       });
     },
     GetGroup(call, callback) {

@@ -27,6 +27,9 @@ import { transferLeadership } from './leadership-transfer.js';
 import { MembershipChanger } from './membership-change.js';
 import { initialMembership } from '../raft/driver/group-membership.js';
 import { BrokerMetrics } from './broker-metrics.js';
+import { consumerProgress, storageBytes } from './broker-gauges.js';
+import { RaftMetrics } from './raft-metrics.js';
+import { timedHandlers } from './timed-handlers.js';
 import { CommitPipeline } from './commit-pipeline.js';
 import { clampConsumerProgress, cutRecordsDamagedAtRecovery, findLostEntries, rollBackCheckpoints } from './lost-log-tail.js';
 import type { LostEntries } from './lost-log-tail.js';
@@ -135,6 +138,7 @@ export class BrokerNode {
     logger.info({ recovery: commitLog.recovery, applied: metaStore.applied(), dispatched: metaStore.dispatched(), lastIndex: commitLog.lastIndex }, 'store recovered');
 
     const metrics = new BrokerMetrics({ cluster: config.cluster, group: config.group, node: config.nodeId });
+    const raftMetrics = replicated ? new RaftMetrics(metrics.registry) : null;
     const brokerAddress = `${config.host}:${config.brokerPort}`;
     // Bound once the Raft node exists (a group only): entries unreadable while it repairs its log.
     let raftRef: RaftNode | null = null;
@@ -187,8 +191,11 @@ export class BrokerNode {
         },
         logger,
         onFatal: options.onFatal,
+        observeDisk: (operation, seconds) => raftMetrics?.observeDisk(operation, seconds),
       });
       raftRef = raft;
+      const started = raft;
+      raftMetrics?.readFrom({ view: () => started.metricsView(), appliedIndex: () => stateMachine.appliedIndex });
       log = new RaftReplicatedLog(raft, config.nodeId, () => stateMachine.appliedIndex);
     } else {
       const single = new SingleNodeLog(commitLog, config.nodeId, brokerAddress, 1);
@@ -224,11 +231,11 @@ export class BrokerNode {
 
     const pullStreams = new OpenPullStreams();
     const server = new grpc.Server({ 'grpc.max_receive_message_length': config.maxBatchBytes + 1024 * 1024 });
-    server.addService(loadInternal().ledgermq.v1.BrokerService.service, brokerServiceHandlers({
+    server.addService(loadInternal().ledgermq.v1.BrokerService.service, timedHandlers(brokerServiceHandlers({
       sender, popper, puller, topics, offsets, consumers, retries, log, metrics, logger, maxPullsPerStream: config.maxPullsPerStream, pullStreams,
       transferLeadership: raft === null ? null : (target) => transferLeadership(raft, log, target, TRANSFER_TIMEOUT_MS),
       membership: raft === null ? null : new MembershipChanger({ raft, log, waitApplied, logger, maxPromoteLagEntries: MAX_PROMOTE_LAG_ENTRIES }),
-    }));
+    }), metrics.rpcLatency, new Set(['PullStream'])));
     await new Promise<void>((resolve, reject) =>
       server.bindAsync(brokerAddress, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
     );
@@ -285,7 +292,21 @@ export class BrokerNode {
       notReadyReason: () => (holder.node ? holder.node.notReadyReason() : 'starting'),
     });
     const node = new BrokerNode(config, logger, commitLog, consumeQueues, metaStore, log, raft, stateMachine, topicTable, waiters, metrics, server, http, registrar, brokerAddress, lostEntries, pullStreams);
-    metrics.sampleGaugesFrom(() => ({ commitIndex: log.leadership().commitIndex, appliedIndex: stateMachine.appliedIndex, parkedPolls: waiters.size }));
+    metrics.readGaugesFrom({
+      commitIndex: () => log.leadership().commitIndex,
+      appliedIndex: () => stateMachine.appliedIndex,
+      parkedPolls: () => waiters.size,
+      openPullStreams: () => pullStreams.size,
+      topicCount: () => topicTable.topics().length,
+      consumerGroupCount: () => topicTable.groups().length,
+      storageBytes: () => storageBytes(commitLog, consumeQueues),
+      writePendingBytes: () => commitLog.stats.pendingBytes,
+      unflushedEntries: () => Math.max(0, commitLog.lastIndex - commitLog.durableIndex),
+      dispatchBehindBytes: () => Math.max(0, commitLog.endPosition - stateMachine.dispatchPosition().nextPosition),
+      consumerConnections: () => (log.isLeader() ? consumers.groupSizes() : new Map()),
+      consumerProgress: () => (log.isLeader() ? consumerProgress(popState, consumeQueues) : []),
+    });
+    topicTable.onDeleted((kind, name) => (kind === 'topic' ? metrics.forgetTopic(name) : metrics.forgetConsumerGroup(name)));
     holder.node = node;
     node.schedule = schedule;
     // Scheduled retries left by an earlier run (a leader of one node never changes role).

@@ -124,6 +124,18 @@ export class ConsumerRegistry {
     return [...members.values()].sort((a, b) => (a.clientId < b.clientId ? -1 : a.clientId > b.clientId ? 1 : 0));
   }
 
+  /** Live consumer instances per group (metrics). */
+  groupSizes(): Map<string, number> {
+    const now = this.clock();
+    const sizes = new Map<string, number>();
+    for (const group of [...this.groups.keys()]) {
+      this.expireGroup(group, now);
+      const members = this.groups.get(group);
+      if (members) sizes.set(group, members.size);
+    }
+    return sizes;
+  }
+
   /** Drops the group's connections silent for longer than the expiry (checked when read: no timer). */
   private expireGroup(group: string, now: number): void {
     const members = this.groups.get(group);

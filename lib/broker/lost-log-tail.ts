@@ -16,7 +16,7 @@
 import type { Logger } from '../common/logger.js';
 import type { CommitLog } from '../store/commit-log.js';
 import type { ConsumeQueueStore } from '../store/consume-queue-store.js';
-import { inflightKey } from '../store/meta-store.js';
+import { emptyWriteBatch, inflightKey } from '../store/meta-store.js';
 import type { LogCheckpoint, MetaStore, MetaWriteBatch } from '../store/meta-store.js';
 import { popStateKey } from './pop-state.js';
 import type { PopState } from './pop-state.js';
@@ -59,7 +59,7 @@ export async function rollBackCheckpoints(commitLog: CommitLog, metaStore: MetaS
   const end = logEnd(commitLog);
   if (metaStore.dispatched().index > end.index) await metaStore.writeDispatched(end);
   if (metaStore.applied().index > end.index) {
-    await metaStore.write({ applied: end, topics: [], groups: [], progress: [], inflightPut: [], inflightDelete: [] });
+    await metaStore.write(emptyWriteBatch(end));
   }
   await metaStore.flushed();
 }
@@ -71,7 +71,7 @@ export async function rollBackCheckpoints(commitLog: CommitLog, metaStore: MetaS
 export async function clampConsumerProgress(popState: PopState, consumeQueues: ConsumeQueueStore, metaStore: MetaStore, logger: Logger): Promise<number> {
   const changed = popState.clampToQueueEnds((topic, queueId) => consumeQueues.existingQueue(topic, queueId)?.maxOffset ?? 0);
   if (changed.length === 0) return 0;
-  const batch: MetaWriteBatch = { applied: metaStore.applied(), topics: [], groups: [], progress: [], inflightPut: [], inflightDelete: [] };
+  const batch: MetaWriteBatch = emptyWriteBatch(metaStore.applied());
   for (const { group, topic, queueId, droppedOffsets } of changed) {
     const key = popStateKey(group, topic, queueId);
     const state = popState.queue(group, topic, queueId);

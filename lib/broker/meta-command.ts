@@ -112,9 +112,26 @@ export interface ResetOffsetCommand {
   offset: number;
 }
 
-export type MetaCommand = PutTopicCommand | PutGroupCommand | PopCommand | AckCommand | ChangeInvisibleCommand | CommitOffsetCommand | ResetOffsetCommand;
+/**
+ * Deletes a topic (admin `deleteTopic`): its config, its ConsumeQueues and every group's progress
+ * on it. Its messages stay in the CommitLog (they age out with it); a topic created again under the
+ * same name starts at offset 0.
+ */
+export interface DeleteTopicCommand {
+  kind: 'topic.delete';
+  name: string;
+}
 
-const KNOWN_KINDS: ReadonlySet<string> = new Set<MetaCommand['kind']>(['topic.put', 'group.put', 'pop', 'ack', 'changeInvisible', 'offset.commit', 'offset.reset']);
+/** Deletes a subscription group (admin `deleteSubGroup`): its config and its progress on every topic. */
+export interface DeleteGroupCommand {
+  kind: 'group.delete';
+  name: string;
+}
+
+export type MetaCommand =
+  | PutTopicCommand | PutGroupCommand | DeleteTopicCommand | DeleteGroupCommand | PopCommand | AckCommand | ChangeInvisibleCommand | CommitOffsetCommand | ResetOffsetCommand;
+
+const KNOWN_KINDS: ReadonlySet<string> = new Set<MetaCommand['kind']>(['topic.put', 'group.put', 'topic.delete', 'group.delete', 'pop', 'ack', 'changeInvisible', 'offset.commit', 'offset.reset']);
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });
 

@@ -89,6 +89,21 @@ export class PopState {
     return this.queues.get(popStateKey(group, topic, queueId));
   }
 
+  /**
+   * Forgets every queue state of `group` (kind 'group') or on `topic` (kind 'topic'); returns the
+   * keys dropped (their persisted progress and inflight entries are to be deleted).
+   */
+  forget(kind: 'group' | 'topic', name: string): string[] {
+    const dropped: string[] = [];
+    for (const key of [...this.queues.keys()]) {
+      const [group, topic] = key.split('\u0000');
+      if ((kind === 'group' ? group : topic) !== name) continue;
+      this.queues.delete(key);
+      dropped.push(key);
+    }
+    return dropped;
+  }
+
   /** Every queue state with its key parts (for persistence and status). */
   *entries(): IterableIterator<{ group: string; topic: string; queueId: number; state: QueuePopState }> {
     for (const [key, state] of this.queues) {

@@ -11,7 +11,7 @@ import type { Logger } from '../common/logger.js';
 import type { CommitLog, LogEntry } from '../store/commit-log.js';
 import type { ConsumeQueueStore } from '../store/consume-queue-store.js';
 import { decodeMessageBatch } from '../store/message-codec.js';
-import { inflightKey } from '../store/meta-store.js';
+import { emptyWriteBatch, inflightKey } from '../store/meta-store.js';
 import type { LogCheckpoint, MetaStore, MetaWriteBatch } from '../store/meta-store.js';
 import { EntryType, RECORD_HEADER_SIZE_BYTES } from '../store/record-format.js';
 import { tagHash } from '../store/tag-hash.js';
@@ -176,8 +176,14 @@ export class StateMachine {
     let result: ApplyResult = { kind: 'none' };
     if (entry.type === EntryType.MESSAGES && entry.index > this.lastDispatched.index) {
       result = await this.dispatchMessages(entry);
-    } else if (entry.type === EntryType.META && entry.index > this.metaCheckpoint.index) {
-      result = this.applyMeta(entry, { index: entry.index, nextPosition });
+    } else if (entry.type === EntryType.META && (entry.index > this.metaCheckpoint.index || entry.index > this.lastDispatched.index)) {
+      const commands = decodeMetaCommands(entry.body);
+      // A deleted topic's ConsumeQueues go in dispatch order, so a replay from an older dispatch
+      // checkpoint (which dispatches the topic's messages again) deletes them again too.
+      if (entry.index > this.lastDispatched.index) {
+        for (const command of commands) if (command.kind === 'topic.delete') await this.options.consumeQueues.deleteTopic(command.name);
+      }
+      if (entry.index > this.metaCheckpoint.index) result = this.applyMeta(commands, { index: entry.index, nextPosition });
     } else if (entry.type === EntryType.CONFIG_CHANGE && entry.index > this.metaCheckpoint.index) {
       this.applyConfigChange(entry, { index: entry.index, nextPosition });
     }
@@ -202,9 +208,8 @@ export class StateMachine {
     return { kind: 'messages', placed };
   }
 
-  private applyMeta(entry: LogEntry, checkpoint: LogCheckpoint): ApplyResult {
-    const commands = decodeMetaCommands(entry.body);
-    const batch: MetaWriteBatch = { applied: checkpoint, topics: [], groups: [], progress: [], inflightPut: [], inflightDelete: [] };
+  private applyMeta(commands: MetaCommand[], checkpoint: LogCheckpoint): ApplyResult {
+    const batch = emptyWriteBatch(checkpoint);
     const outcomes = commands.map((command) => this.applyCommand(command, batch));
     this.metaCheckpoint = checkpoint;
     this.options.metaStore.write(batch).catch((error: unknown) => this.options.onFatal(error));
@@ -215,7 +220,7 @@ export class StateMachine {
   private applyConfigChange(entry: LogEntry, checkpoint: LogCheckpoint): void {
     // A committed record passed its CRC: a body that does not parse is a bug, and fatal.
     const membership = decodeMembership(entry.body);
-    const batch: MetaWriteBatch = { applied: checkpoint, topics: [], groups: [], progress: [], inflightPut: [], inflightDelete: [], membership };
+    const batch: MetaWriteBatch = { ...emptyWriteBatch(checkpoint), membership };
     this.metaCheckpoint = checkpoint;
     this.options.metaStore.write(batch).catch((error: unknown) => this.options.onFatal(error));
     this.options.onMembership?.(membership, entry.index);
@@ -231,6 +236,16 @@ export class StateMachine {
       case 'group.put':
         topics.putGroup(command.group);
         batch.groups.push(command.group);
+        return null;
+      case 'topic.delete':
+        topics.deleteTopic(command.name);
+        batch.topicsDelete.push(command.name);
+        batch.progressDelete.push(...popState.forget('topic', command.name));
+        return null;
+      case 'group.delete':
+        topics.deleteGroup(command.name);
+        batch.groupsDelete.push(command.name);
+        batch.progressDelete.push(...popState.forget('group', command.name));
         return null;
       case 'pop': {
         popState.applyPop(command);

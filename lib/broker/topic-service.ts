@@ -4,6 +4,7 @@ import type { CommitPipeline } from './commit-pipeline.js';
 import type { GroupConfig, RetryBackoff, TopicConfig } from './meta-command.js';
 import { checkGroupName, checkTopicName } from './name-rules.js';
 import type { TopicTable } from './topic-table.js';
+import { SCHEDULE_TOPIC } from './schedule-service.js';
 
 /** apache.rocketmq.v2.MessageType.NORMAL */
 export const MESSAGE_TYPE_NORMAL = 1;
@@ -57,6 +58,47 @@ export class TopicService {
     const messageTypes = topic.messageTypes.length > 0 ? topic.messageTypes : [MESSAGE_TYPE_NORMAL];
     await this.pipeline.submitMeta([{ kind: 'topic.put', topic: { ...topic, messageTypes } }]);
     return this.mustHaveTopic(topic.name);
+  }
+
+  /**
+   * Deletes a topic (admin `deleteTopic`): TOPIC_NOT_FOUND when it does not exist; the broker's
+   * schedule topic cannot be deleted. See DeleteTopicCommand for what goes with it.
+   */
+  async deleteTopic(name: string): Promise<void> {
+    checkTopicName(name);
+    if (name === SCHEDULE_TOPIC) throw new LedgerError('BAD_REQUEST', `${name} holds the broker's delayed messages and cannot be deleted`);
+    if (!this.table.topic(name)) throw new LedgerError('TOPIC_NOT_FOUND', `topic ${name} does not exist`);
+    await this.pipeline.submitMeta([{ kind: 'topic.delete', name }]);
+  }
+
+  /**
+   * Creates or updates a subscription group (admin `updateSubGroup`); fields left out keep their
+   * current value, or the broker's default for a new group.
+   */
+  async putGroup(update: Partial<GroupConfig> & { name: string }): Promise<GroupConfig & { retryBackoff: RetryBackoff }> {
+    checkGroupName(update.name);
+    const current = this.table.group(update.name);
+    const next: GroupConfig = {
+      name: update.name,
+      maxDeliveryAttempts: update.maxDeliveryAttempts ?? current?.maxDeliveryAttempts ?? this.config.maxDeliveryAttempts,
+      retryBackoff: update.retryBackoff ?? current?.retryBackoff ?? this.defaultBackoff(),
+    };
+    if (!Number.isInteger(next.maxDeliveryAttempts) || next.maxDeliveryAttempts < 1 || next.maxDeliveryAttempts > 1000) {
+      throw new LedgerError('BAD_REQUEST', `group ${update.name}: max delivery attempts must be 1..1000`);
+    }
+    const backoff = next.retryBackoff;
+    if (backoff && (!(backoff.initialMs >= 0) || !(backoff.maxMs >= backoff.initialMs) || !(backoff.multiplier >= 1))) {
+      throw new LedgerError('BAD_REQUEST', `group ${update.name}: retry backoff needs 0 <= initial <= max and multiplier >= 1`);
+    }
+    await this.pipeline.submitMeta([{ kind: 'group.put', group: next }]);
+    return this.withBackoff(this.table.group(update.name) ?? next);
+  }
+
+  /** Deletes a subscription group and its progress (admin `deleteSubGroup`); CONSUMER_GROUP_NOT_FOUND when missing. */
+  async deleteGroup(name: string): Promise<void> {
+    checkGroupName(name);
+    if (!this.table.group(name)) throw new LedgerError('CONSUMER_GROUP_NOT_FOUND', `consumer group ${name} does not exist`);
+    await this.pipeline.submitMeta([{ kind: 'group.delete', name }]);
   }
 
   /**

@@ -9,6 +9,7 @@ export class TopicTable {
   private readonly topicsByName = new Map<string, TopicConfig>();
   private readonly groupsByName = new Map<string, GroupConfig>();
   private readonly listeners: Array<() => void> = [];
+  private readonly deleteListeners: Array<(kind: 'topic' | 'group', name: string) => void> = [];
 
   topic(name: string): TopicConfig | undefined {
     return this.topicsByName.get(name);
@@ -33,6 +34,22 @@ export class TopicTable {
 
   putGroup(group: GroupConfig): void {
     this.groupsByName.set(group.name, group);
+  }
+
+  deleteTopic(name: string): void {
+    if (!this.topicsByName.delete(name)) return;
+    for (const listener of this.listeners) listener();
+    for (const listener of this.deleteListeners) listener('topic', name);
+  }
+
+  deleteGroup(name: string): void {
+    if (!this.groupsByName.delete(name)) return;
+    for (const listener of this.deleteListeners) listener('group', name);
+  }
+
+  /** Called after a topic or group is deleted (metrics drop its series). */
+  onDeleted(listener: (kind: 'topic' | 'group', name: string) => void): void {
+    this.deleteListeners.push(listener);
   }
 
   /** Called after every topic change. */

@@ -16,6 +16,12 @@ import type { ForwardToDeadLetterResponse__Output } from '../gen/internal/ledger
 import type { GetGroupRequest } from '../gen/internal/ledgermq/v1/GetGroupRequest.js';
 import type { GetGroupResponse__Output } from '../gen/internal/ledgermq/v1/GetGroupResponse.js';
 import type { TransferLeadershipRequest } from '../gen/internal/ledgermq/v1/TransferLeadershipRequest.js';
+import type { DeleteTopicRequest } from '../gen/internal/ledgermq/v1/DeleteTopicRequest.js';
+import type { DeleteTopicResponse__Output } from '../gen/internal/ledgermq/v1/DeleteTopicResponse.js';
+import type { UpdateGroupRequest } from '../gen/internal/ledgermq/v1/UpdateGroupRequest.js';
+import type { UpdateGroupResponse__Output } from '../gen/internal/ledgermq/v1/UpdateGroupResponse.js';
+import type { DeleteGroupRequest } from '../gen/internal/ledgermq/v1/DeleteGroupRequest.js';
+import type { DeleteGroupResponse__Output } from '../gen/internal/ledgermq/v1/DeleteGroupResponse.js';
 import type { ChangeMembershipRequest } from '../gen/internal/ledgermq/v1/ChangeMembershipRequest.js';
 import type { ChangeMembershipResponse__Output } from '../gen/internal/ledgermq/v1/ChangeMembershipResponse.js';
 import type { TransferLeadershipResponse__Output } from '../gen/internal/ledgermq/v1/TransferLeadershipResponse.js';
@@ -195,6 +201,18 @@ export class BrokerGateway {
 
   updateTopic(group: string, request: UpdateTopicRequest, timeoutMs: number): Promise<UpdateTopicResponse__Output> {
     return this.call<UpdateTopicRequest, UpdateTopicResponse__Output>(group, (c) => (r, o, cb) => c.UpdateTopic(r, o, cb), request, timeoutMs);
+  }
+
+  deleteTopic(group: string, request: DeleteTopicRequest, timeoutMs: number): Promise<DeleteTopicResponse__Output> {
+    return this.call<DeleteTopicRequest, DeleteTopicResponse__Output>(group, (c) => (r, o, cb) => c.DeleteTopic(r, o, cb), request, timeoutMs);
+  }
+
+  updateGroup(group: string, request: UpdateGroupRequest, timeoutMs: number): Promise<UpdateGroupResponse__Output> {
+    return this.call<UpdateGroupRequest, UpdateGroupResponse__Output>(group, (c) => (r, o, cb) => c.UpdateGroup(r, o, cb), request, timeoutMs);
+  }
+
+  deleteGroup(group: string, request: DeleteGroupRequest, timeoutMs: number): Promise<DeleteGroupResponse__Output> {
+    return this.call<DeleteGroupRequest, DeleteGroupResponse__Output>(group, (c) => (r, o, cb) => c.DeleteGroup(r, o, cb), request, timeoutMs);
   }
 
   changeMembership(group: string, request: ChangeMembershipRequest, timeoutMs: number): Promise<ChangeMembershipResponse__Output> {

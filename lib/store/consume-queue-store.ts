@@ -105,6 +105,19 @@ export class ConsumeQueueStore {
     for (const queue of this.byKey.values()) await queue.truncateFromPosition(position);
   }
 
+  /**
+   * Closes and removes every queue of `topic` with its files (the topic was deleted). Reads in
+   * flight on them fail. A later `queue(topic, id)` starts an empty queue.
+   */
+  async deleteTopic(topic: string): Promise<void> {
+    for (const [queueKey, queue] of [...this.byKey]) {
+      if (queue.topic !== topic) continue;
+      this.byKey.delete(queueKey);
+      await queue.close();
+    }
+    if (TOPIC_PATTERN.test(topic)) await fs.promises.rm(path.join(this.dir, topic), { recursive: true, force: true });
+  }
+
   /** Flushes and closes every queue. */
   async close(): Promise<void> {
     for (const queue of this.byKey.values()) await queue.close();

@@ -50,6 +50,11 @@ export interface QueueProgress {
   resetVersion?: number;
 }
 
+/** A batch that writes only the applied checkpoint; callers add their changes. */
+export function emptyWriteBatch(applied: LogCheckpoint): MetaWriteBatch {
+  return { applied, topics: [], groups: [], progress: [], inflightPut: [], inflightDelete: [], topicsDelete: [], groupsDelete: [], progressDelete: [] };
+}
+
 /** One applied META entry's writes, committed atomically with the applied checkpoint. */
 export interface MetaWriteBatch {
   applied: LogCheckpoint;
@@ -58,6 +63,11 @@ export interface MetaWriteBatch {
   progress: Array<{ key: string; value: QueueProgress }>;
   inflightPut: Array<{ key: string; value: InflightEntry }>;
   inflightDelete: string[];
+  /** Deleted topics and groups (by name). */
+  topicsDelete: string[];
+  groupsDelete: string[];
+  /** Queue progress keys to delete, with every inflight entry under them. */
+  progressDelete: string[];
   /** Set by an applied CONFIG_CHANGE entry: the group's membership from then on. */
   membership?: GroupMembership;
 }
@@ -131,6 +141,13 @@ export class MetaStore {
       for (const { key, value } of batch.progress) void this.progressDb.put(key, value);
       for (const { key, value } of batch.inflightPut) void this.inflightDb.put(key, value);
       for (const key of batch.inflightDelete) void this.inflightDb.remove(key);
+      for (const name of batch.topicsDelete) void this.topicDb.remove(name);
+      for (const name of batch.groupsDelete) void this.groupDb.remove(name);
+      for (const queueKey of batch.progressDelete) {
+        void this.progressDb.remove(queueKey);
+        // Inflight keys are `queueKey NUL offset`; NUL+1 bounds the range.
+        for (const key of this.inflightDb.getKeys({ start: `${queueKey}\u0000`, end: `${queueKey}\u0001` })) void this.inflightDb.remove(key);
+      }
       if (batch.membership) void this.raftDb.put('membership', batch.membership);
       void this.systemDb.put('applied', batch.applied);
     });

@@ -59,6 +59,27 @@ export interface RaftNodeOptions {
   logger: Logger;
   onFatal: (error: unknown) => void;
   random?: () => number;
+  /** Told how long each Ready's log append (write) and fsync took, in seconds (metrics). */
+  observeDisk?: (operation: 'append' | 'fsync', seconds: number) => void;
+}
+
+/** Counters and state for metrics (see RaftNode.metricsView). Counters are cumulative since start. */
+export interface RaftMetricsView {
+  role: Role;
+  term: number;
+  leaderId: NodeId | null;
+  commitIndex: number;
+  leaderChanges: number;
+  proposalsFailed: number;
+  pendingProposals: number;
+  installsSent: number;
+  installedEntriesSent: number;
+  installedEntriesReceived: number;
+  voters: number;
+  learners: number;
+  /** Leader only: each peer's match index. */
+  peers: Array<{ id: NodeId; matchIndex: number }>;
+  lastIndex: number;
 }
 
 /** One entry to propose. */

@@ -24,12 +24,12 @@ import type { CommittedRange } from './commit-waiters.js';
 import { InstallScheduler } from './install-scheduler.js';
 import type { InstallStep } from './install-stream.js';
 import { RaftTransport } from './raft-transport.js';
-import type { PeerStatus, ProposedRecord, RaftLeadership, RaftNodeOptions } from './raft-node-options.js';
+import type { PeerStatus, ProposedRecord, RaftLeadership, RaftMetricsView, RaftNodeOptions } from './raft-node-options.js';
 import { kindOf, toAppendEntry } from './record-payload.js';
 import type { RecordPayload } from './record-payload.js';
 
 
-export type { HardStateStore, PeerStatus, ProposedRecord, RaftLeadership, RaftNodeOptions, RaftNodeSettings } from './raft-node-options.js';
+export type { HardStateStore, PeerStatus, ProposedRecord, RaftLeadership, RaftMetricsView, RaftNodeOptions, RaftNodeSettings } from './raft-node-options.js';
 
 /** See the file comment. */
 export class RaftNode {
@@ -51,7 +51,7 @@ export class RaftNode {
   private drained: Promise<void> = Promise.resolve();
   private failed: unknown = null;
   private closed = false;
-  private readonly stats = { readies: 0, fsyncs: 0, proposals: 0, leaderChanges: 0, repairs: 0 };
+  private readonly stats = { readies: 0, fsyncs: 0, proposals: 0, proposalsFailed: 0, leaderChanges: 0, repairs: 0 };
   /** Set while the node cuts its damaged log and rebuilds its core (see {@link repair}). */
   private repairing = false;
   /** Whether the store holds a catch-up marker still to clear. */
@@ -197,6 +197,10 @@ export class RaftNode {
     }
     this.stats.proposals += 1;
     const waiting = this.waiters.add({ firstIndex: result.firstIndex, lastIndex: result.lastIndex, term: result.term }, Date.now() + this.options.settings.proposalTimeoutMs);
+    // Counted on a branch of its own; the caller still gets the rejection.
+    waiting.then(undefined, () => {
+      this.stats.proposalsFailed += 1;
+    });
     this.kick();
     return waiting;
   }
@@ -209,6 +213,27 @@ export class RaftNode {
       throw new LedgerError('PRECONDITION_FAILED', `cannot transfer leadership: ${result.code}`);
     }
     this.kick();
+  }
+
+  /** State and cumulative counters for metrics. */
+  metricsView(): RaftMetricsView {
+    const { voters, learners } = coreMembership(this.membershipValue);
+    return {
+      role: this.failed !== null ? 'follower' : this.core.role,
+      term: this.core.currentTerm,
+      leaderId: this.failed !== null ? null : this.core.leaderId,
+      commitIndex: this.committed,
+      leaderChanges: this.stats.leaderChanges,
+      proposalsFailed: this.stats.proposalsFailed,
+      pendingProposals: this.waiters.size,
+      installsSent: this.installs.stats.installsSent,
+      installedEntriesSent: this.installs.stats.installedEntriesSent,
+      installedEntriesReceived: this.installedEntriesReceived,
+      voters: voters.length,
+      learners: learners.length,
+      peers: [...this.core.peerProgress()].map(([id, progress]) => ({ id, matchIndex: progress.match })),
+      lastIndex: this.options.commitLog.lastIndex,
+    };
   }
 
   /** Each peer's replication state as this node (the leader) sees it; empty on a non-leader. */
@@ -363,14 +388,18 @@ export class RaftNode {
       const first = ready.entries[0].index;
       if (first !== log.lastIndex + 1) throw new Error(`raft entry ${first} does not follow the log's last index ${log.lastIndex}`);
       const now = Date.now();
+      const started = process.hrtime.bigint();
       await log.append(ready.entries.map((entry) => toAppendEntry(entry, now)));
+      this.options.observeDisk?.('append', Number(process.hrtime.bigint() - started) / 1e9);
     }
     for (const message of ready.messages) {
       if (message.type === 'install') this.installs.start(message);
       else this.transport.send(message);
     }
     if (ready.entries.length > 0) {
+      const started = process.hrtime.bigint();
       await log.flush();
+      this.options.observeDisk?.('fsync', Number(process.hrtime.bigint() - started) / 1e9);
       this.stats.fsyncs += 1;
     }
     if (hardWrite !== null) await hardWrite;
@@ -408,7 +437,8 @@ export class RaftNode {
     const soft = ready.softState;
     const last = this.lastPublished;
     if (last !== null && last.role === soft.role && last.term === soft.term && last.leaderId === soft.leaderId) return;
-    if (last !== null && last.leaderId !== soft.leaderId && soft.leaderId !== null) this.stats.leaderChanges += 1;
+    // etcd counts the first leader a node learns of as a change too.
+    if (soft.leaderId !== null && (last === null || last.leaderId !== soft.leaderId)) this.stats.leaderChanges += 1;
     this.lastPublished = { role: soft.role, term: soft.term, leaderId: soft.leaderId };
     this.options.logger.info({ role: soft.role, term: soft.term, leader: soft.leaderId }, 'raft role changed');
     const view = this.leadership();

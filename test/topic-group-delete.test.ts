@@ -1,0 +1,96 @@
+/**
+ * Issue 6, real processes: admin deleteTopic / updateSubGroup / deleteSubGroup. A deleted topic
+ * loses its config, ConsumeQueue files and every group's progress on it, stays deleted across a
+ * restart (the CommitLog is replayed), and starts again at offset 0 when created anew. Subscription
+ * groups are created, updated and deleted on every broker group; unknown names exit 1.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import type { Closable } from './cluster-helpers.js';
+import { adminCli, startCluster, startProducer, startSimpleConsumer, waitFor } from './cluster-helpers.js';
+
+type Cluster = Awaited<ReturnType<typeof startCluster>>;
+
+describe('admin deleteTopic, updateSubGroup, deleteSubGroup (real processes)', function () {
+  this.timeout(180_000);
+  let cluster: Cluster;
+  const owned: Closable[] = [];
+
+  before(async () => {
+    cluster = await startCluster({ nodes: 1 });
+  });
+
+  after(async () => {
+    for (const closable of owned.splice(0)) await closable.shutdown().catch(() => undefined);
+    await cluster?.dispose();
+  });
+
+  async function json<T>(...args: string[]): Promise<T> {
+    const result = await adminCli(cluster, ...args, '-o', 'json');
+    expect(result.code, `${args.join(' ')}: ${result.stderr}`).to.equal(0);
+    return JSON.parse(result.stdout) as T;
+  }
+
+  const topicNames = async (): Promise<string[]> => (await json<Array<{ topic: string }>>('topicList')).map((t) => t.topic);
+  const maxOffsets = async (topic: string): Promise<number> => (await json<Array<{ maxOffset: number }>>('topicStatus', '-t', topic)).reduce((sum, q) => sum + q.maxOffset, 0);
+
+  it('deletes a topic with its queues and progress; it stays deleted after a restart and starts afresh when created again', async () => {
+    const topic = 'DoomedTopic';
+    expect((await adminCli(cluster, 'updateTopic', '-t', topic, '-r', '2', '-w', '2')).code).to.equal(0);
+    const producer = await startProducer(cluster, topic, owned);
+    for (let i = 0; i < 10; i++) await producer.send({ topic, tag: 't', body: Buffer.from(`doomed-${i}`) });
+    const consumer = await startSimpleConsumer(cluster, 'doomed-group', topic, owned);
+    let acked = 0;
+    await waitFor('five acknowledged', async () => {
+      for (const message of await consumer.receive(5 - acked, 2_000)) {
+        await consumer.ack(message);
+        acked += 1;
+      }
+      return acked >= 5;
+    });
+    const before = await json<Array<{ offset: number; lag: number }>>('consumerProgress', '-g', 'doomed-group', '-t', topic);
+    expect(before.reduce((sum, q) => sum + q.lag, 0)).to.be.lessThan(10);
+    const queueDir = join(cluster.nodes[0].dataDir, 'consumequeue', topic);
+    expect(existsSync(queueDir)).to.equal(true);
+
+    const deleted = await adminCli(cluster, 'deleteTopic', '-t', topic);
+    expect(deleted.code, deleted.stderr).to.equal(0);
+    expect(deleted.stdout).to.match(/broker-a: topic DoomedTopic deleted/);
+    await waitFor('the topic gone from topicList', async () => !(await topicNames()).includes(topic));
+    await waitFor('its ConsumeQueue files removed', () => !existsSync(queueDir));
+    const again = await adminCli(cluster, 'deleteTopic', '-t', topic);
+    expect(again.code).to.equal(1);
+    expect(again.stderr).to.match(/TOPIC_NOT_FOUND: topic DoomedTopic does not exist/);
+
+    // The restart replays the CommitLog from the checkpoints: the topic's messages are there, the delete after them too.
+    await cluster.stopNode(cluster.nodes[0].id, 'SIGKILL');
+    await cluster.startNode(cluster.nodes[0].id);
+    expect(await topicNames()).to.not.include(topic);
+    expect(existsSync(queueDir)).to.equal(false);
+
+    expect((await adminCli(cluster, 'updateTopic', '-t', topic, '-r', '2', '-w', '2')).code).to.equal(0);
+    expect(await maxOffsets(topic)).to.equal(0);
+    for (let i = 0; i < 3; i++) await producer.send({ topic, tag: 't', body: Buffer.from(`reborn-${i}`) });
+    expect(await maxOffsets(topic)).to.equal(3);
+    // The group's old progress went with the topic: it starts again (lag = all three new messages).
+    const after = await json<Array<{ offset: number; lag: number }>>('consumerProgress', '-g', 'doomed-group', '-t', topic);
+    expect(after.every((q) => q.offset <= 0)).to.equal(true);
+  });
+
+  it('creates, updates and deletes a subscription group', async () => {
+    const created = await adminCli(cluster, 'updateSubGroup', '-g', 'billing', '-r', '3');
+    expect(created.code, created.stderr).to.equal(0);
+    expect(created.stdout).to.match(/broker-a: group billing retryMaxTimes=3/);
+    const kept = await adminCli(cluster, 'updateSubGroup', '-g', 'billing');
+    expect(kept.stdout, 'an update without -r keeps the value').to.match(/retryMaxTimes=3/);
+    const bad = await adminCli(cluster, 'updateSubGroup', '-g', 'bad group');
+    expect(bad.code).to.equal(1);
+    expect(bad.stderr).to.match(/broker-a: [A-Z_]+: /);
+    const deleted = await adminCli(cluster, 'deleteSubGroup', '-g', 'billing');
+    expect(deleted.code, deleted.stderr).to.equal(0);
+    const missing = await adminCli(cluster, 'deleteSubGroup', '-g', 'billing');
+    expect(missing.code).to.equal(1);
+    expect(missing.stderr).to.match(/CONSUMER_GROUP_NOT_FOUND: consumer group billing does not exist/);
+  });
+});
