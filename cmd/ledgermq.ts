@@ -2,7 +2,7 @@
 /** The `ledgermq` command: every process and operator tool of LedgerMQ behind one binary. */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { withDefaults } from '../lib/broker/broker-config.js';
+import { parseBrokerConfig, parseConfigOverride, withDefaults } from '../lib/broker/broker-config.js';
 import type { BrokerConfigInput } from '../lib/broker/broker-config.js';
 import { BrokerNode } from '../lib/broker/broker-node.js';
 import { createLogger } from '../lib/common/logger.js';
@@ -61,9 +61,21 @@ program
 program
   .command('broker')
   .description('run one broker node')
-  .requiredOption('--config <file>', 'JSON config file (see lib/broker/broker-config.ts)')
-  .action(async (options: { config: string }) => {
-    const input = JSON.parse(readFileSync(options.config, 'utf8')) as BrokerConfigInput;
+  .requiredOption('--config <file>', 'JSON config file (keys and defaults: README, lib/broker/broker-config.ts)')
+  .option('--set <key=value>', 'override one config key (repeatable; the value is JSON when it parses, e.g. --set nodeId=n1 --set brokerPort=10921)', (value: string, list: string[]) => [...list, value], [] as string[])
+  .action(async (options: { config: string; set: string[] }) => {
+    let input: BrokerConfigInput;
+    try {
+      const document = JSON.parse(readFileSync(options.config, 'utf8')) as Record<string, unknown>;
+      for (const assignment of options.set) {
+        const [key, value] = parseConfigOverride(assignment);
+        document[key] = value;
+      }
+      input = parseBrokerConfig(document);
+    } catch (error) {
+      console.error(`${options.config}: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(64);
+    }
     const config = withDefaults(input);
     const logger = createLogger('broker', { group: config.group, node: config.nodeId });
     const node = await BrokerNode.start({

@@ -173,3 +173,45 @@ export function parsePeers(peers: string, selfId: string): Map<string, string> {
   if (members.size > 0 && !members.has(selfId)) throw new LedgerError('BAD_REQUEST', `peers does not list this node (${selfId})`);
   return members;
 }
+
+/** Keys whose value is a list of strings (every other key is a number, string or boolean as its default). */
+const STRING_LIST_KEYS: ReadonlySet<string> = new Set(['namesrv']);
+
+/**
+ * Checks a config document (a parsed JSON file plus `--set` overrides) key by key against the
+ * defaults: unknown keys (a typo would otherwise be ignored silently), values of the wrong type,
+ * and missing required keys are refused with LedgerError BAD_REQUEST naming the key.
+ */
+export function parseBrokerConfig(document: unknown): BrokerConfigInput {
+  if (typeof document !== 'object' || document === null || Array.isArray(document)) throw new LedgerError('BAD_REQUEST', 'broker config must be a JSON object');
+  const defaults = withDefaults({ group: '', nodeId: '', dataDir: '' }) as unknown as Record<string, unknown>;
+  for (const [key, value] of Object.entries(document)) {
+    if (!(key in defaults)) throw new LedgerError('BAD_REQUEST', `unknown broker config key "${key}" (known: ${Object.keys(defaults).sort().join(', ')})`);
+    const expected = STRING_LIST_KEYS.has(key) ? 'string[]' : typeof defaults[key];
+    const actual = Array.isArray(value) ? (value.every((item) => typeof item === 'string') ? 'string[]' : 'array') : typeof value;
+    if (actual !== expected) throw new LedgerError('BAD_REQUEST', `broker config key "${key}" must be a ${expected}, got ${JSON.stringify(value)}`);
+    if (expected === 'number' && !Number.isFinite(value)) throw new LedgerError('BAD_REQUEST', `broker config key "${key}" must be a finite number`);
+  }
+  const input = document as BrokerConfigInput;
+  for (const key of ['group', 'nodeId', 'dataDir'] as const) {
+    if (typeof input[key] !== 'string' || input[key] === '') throw new LedgerError('BAD_REQUEST', `broker config needs "${key}"`);
+  }
+  if (input.initialClusterState !== undefined && input.initialClusterState !== 'new' && input.initialClusterState !== 'existing') {
+    throw new LedgerError('BAD_REQUEST', 'initialClusterState must be "new" or "existing"');
+  }
+  return input;
+}
+
+/** One `--set key=value` override: the value is JSON when it parses (numbers, booleans, lists), else a string. */
+export function parseConfigOverride(assignment: string): [string, unknown] {
+  const equals = assignment.indexOf('=');
+  if (equals <= 0) throw new LedgerError('BAD_REQUEST', `--set expects key=value, got "${assignment}"`);
+  const raw = assignment.slice(equals + 1);
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    value = raw;
+  }
+  return [assignment.slice(0, equals), value];
+}

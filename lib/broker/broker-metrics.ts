@@ -27,6 +27,8 @@ export interface BrokerGaugeSource {
   unflushedEntries(): number;
   /** CommitLog bytes not yet dispatched to ConsumeQueues. */
   dispatchBehindBytes(): number;
+  /** Free (for the broker's user) and total bytes of the filesystem holding the store. */
+  diskSpace(): Promise<{ freeBytes: number; sizeBytes: number }>;
   /** Live consumer instances per consumer group (clients heartbeating to this leader). */
   consumerConnections(): Map<string, number>;
   /**
@@ -144,6 +146,21 @@ export class BrokerMetrics {
     gauge('rocketmq_storage_write_pending_bytes', 'CommitLog bytes appended but not yet written to the OS', (s, g) => g.set(s.writePendingBytes()));
     gauge('ledgermq_store_unflushed_entries', 'Log entries appended but not yet fsynced', (s, g) => g.set(s.unflushedEntries()));
     gauge('rocketmq_storage_dispatch_behind_bytes', 'CommitLog bytes not yet dispatched to ConsumeQueues', (s, g) => g.set(s.dispatchBehindBytes()));
+    // One statfs per scrape, shared by the two disk gauges.
+    let disk: Promise<{ freeBytes: number; sizeBytes: number }> | null = null;
+    const diskGauge = (name: string, help: string, pick: (space: { freeBytes: number; sizeBytes: number }) => number): void => {
+      const metrics = this; // eslint-disable-line @typescript-eslint/no-this-alias -- prom-client calls collect with the gauge as `this`
+      new Gauge({
+        name, help, registers,
+        async collect(this: Gauge) {
+          if (metrics.source === null) return;
+          disk ??= metrics.source.diskSpace().finally(() => setTimeout(() => (disk = null), PROGRESS_REUSE_MS).unref());
+          this.set(pick(await disk));
+        },
+      });
+    };
+    diskGauge('ledgermq_store_disk_free_bytes', 'Free bytes (for the broker) on the filesystem holding the store', (d) => d.freeBytes);
+    diskGauge('ledgermq_store_disk_size_bytes', 'Size of the filesystem holding the store', (d) => d.sizeBytes);
     gauge('rocketmq_consumer_connections', 'Live consumer instances per consumer group (leader)', (s, g) => {
       for (const [group, count] of s.consumerConnections()) g.set({ consumer_group: group }, count);
     }, ['consumer_group']);

@@ -6,6 +6,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { mkdirSync } from 'node:fs';
+import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DurabilityTrace } from '../common/durability-trace.js';
 import { DurableWatermark } from '../common/durable-watermark.js';
@@ -303,6 +304,10 @@ export class BrokerNode {
       writePendingBytes: () => commitLog.stats.pendingBytes,
       unflushedEntries: () => Math.max(0, commitLog.lastIndex - commitLog.durableIndex),
       dispatchBehindBytes: () => Math.max(0, commitLog.endPosition - stateMachine.dispatchPosition().nextPosition),
+      diskSpace: async () => {
+        const stats = await statfs(config.dataDir);
+        return { freeBytes: stats.bavail * stats.bsize, sizeBytes: stats.blocks * stats.bsize };
+      },
       consumerConnections: () => (log.isLeader() ? consumers.groupSizes() : new Map()),
       consumerProgress: () => (log.isLeader() ? consumerProgress(popState, consumeQueues) : []),
     });
