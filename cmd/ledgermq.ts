@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { parseBrokerConfig, parseConfigOverride, withDefaults } from '../lib/broker/broker-config.js';
 import type { BrokerConfigInput } from '../lib/broker/broker-config.js';
 import { BrokerNode } from '../lib/broker/broker-node.js';
+import { loadOverrides } from '../lib/broker/broker-config-overrides.js';
 import { createLogger } from '../lib/common/logger.js';
 import { runDeleteSubGroup, runDeleteTopic, runUpdateSubGroup, runUpdateTopic } from '../lib/admin/update-topic.js';
 import { runConsumerConnection, runConsumerProgress, runResetOffsetByTime } from '../lib/admin/consumer-commands.js';
@@ -12,6 +13,7 @@ import type { ConsumerCommandOptions } from '../lib/admin/consumer-commands.js';
 import { runClusterList, runRaftStatus, runTopicList, runTopicRoute, runTopicStatus, runTransferLeader } from '../lib/admin/cluster-commands.js';
 import type { ClusterCommandOptions } from '../lib/admin/cluster-commands.js';
 import { runAddMember, runRemoveMember } from '../lib/admin/membership-commands.js';
+import { runBrokerStatus, runGetBrokerConfig, runUpdateBrokerConfig } from '../lib/admin/broker-commands.js';
 import { runCheck } from '../lib/admin/check-command.js';
 import { runConsumeBench } from '../lib/bench/consume-bench.js';
 import { runLongPollBench } from '../lib/bench/longpoll-bench.js';
@@ -67,6 +69,9 @@ program
     let input: BrokerConfigInput;
     try {
       const document = JSON.parse(readFileSync(options.config, 'utf8')) as Record<string, unknown>;
+      // updateBrokerConfig's persisted changes, then --set (README, broker-config-overrides.ts).
+      const dataDir = options.set.map(parseConfigOverride).find(([key]) => key === 'dataDir')?.[1] ?? document.dataDir;
+      if (typeof dataDir === 'string') Object.assign(document, loadOverrides(dataDir));
       for (const assignment of options.set) {
         const [key, value] = parseConfigOverride(assignment);
         document[key] = value;
@@ -181,6 +186,32 @@ adminCommand('transferLeader', "hands a broker group's leadership to another mem
   .option('--to <nodeId>', 'the member to lead next')
   .action(async (flags: AdminFlags & { brokerGroup: string; to?: string }) => {
     process.exitCode = await runTransferLeader({ ...adminTarget(flags), brokerGroup: flags.brokerGroup, to: flags.to ?? '' });
+  });
+
+/** A per-node admin command: `-b GROUP` and optionally `--node NODE`. */
+function nodeCommand(name: string, description: string): Command {
+  return adminCommand(name, description)
+    .requiredOption('-b, --broker-group <group>', 'broker group (RocketMQ brokerName)')
+    .option('--node <nodeId>', 'one member only (default: every member)', '');
+}
+
+type NodeFlags = AdminFlags & { brokerGroup: string; node: string };
+
+nodeCommand('brokerStatus', "each member's role, indexes, storage, memory and load (from its /status)").action(async (flags: NodeFlags) => {
+  process.exitCode = await runBrokerStatus({ ...adminTarget(flags), brokerGroup: flags.brokerGroup, node: flags.node });
+});
+
+nodeCommand('getBrokerConfig', "each member's config: value, default, whether a change applies live or at restart, and whether it is overridden")
+  .option('-k, --key <key>', 'one key only', '')
+  .action(async (flags: NodeFlags & { key: string }) => {
+    process.exitCode = await runGetBrokerConfig({ ...adminTarget(flags), brokerGroup: flags.brokerGroup, node: flags.node, key: flags.key });
+  });
+
+nodeCommand('updateBrokerConfig', 'sets one config key on each member, persisted in its data folder (live keys apply at once, others at restart)')
+  .requiredOption('-k, --key <key>', 'config key')
+  .requiredOption('-v, --value <value>', 'new value (JSON; a bare word is a string)')
+  .action(async (flags: NodeFlags & { key: string; value: string }) => {
+    process.exitCode = await runUpdateBrokerConfig({ ...adminTarget(flags), brokerGroup: flags.brokerGroup, node: flags.node, key: flags.key, value: flags.value });
   });
 
 adminCommand('addMember', 'adds a node to a broker group: as a learner first, promoted to voter once caught up (start the node with joinAsLearner)')

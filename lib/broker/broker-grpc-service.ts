@@ -26,6 +26,8 @@ import type { TopicService } from './topic-service.js';
 import type { ChangeMembershipRequest__Output } from '../gen/internal/ledgermq/v1/ChangeMembershipRequest.js';
 import type { MembershipChange } from '../raft/driver/group-membership.js';
 import type { MembershipChanger } from './membership-change.js';
+import type { BrokerConfigEditor } from './broker-config-overrides.js';
+import { parseConfigOverride } from './broker-config.js';
 
 export interface BrokerGrpcDeps {
   sender: SendService;
@@ -44,6 +46,8 @@ export interface BrokerGrpcDeps {
   pullStreams: OpenPullStreams;
   /** Hands leadership to a member (null: a caught-up follower); null for a group of one node. */
   transferLeadership: ((target: string | null) => Promise<LeadershipView>) | null;
+  /** Run-time config changes (getBrokerConfig / updateBrokerConfig). */
+  configEditor: BrokerConfigEditor;
   /** Membership changes (null on a broker without peers). */
   membership: MembershipChanger | null;
 }
@@ -164,6 +168,21 @@ export function brokerServiceHandlers(deps: BrokerGrpcDeps): BrokerServiceHandle
         if (!deps.transferLeadership) throw new LedgerError('UNSUPPORTED', 'a group of one node has no other member to lead');
         const view = await deps.transferLeadership(call.request.targetNodeId || null);
         return { leaderId: view.leaderId ?? '', leaderAddress: view.leaderAddress ?? '', term: view.term };
+      });
+    },
+    GetBrokerConfig(_call, callback) {
+      answer(logger, callback, () => Promise.resolve({
+        entries: deps.configEditor.describe().map((e) => ({
+          key: e.key, valueJson: JSON.stringify(e.value), defaultJson: JSON.stringify(e.defaultValue), applies: e.applies, overridden: e.overridden, pendingRestart: e.pendingRestart,
+        })),
+      }));
+    },
+    UpdateBrokerConfig(call, callback) {
+      answer(logger, callback, () => {
+        const [, value] = parseConfigOverride(`${call.request.key}=${call.request.valueJson}`);
+        const { applies } = deps.configEditor.update(call.request.key, value);
+        logger.info({ key: call.request.key, value, applies }, 'broker config changed');
+        return Promise.resolve({ applies });
       });
     },
     ChangeMembership(call, callback) {

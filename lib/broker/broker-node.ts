@@ -26,6 +26,7 @@ import { brokerServiceHandlers } from './broker-grpc-service.js';
 import { OpenPullStreams } from './broker-grpc-pulls.js';
 import { transferLeadership } from './leadership-transfer.js';
 import { MembershipChanger } from './membership-change.js';
+import { BrokerConfigEditor } from './broker-config-overrides.js';
 import { initialMembership } from '../raft/driver/group-membership.js';
 import { BrokerMetrics } from './broker-metrics.js';
 import { consumerProgress, storageBytes } from './broker-gauges.js';
@@ -235,6 +236,7 @@ export class BrokerNode {
     server.addService(loadInternal().ledgermq.v1.BrokerService.service, timedHandlers(brokerServiceHandlers({
       sender, popper, puller, topics, offsets, consumers, retries, log, metrics, logger, maxPullsPerStream: config.maxPullsPerStream, pullStreams,
       transferLeadership: raft === null ? null : (target) => transferLeadership(raft, log, target, TRANSFER_TIMEOUT_MS),
+      configEditor: new BrokerConfigEditor(config, config.dataDir),
       membership: raft === null ? null : new MembershipChanger({ raft, log, waitApplied, logger, maxPromoteLagEntries: MAX_PROMOTE_LAG_ENTRIES }),
     }), metrics.rpcLatency, new Set(['PullStream'])));
     await new Promise<void>((resolve, reject) =>
@@ -374,6 +376,27 @@ export class BrokerNode {
       lostEntries: this.lostEntries,
       scrub: this.scrubber?.status() ?? null,
       raft: this.raft?.status() ?? null,
+      runtime: this.runtime(),
+    };
+  }
+
+  /** Process and store figures for `/status` (admin brokerStatus). */
+  private runtime(): Record<string, number | string> {
+    const memory = process.memoryUsage();
+    const storage = storageBytes(this.commitLog, this.consumeQueues);
+    return {
+      pid: process.pid,
+      nodeVersion: process.version,
+      uptimeSeconds: Math.round(process.uptime()),
+      rssBytes: memory.rss,
+      heapUsedBytes: memory.heapUsed,
+      commitLogBytes: storage.commitLog,
+      consumeQueueBytes: storage.consumeQueue,
+      dispatchBehindBytes: Math.max(0, this.commitLog.endPosition - this.stateMachine.dispatchPosition().nextPosition),
+      unflushedEntries: Math.max(0, this.commitLog.lastIndex - this.commitLog.durableIndex),
+      parkedPolls: this.waiters.size,
+      topics: this.topicTable.topics().length,
+      subscriptionGroups: this.topicTable.groups().length,
     };
   }
 

@@ -16,6 +16,10 @@ import type { ForwardToDeadLetterResponse__Output } from '../gen/internal/ledger
 import type { GetGroupRequest } from '../gen/internal/ledgermq/v1/GetGroupRequest.js';
 import type { GetGroupResponse__Output } from '../gen/internal/ledgermq/v1/GetGroupResponse.js';
 import type { TransferLeadershipRequest } from '../gen/internal/ledgermq/v1/TransferLeadershipRequest.js';
+import type { GetBrokerConfigRequest } from '../gen/internal/ledgermq/v1/GetBrokerConfigRequest.js';
+import type { GetBrokerConfigResponse__Output } from '../gen/internal/ledgermq/v1/GetBrokerConfigResponse.js';
+import type { UpdateBrokerConfigRequest } from '../gen/internal/ledgermq/v1/UpdateBrokerConfigRequest.js';
+import type { UpdateBrokerConfigResponse__Output } from '../gen/internal/ledgermq/v1/UpdateBrokerConfigResponse.js';
 import type { DeleteTopicRequest } from '../gen/internal/ledgermq/v1/DeleteTopicRequest.js';
 import type { DeleteTopicResponse__Output } from '../gen/internal/ledgermq/v1/DeleteTopicResponse.js';
 import type { UpdateGroupRequest } from '../gen/internal/ledgermq/v1/UpdateGroupRequest.js';
@@ -73,6 +77,18 @@ export class BrokerGateway {
       throw new LedgerError('HA_NOT_AVAILABLE', `broker group ${group} has no leader now`);
     }
     return summary.leaderAddress;
+  }
+
+  /**
+   * Calls `method` on the node at `address` once (requests any node answers: its config, its
+   * status). Throws the LedgerError a non-OK status stands for.
+   */
+  async callAt<Req, Res extends { status: WireStatus | null }>(address: string, method: (client: BrokerServiceClient) => Method<Req, Res>, request: Req, timeoutMs: number): Promise<Res> {
+    const client = this.client(address);
+    const response = await unaryCall(client, method(client), request, timeoutMs);
+    const error = fromWireStatus(response.status);
+    if (error) throw error;
+    return response;
   }
 
   /**
@@ -201,6 +217,16 @@ export class BrokerGateway {
 
   updateTopic(group: string, request: UpdateTopicRequest, timeoutMs: number): Promise<UpdateTopicResponse__Output> {
     return this.call<UpdateTopicRequest, UpdateTopicResponse__Output>(group, (c) => (r, o, cb) => c.UpdateTopic(r, o, cb), request, timeoutMs);
+  }
+
+  /** This node's config (any node answers). */
+  getBrokerConfig(address: string, timeoutMs: number): Promise<GetBrokerConfigResponse__Output> {
+    return this.callAt<GetBrokerConfigRequest, GetBrokerConfigResponse__Output>(address, (c) => (r, o, cb) => c.GetBrokerConfig(r, o, cb), {}, timeoutMs);
+  }
+
+  /** Changes one key of this node's config (any node answers). */
+  updateBrokerConfig(address: string, request: UpdateBrokerConfigRequest, timeoutMs: number): Promise<UpdateBrokerConfigResponse__Output> {
+    return this.callAt<UpdateBrokerConfigRequest, UpdateBrokerConfigResponse__Output>(address, (c) => (r, o, cb) => c.UpdateBrokerConfig(r, o, cb), request, timeoutMs);
   }
 
   deleteTopic(group: string, request: DeleteTopicRequest, timeoutMs: number): Promise<DeleteTopicResponse__Output> {
