@@ -38,7 +38,7 @@ bench: build
 # and without follower reads vs the official SimpleConsumer through the Proxy; medians, ratios, JSON.
 # Flags after BENCH_CONSUME_ARGS, e.g. BENCH_CONSUME_ARGS="--count 20000 --runs 1" (see --help).
 bench-consume: build
-	node dist/cmd/ledgermq.js bench consume $(BENCH_CONSUME_ARGS)
+	node dist/cmd/ledgermq.js bench consume-compare $(BENCH_CONSUME_ARGS)
 
 # Long polling (~1 min): leader CPU idle vs 2,000 parked pulls, delivery latency to parked pulls and
 # through the official receive path, PASS/FAIL vs the issue's targets (BENCH_LONGPOLL_ARGS=--strict

@@ -17,6 +17,8 @@ import { runBrokerStatus, runGetBrokerConfig, runUpdateBrokerConfig } from '../l
 import { runCheck } from '../lib/admin/check-command.js';
 import { runConsumeBench } from '../lib/bench/consume-bench.js';
 import { runLongPollBench } from '../lib/bench/longpoll-bench.js';
+import { runConsumeLoad } from '../lib/bench/load-consume.js';
+import { runProduceLoad } from '../lib/bench/load-produce.js';
 import { runLocalCluster } from '../lib/cluster/up-command.js';
 import { NamesrvProcess } from '../lib/process/namesrv-process.js';
 
@@ -283,10 +285,53 @@ function nonNegativeInt(value: string): number {
   return n;
 }
 
-const bench = program.command('bench').description('benchmarks against a fresh local 3-node group on 127.0.0.1 (its own ports and temp folder)');
+const bench = program.command('bench').description('load against a running cluster (produce, consume), and benchmarks on a fresh local 3-node group (consume-compare, longpoll)');
+
+/** --count / --duration: a run ends at whichever comes first; `fallback` when neither is given. */
+function loadLimits(flags: { count?: number; duration?: number }, fallback: { count: number | null; durationSeconds: number | null }): { count: number | null; durationSeconds: number | null } {
+  if (flags.count === undefined && flags.duration === undefined) return fallback;
+  return { count: flags.count ?? null, durationSeconds: flags.duration ?? null };
+}
+
+bench
+  .command('produce')
+  .description('sends messages to a running cluster with our Producer: live progress, then a summary table and a JSON line')
+  .requiredOption('-n, --namesrv <addresses>', 'NameServer addresses, host:port;host:port')
+  .option('-t, --topic <topic>', 'topic (created if the brokers auto-create)', 'BenchTopic')
+  .option('--size <bytes>', 'body bytes per message', positiveInt, 1024)
+  .option('--count <n>', 'messages to send (default 100,000 when no --duration)', positiveInt)
+  .option('--duration <seconds>', 'send for this long', positiveInt)
+  .option('--window <n>', 'sends in flight at once, over all producers', positiveInt, 64)
+  .option('--producers <n>', 'Producer instances', positiveInt, 4)
+  .option('--batch <n>', 'messages per send (one batch request)', positiveInt, 1)
+  .action(async (flags: { namesrv: string; topic: string; size: number; count?: number; duration?: number; window: number; producers: number; batch: number }) => {
+    process.exitCode = await runProduceLoad({
+      nameServers: nameServerList(flags), topic: flags.topic, sizeBytes: flags.size, producers: flags.producers, window: flags.window, batch: flags.batch,
+      ...loadLimits(flags, { count: 100_000, durationSeconds: null }),
+    });
+  });
+
 bench
   .command('consume')
-  .description('consumer throughput on a backlog: our PushConsumer with and without follower reads vs the official SimpleConsumer')
+  .description('consumes from a running cluster with our PushConsumer: live progress, then a summary table (rate, end-to-end latency) and a JSON line')
+  .requiredOption('-n, --namesrv <addresses>', 'NameServer addresses, host:port;host:port')
+  .option('-t, --topic <topic>', 'topic', 'BenchTopic')
+  .option('-g, --group <group>', 'consumer group (default: a new bench-<random> group)', '')
+  .option('--consumers <n>', 'PushConsumer instances in the group', positiveInt, 1)
+  .option('--count <n>', 'stop after this many messages', positiveInt)
+  .option('--duration <seconds>', 'consume for this long (default 60 when no --count)', positiveInt)
+  .addOption(new Option('--from <where>', 'where a new group starts').choices(['first', 'last']).default('last'))
+  .option('--max-seconds <s>', 'upper bound of a run given by --count only', positiveInt, 600)
+  .action(async (flags: { namesrv: string; topic: string; group: string; consumers: number; count?: number; duration?: number; from: 'first' | 'last'; maxSeconds: number }) => {
+    process.exitCode = await runConsumeLoad({
+      nameServers: nameServerList(flags), topic: flags.topic, group: flags.group, consumers: flags.consumers, consumeFrom: flags.from === 'first' ? 'FIRST_OFFSET' : 'LAST_OFFSET',
+      maxSeconds: flags.maxSeconds, ...loadLimits(flags, { count: null, durationSeconds: 60 }),
+    });
+  });
+
+bench
+  .command('consume-compare')
+  .description('consumer throughput on a backlog (fresh local group): our PushConsumer with and without follower reads vs the official SimpleConsumer')
   .option('--count <n>', 'messages in the backlog', positiveInt, 100_000)
   .option('--size <bytes>', 'body bytes per message', positiveInt, 512)
   .option('--queues <n>', 'queues of the topic', positiveInt, 8)

@@ -1,5 +1,5 @@
 /**
- * `ledgermq bench consume`: consumer throughput on a fresh local 3-node group. A backlog is
+ * `ledgermq bench consume-compare`: consumer throughput on a fresh local 3-node group. A backlog is
  * produced once with our Producer; then each run consumes all of it three times, each time from the
  * first offset with a new consumer group: (a) our PushConsumer with follower reads, (b) our
  * PushConsumer without, (c) the official client's SimpleConsumer through the Proxy (pop + ack). The
@@ -20,7 +20,7 @@ import { runPushConsumePhase } from './push-consume-phase.js';
 import type { ConsumePhaseResult } from './push-consume-phase.js';
 import { formatNumber } from '../common/text-table.js';
 
-/** Settings of `ledgermq bench consume` (CLI flags). */
+/** Settings of `ledgermq bench consume-compare` (CLI flags). */
 export interface ConsumeBenchOptions {
   count: number;
   sizeBytes: number;
@@ -54,7 +54,7 @@ const CONSUMER_EXPIRY_MS = 5_000;
 /** Runs the benchmark and prints it; resolves to the process exit code (1 when a phase fell short). */
 export async function runConsumeBench(options: ConsumeBenchOptions): Promise<number> {
   const environment = benchEnvironment();
-  console.log(`ledgermq bench consume: 3-node group, ${formatNumber(options.count)} x ${options.sizeBytes} B on ${options.queues} queues, ${options.runs} run(s), followerReadLagBytes ${formatNumber(options.followerReadLagBytes)}, max ${options.maxSeconds} s per phase`);
+  console.log(`ledgermq bench consume-compare: 3-node group, ${formatNumber(options.count)} x ${options.sizeBytes} B on ${options.queues} queues, ${options.runs} run(s), followerReadLagBytes ${formatNumber(options.followerReadLagBytes)}, max ${options.maxSeconds} s per phase`);
   console.log(describeEnvironment(environment));
   return withBenchCluster({ basePort: options.basePort, brokerOverrides: { followerReadLagBytes: options.followerReadLagBytes } }, async (cluster) => {
     const leaderId = await waitForLeader(cluster);

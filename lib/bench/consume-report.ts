@@ -1,5 +1,5 @@
 /**
- * Figures of `ledgermq bench consume` and how they are printed: one line per phase, a summary table
+ * Figures of `ledgermq bench consume-compare` and how they are printed: one line per phase, a summary table
  * of medians, per-run ratios, and one JSON line with everything.
  */
 import type { BenchEnvironment } from './bench-environment.js';
