@@ -26,8 +26,9 @@ import { brokerServiceHandlers } from './broker-grpc-service.js';
 import { OpenPullStreams } from './broker-grpc-pulls.js';
 import { transferLeadership } from './leadership-transfer.js';
 import { MembershipChanger } from './membership-change.js';
-import { BrokerConfigEditor } from './broker-config-overrides.js';
-import { initialMembership } from '../raft/driver/group-membership.js';
+import { BrokerConfigEditor, loadOverrides } from './broker-config-overrides.js';
+import { describeMembership, initialMembership } from '../raft/driver/group-membership.js';
+import { startupFacts } from '../common/process-facts.js';
 import { BrokerMetrics } from './broker-metrics.js';
 import { consumerProgress, storageBytes } from './broker-gauges.js';
 import { RaftMetrics } from './raft-metrics.js';
@@ -101,6 +102,7 @@ export class BrokerNode {
   /** Recovers the store, replays the log, then serves. Rejects if recovery or binding fails. */
   static async start(options: BrokerNodeOptions): Promise<BrokerNode> {
     const { config, logger } = options;
+    const startedAtMs = Date.now();
     const dirs = nodeDirectories(config.dataDir);
     // Startup only: create the folders synchronously.
     for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true });
@@ -335,7 +337,13 @@ export class BrokerNode {
       });
       node.scrubber.start();
     }
-    logger.info({ broker: brokerAddress, http: http.address, group: config.group, node: config.nodeId }, 'broker node serving');
+    const view = log.leadership();
+    logger.info({
+      // The logger already names the group and node.
+      ...startupFacts(startedAtMs), cluster: config.cluster, broker: brokerAddress, http: http.address,
+      raft: members.get(config.nodeId) ?? null, members: raft === null ? null : describeMembership(raft.membership), role: view.role, term: view.term,
+      dataDir: config.dataDir, lastIndex: commitLog.lastIndex, overrides: Object.keys(loadOverrides(config.dataDir)),
+    }, 'broker node serving');
     return node;
   }
 
@@ -422,7 +430,7 @@ export class BrokerNode {
     if (this.raft !== null && this.log.isLeader()) {
       try {
         const view = await transferLeadership(this.raft, this.log, null, TRANSFER_TIMEOUT_MS);
-        this.logger.info({ group: this.config.group, node: this.config.nodeId, newLeader: view.leaderId, term: view.term }, 'leadership handed over before stopping');
+        this.logger.info({ newLeader: view.leaderId, term: view.term }, 'leadership handed over before stopping');
       } catch (error) {
         this.logger.warn({ err: error, group: this.config.group, node: this.config.nodeId }, 'could not hand leadership over before stopping; the group elects a new leader');
       }
@@ -442,7 +450,7 @@ export class BrokerNode {
     await this.commitLog.close();
     await this.consumeQueues.close();
     await this.metaStore.close();
-    this.logger.info({ group: this.config.group, node: this.config.nodeId, lastIndex: this.commitLog.lastIndex }, 'broker node stopped');
+    this.logger.info({ lastIndex: this.commitLog.lastIndex, commitIndex: this.log.commitIndex, uptimeSeconds: Math.round(process.uptime()) }, 'broker node stopped');
   }
 }
 

@@ -4,6 +4,7 @@ import type { Logger } from '../common/logger.js';
 import { NameServer } from '../namesrv/name-server.js';
 import { ProxyServer } from '../proxy/proxy-server.js';
 import { collectProcessMetrics } from '../common/process-metrics.js';
+import { startupFacts } from '../common/process-facts.js';
 
 export interface NamesrvProcessOptions {
   host: string;
@@ -23,9 +24,11 @@ export class NamesrvProcess {
     readonly nameServer: NameServer,
     readonly proxy: ProxyServer,
     private readonly http: HttpEndpoint,
+    private readonly logger: Logger,
   ) {}
 
   static async start(options: NamesrvProcessOptions): Promise<NamesrvProcess> {
+    const startedAtMs = Date.now();
     const registry = new Registry();
     collectProcessMetrics(registry);
     const nameServer = await NameServer.start({ host: options.host, port: options.port, registry, logger: options.logger, expireAfterMs: options.expireAfterMs });
@@ -42,13 +45,14 @@ export class NamesrvProcess {
       registry,
       status: () => ({ ...nameServer.statusJson(), accessPoint: proxy.address, namesrv: nameServer.address }),
     });
-    options.logger.info({ namesrv: nameServer.address, accessPoint: proxy.address, http: http.address }, 'NameServer and v2 Proxy serving');
-    return new NamesrvProcess(nameServer, proxy, http);
+    options.logger.info({ ...startupFacts(startedAtMs), namesrv: nameServer.address, accessPoint: proxy.address, http: http.address }, 'NameServer and v2 Proxy serving');
+    return new NamesrvProcess(nameServer, proxy, http, options.logger);
   }
 
   async close(): Promise<void> {
     await this.proxy.close();
     await this.http.close();
     await this.nameServer.close();
+    this.logger.info({ uptimeSeconds: Math.round(process.uptime()) }, 'NameServer and v2 Proxy stopped');
   }
 }
