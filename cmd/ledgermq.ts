@@ -13,6 +13,7 @@ import type { ConsumerCommandOptions } from '../lib/admin/consumer-commands.js';
 import { runClusterList, runRaftStatus, runTopicList, runTopicRoute, runTopicStatus, runTransferLeader } from '../lib/admin/cluster-commands.js';
 import type { ClusterCommandOptions } from '../lib/admin/cluster-commands.js';
 import { runAddMember, runRemoveMember } from '../lib/admin/membership-commands.js';
+import { runQueryMsgByOffset } from '../lib/admin/query-commands.js';
 import { runBrokerStatus, runGetBrokerConfig, runUpdateBrokerConfig } from '../lib/admin/broker-commands.js';
 import { runCheck } from '../lib/admin/check-command.js';
 import { runConsumeBench } from '../lib/bench/consume-bench.js';
@@ -214,6 +215,15 @@ nodeCommand('updateBrokerConfig', 'sets one config key on each member, persisted
   .requiredOption('-v, --value <value>', 'new value (JSON; a bare word is a string)')
   .action(async (flags: NodeFlags & { key: string; value: string }) => {
     process.exitCode = await runUpdateBrokerConfig({ ...adminTarget(flags), brokerGroup: flags.brokerGroup, node: flags.node, key: flags.key, value: flags.value });
+  });
+
+adminCommand('queryMsgByOffset', 'one stored message by topic, broker group, queue and offset (query by id or key comes with the message index)')
+  .requiredOption('-t, --topic <topic>', 'topic')
+  .requiredOption('-b, --broker-group <group>', 'broker group (RocketMQ brokerName)')
+  .requiredOption('-i, --queue-id <n>', 'queue id', nonNegativeInt)
+  .requiredOption('--offset <n>', 'queue offset (RocketMQ: -o, here the output format)', nonNegativeInt)
+  .action(async (flags: { namesrv: string; output: string; topic: string; brokerGroup: string; queueId: number; offset: number }) => {
+    process.exitCode = await runQueryMsgByOffset({ ...adminTarget(flags), topic: flags.topic, brokerGroup: flags.brokerGroup, queueId: flags.queueId, offset: flags.offset });
   });
 
 adminCommand('addMember', 'adds a node to a broker group: as a learner first, promoted to voter once caught up (start the node with joinAsLearner)')

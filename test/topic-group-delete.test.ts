@@ -78,6 +78,21 @@ describe('admin deleteTopic, updateSubGroup, deleteSubGroup (real processes)', f
     expect(after.every((q) => q.offset <= 0)).to.equal(true);
   });
 
+  it('queryMsgByOffset shows the message stored at a queue offset, and NOT_FOUND past the end', async () => {
+    const topic = 'QueriedTopic';
+    expect((await adminCli(cluster, 'updateTopic', '-t', topic, '-r', '1', '-w', '1')).code).to.equal(0);
+    const producer = await startProducer(cluster, topic, owned);
+    await producer.send({ topic, tag: 'invoice', keys: ['order-42'], body: Buffer.from('hello from the query test') });
+    const table = await adminCli(cluster, 'queryMsgByOffset', '-t', topic, '-b', 'broker-a', '-i', '0', '--offset', '0');
+    expect(table.code, table.stderr).to.equal(0);
+    expect(table.stdout).to.match(/tag\s+invoice/).and.to.match(/keys\s+order-42/).and.to.match(/body\s+hello from the query test/);
+    const shown = await json<{ body: string; queueOffset: number }>('queryMsgByOffset', '-t', topic, '-b', 'broker-a', '-i', '0', '--offset', '0');
+    expect(Buffer.from(shown.body, 'base64').toString()).to.equal('hello from the query test');
+    const missing = await adminCli(cluster, 'queryMsgByOffset', '-t', topic, '-b', 'broker-a', '-i', '0', '--offset', '5');
+    expect(missing.code).to.equal(1);
+    expect(missing.stderr).to.match(/NOT_FOUND: no message at QueriedTopic broker-a\/0 offset 5 \(queue holds 0\.\.0\)/);
+  });
+
   it('creates, updates and deletes a subscription group', async () => {
     const created = await adminCli(cluster, 'updateSubGroup', '-g', 'billing', '-r', '3');
     expect(created.code, created.stderr).to.equal(0);
