@@ -16,7 +16,9 @@ import { CorruptRecordError, NotLeaderError, LedgerError } from '../../common/er
 import type { RaftCore } from '../core/raft-core.js';
 import { asIndex } from '../core/types.js';
 import type { AppendRequest, Message, NodeId, Ready, Role } from '../core/types.js';
+import { readAppendRecords } from './append-reader.js';
 import { CommitWaiters } from './commit-waiters.js';
+import { PeerLiveness } from './peer-liveness.js';
 import { bootCore, mergeCatchUp } from './core-boot.js';
 import { coreMembership, describeMembership, peerAddresses } from './group-membership.js';
 import type { GroupMembership } from './group-membership.js';
@@ -34,8 +36,7 @@ export type { HardStateStore, PeerStatus, ProposedRecord, RaftLeadership, RaftMe
 /** See the file comment. */
 export class RaftNode {
   private readonly waiters = new CommitWaiters();
-  /** When each peer's last message arrived (wall clock, driver side): liveness and "last contact". */
-  private readonly lastHeard = new Map<NodeId, number>();
+  private readonly liveness: PeerLiveness;
   private readonly commitListeners: Array<(commitIndex: number) => void> = [];
   private readonly leadershipListeners: Array<(view: RaftLeadership) => void> = [];
   private readonly membershipListeners: Array<(membership: GroupMembership) => void> = [];
@@ -65,6 +66,7 @@ export class RaftNode {
   ) {
     this.committed = core.commitIndex;
     this.membershipValue = options.membership;
+    this.liveness = new PeerLiveness(options.settings.tickMs * options.settings.electionTicks);
     this.persistedTerm = hardState.term;
     this.persistedVote = hardState.vote;
   }
@@ -160,7 +162,7 @@ export class RaftNode {
     if (this.closed || this.failed !== null) return;
     this.transport.setPeers(peerAddresses(membership, this.options.id));
     if (!this.repairing) this.core.applyMembership(coreMembership(membership));
-    for (const peer of [...this.lastHeard.keys()]) if (!membership.members.some((m) => m.id === peer)) this.lastHeard.delete(peer);
+    this.liveness.keepOnly(new Set(membership.members.map((m) => m.id)));
     this.options.logger.info({ members: describeMembership(membership), member: this.isMember }, this.isMember ? 'group membership changed' : 'this node was removed from its group: it takes no further part; stop it');
     for (const listener of this.membershipListeners) listener(membership);
     this.kick();
@@ -238,16 +240,12 @@ export class RaftNode {
 
   /** Each peer's replication state as this node (the leader) sees it; empty on a non-leader. */
   peerStatuses(): PeerStatus[] {
-    const now = Date.now();
-    return [...this.core.peerProgress()].map(([id, progress]) => {
-      const heard = this.lastHeard.get(id);
-      return { id, matchIndex: progress.match, nextIndex: progress.next, state: progress.state, catchingUp: progress.catchingUp, lastContactMsAgo: heard === undefined ? null : now - heard };
-    });
+    return this.liveness.statuses(this.core.peerProgress());
   }
 
   /** How long a peer may stay silent and still count as live (one election timeout). */
   get livenessWindowMs(): number {
-    return this.options.settings.tickMs * this.options.settings.electionTicks;
+    return this.liveness.windowMs;
   }
 
   /** The `/status` view: role, term, indexes, and each peer's replication state when leader. */
@@ -279,16 +277,9 @@ export class RaftNode {
    * the broker address they announced; empty on a non-leader.
    */
   followersHolding(index: number): Array<{ nodeId: string; address: string }> {
-    const found: Array<{ nodeId: string; address: string }> = [];
-    const heardSince = Date.now() - this.livenessWindowMs;
     const voters = new Set(coreMembership(this.membershipValue).voters);
-    for (const [id, progress] of this.core.peerProgress()) {
-      if (!voters.has(id)) continue;
-      const address = this.transport.brokerAddressOf(id);
-      const live = (this.lastHeard.get(id) ?? 0) >= heardSince;
-      if (id !== this.options.id && live && progress.match >= index && !progress.catchingUp && address !== null) found.push({ nodeId: id, address });
-    }
-    return found;
+    voters.delete(this.options.id);
+    return this.liveness.holding(this.core.peerProgress(), index, voters, (peer) => this.transport.brokerAddressOf(peer));
   }
 
   /** Stops ticking and closes the transport; pending proposals fail. Does not close the CommitLog. */
@@ -330,7 +321,7 @@ export class RaftNode {
   }
 
   private receive(message: Message<RecordPayload>): void {
-    this.lastHeard.set(message.from, Date.now());
+    this.liveness.heard(message.from);
     if (this.failed !== null || this.closed || this.repairing) return;
     try {
       this.core.step(message);
@@ -460,20 +451,9 @@ export class RaftNode {
   }
 
   private async readAppend(message: AppendRequest<RecordPayload>): Promise<Buffer[] | null> {
-    const log = this.options.commitLog;
-    const last = message.prevIndex + message.count;
-    if (last > log.lastIndex || message.prevIndex < log.firstIndex - 1) return null;
-    if ((await log.termAt(message.prevIndex)) !== message.prevTerm) return null;
-    const entries = await log.readRange(message.prevIndex + 1, this.options.settings.maxAppendBytes, last);
-    // The log may have been cut and rewritten while we read: check again that it fits the append.
-    if ((await log.termAt(message.prevIndex)) !== message.prevTerm) return null;
-    let previousTerm: number = message.prevTerm;
-    for (const entry of entries) {
-      if (entry.term < previousTerm || entry.term > message.term) return null;
-      previousTerm = entry.term;
-    }
-    if (entries.length < message.count && entries.length > 0) this.core.reportShortAppend(message.to, asIndex(message.prevIndex + entries.length));
-    return entries.map((entry) => entry.record);
+    const { records, short } = await readAppendRecords(this.options.commitLog, message, this.options.settings.maxAppendBytes);
+    if (records !== null && short) this.core.reportShortAppend(message.to, asIndex(message.prevIndex + records.length));
+    return records;
   }
 
   /** Whether the node is repairing its log or still refetching what it cut (committed entries may be missing). */
