@@ -71,6 +71,11 @@ describe('admin brokerStatus, getBrokerConfig, updateBrokerConfig (real processe
       ['nodeId', 'n9', /nodeId names the node or its listeners/],
       ['noSuchKey', '1', /unknown broker config key "noSuchKey"/],
       ['maxBodyBytes', '"big"', /"maxBodyBytes" must be a number/],
+      ['defaultQueueCount', '0', /defaultQueueCount must be positive/],
+      ['defaultQueueCount', '2.5', /defaultQueueCount must be an integer/],
+      ['maxInvisibleMs', '10', /minInvisibleMs <= defaultInvisibleMs <= maxInvisibleMs/],
+      ['maxBodyBytes', '1000000000000', /maxBodyBytes \(1000000000000\) must not exceed maxBatchBytes/],
+      ['__proto__', '{}', /unknown broker config key "__proto__"/],
     ] as const) {
       const bad = await adminCli(cluster, 'updateBrokerConfig', '-b', 'broker-a', '-k', key, '-v', value);
       expect(bad.code, key).to.equal(1);

@@ -1,10 +1,11 @@
 /**
  * Issue 6, real processes: replacing a node of a 3-node group while a producer runs, as an
- * operator does it with the CLI: start a fourth node with `joinAsLearner`, `admin addMember`
- * (learner, caught up, promoted), then `admin removeMember` of the current leader (leadership is
+ * operator does it with the CLI: start a fourth and a fifth node with `joinAsLearner`, `admin
+ * addMember` each (learner, caught up, promoted), then `admin removeMember` of the current leader (leadership is
  * handed over first). No acknowledged message may be lost and no send may fail beyond the client's
  * own retries; the removed node leaves the routes; the group keeps a leader throughout.
  */
+import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import type { CliResult, Closable } from './cluster-helpers.js';
 import { adminCli, expectAllDelivered, raftStatus, startCluster, startProducer, waitFor } from './cluster-helpers.js';
@@ -68,6 +69,14 @@ describe('membership changes: addMember / removeMember under load (real processe
       expect(addedJson.members.map((m) => `${m.nodeId}:${m.voter}`).sort()).to.deep.equal(['n0:true', 'n1:true', 'n2:true', `${newcomer.id}:true`]);
       await waitFor('the new voter caught up', async () => (await raftStatus(cluster, newcomer.id)).commitIndex >= (await raftStatus(cluster, (await cluster.leaderId())!)).commitIndex - 50);
       expect((await members()).find((m) => m.nodeId === newcomer.id)?.membership).to.equal('voter');
+      // A second newcomer replays memberships from before it (and from before the first newcomer):
+      // none of them names it, and none must be taken for its removal.
+      const second = cluster.addNodeSlot();
+      await cluster.startNode(second.id, 30_000, { joinAsLearner: true });
+      const addedSecond = await cli('addMember', '-b', 'broker-a', '--id', second.id, '--raft-address', second.raft!);
+      expect(addedSecond.code, addedSecond.stderr).to.equal(0);
+      expect((await members()).filter((m) => m.membership === 'voter').map((m) => m.nodeId).sort()).to.deep.equal(['n0', 'n1', 'n2', newcomer.id, second.id].sort());
+      expect(readFileSync(second.logFile, 'utf8')).to.not.match(/removed from its group/);
 
       // Remove the node that leads now: it hands over first.
       const oldLeader = await waitFor('a leader', () => cluster.leaderId().then((id) => id ?? undefined));
@@ -85,7 +94,7 @@ describe('membership changes: addMember / removeMember under load (real processe
         const rows = await members();
         return rows.some((m) => m.nodeId === oldLeader) ? undefined : rows;
       }, 40_000);
-      expect(after.filter((m) => m.membership === 'voter')).to.have.length(3);
+      expect(after.filter((m) => m.membership === 'voter')).to.have.length(4);
       expect(after.filter((m) => m.role === 'leader')).to.have.length(1);
       const check = await cli('check');
       expect(check.code, check.stdout + check.stderr).to.equal(0);

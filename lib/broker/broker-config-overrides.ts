@@ -53,7 +53,8 @@ export function loadOverrides(dataDir: string): Record<string, unknown> {
   }
   const parsed = JSON.parse(text) as unknown;
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new LedgerError('BAD_REQUEST', `${OVERRIDES_FILE} must hold a JSON object`);
-  return parsed as Record<string, unknown>;
+  // A plain object without a prototype: a key such as __proto__ stays a key.
+  return Object.assign(Object.create(null) as Record<string, unknown>, parsed);
 }
 
 /** See the file comment. One per broker node; `config` is the object the services read. */
@@ -78,7 +79,7 @@ export class BrokerConfigEditor {
       value: running[key],
       defaultValue: FIXED_KEYS.has(key as keyof BrokerConfig) ? null : defaults[key],
       applies: FIXED_KEYS.has(key as keyof BrokerConfig) ? 'fixed' : LIVE_KEYS.has(key as keyof BrokerConfig) ? 'live' : 'restart',
-      overridden: key in this.overrides,
+      overridden: Object.hasOwn(this.overrides, key),
       pendingRestart: this.pending.has(key),
     }));
   }
@@ -90,9 +91,8 @@ export class BrokerConfigEditor {
    */
   update(key: string, value: unknown): { applies: 'live' | 'restart' } {
     if (FIXED_KEYS.has(key as keyof BrokerConfig)) throw new LedgerError('BAD_REQUEST', `${key} names the node or its listeners: change it in the config file and restart`);
-    // The whole config with the change must pass the same check as a config file.
+    // The whole config with the change must pass the same check as a config file (types, ranges, rules between keys).
     parseBrokerConfig({ ...(this.config as unknown as Record<string, unknown>), [key]: value });
-    if (typeof value === 'number' && value < 0) throw new LedgerError('BAD_REQUEST', `${key} must not be negative`);
     const next = { ...this.overrides, [key]: value };
     const path = join(this.dataDir, OVERRIDES_FILE);
     const temporary = `${path}.tmp`;

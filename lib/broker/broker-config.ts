@@ -186,7 +186,7 @@ export function parseBrokerConfig(document: unknown): BrokerConfigInput {
   if (typeof document !== 'object' || document === null || Array.isArray(document)) throw new LedgerError('BAD_REQUEST', 'broker config must be a JSON object');
   const defaults = withDefaults({ group: '', nodeId: '', dataDir: '' }) as unknown as Record<string, unknown>;
   for (const [key, value] of Object.entries(document)) {
-    if (!(key in defaults)) throw new LedgerError('BAD_REQUEST', `unknown broker config key "${key}" (known: ${Object.keys(defaults).sort().join(', ')})`);
+    if (!Object.hasOwn(defaults, key)) throw new LedgerError('BAD_REQUEST', `unknown broker config key "${key}" (known: ${Object.keys(defaults).sort().join(', ')})`);
     const expected = STRING_LIST_KEYS.has(key) ? 'string[]' : typeof defaults[key];
     const actual = Array.isArray(value) ? (value.every((item) => typeof item === 'string') ? 'string[]' : 'array') : typeof value;
     if (actual !== expected) throw new LedgerError('BAD_REQUEST', `broker config key "${key}" must be a ${expected}, got ${JSON.stringify(value)}`);
@@ -199,7 +199,31 @@ export function parseBrokerConfig(document: unknown): BrokerConfigInput {
   if (input.initialClusterState !== undefined && input.initialClusterState !== 'new' && input.initialClusterState !== 'existing') {
     throw new LedgerError('BAD_REQUEST', 'initialClusterState must be "new" or "existing"');
   }
+  checkRanges(withDefaults(input));
   return input;
+}
+
+/** Numeric keys that may be 0 (a switch-off or "no minimum"); every other number must be positive. */
+const MAY_BE_ZERO: ReadonlySet<string> = new Set(['scrubBytesPerSecond', 'scrubIntervalMs', 'followerReadLagBytes', 'minInvisibleMs', 'retryBackoffInitialMs']);
+/** The one numeric key that is not an integer. */
+const FRACTIONAL: ReadonlySet<string> = new Set(['retryBackoffMultiplier']);
+
+/** Per-key ranges and the rules between keys; BAD_REQUEST naming the key. */
+function checkRanges(config: BrokerConfig): void {
+  const bad = (message: string): LedgerError => new LedgerError('BAD_REQUEST', `broker config: ${message}`);
+  for (const [key, value] of Object.entries(config)) {
+    if (typeof value !== 'number') continue;
+    if (!FRACTIONAL.has(key) && !Number.isSafeInteger(value)) throw bad(`${key} must be an integer, got ${value}`);
+    if (value < 0 || (value === 0 && !MAY_BE_ZERO.has(key))) throw bad(`${key} must be ${MAY_BE_ZERO.has(key) ? 'zero or more' : 'positive'}, got ${value}`);
+  }
+  for (const key of ['brokerPort', 'httpPort'] as const) if (config[key] > 65535) throw bad(`${key} must be a port (1..65535), got ${config[key]}`);
+  if (config.defaultQueueCount > 1024) throw bad(`defaultQueueCount must be 1..1024, got ${config.defaultQueueCount}`);
+  if (config.maxDeliveryAttempts > 1000) throw bad(`maxDeliveryAttempts must be 1..1000, got ${config.maxDeliveryAttempts}`);
+  if (config.retryBackoffMultiplier < 1) throw bad(`retryBackoffMultiplier must be 1 or more, got ${config.retryBackoffMultiplier}`);
+  if (config.retryBackoffInitialMs > config.retryBackoffMaxMs) throw bad('retryBackoffInitialMs must not exceed retryBackoffMaxMs');
+  if (config.minInvisibleMs > config.defaultInvisibleMs || config.defaultInvisibleMs > config.maxInvisibleMs) throw bad('invisible times must be minInvisibleMs <= defaultInvisibleMs <= maxInvisibleMs');
+  if (config.maxBodyBytes > config.maxBatchBytes) throw bad(`maxBodyBytes (${config.maxBodyBytes}) must not exceed maxBatchBytes (${config.maxBatchBytes})`);
+  if (config.electionTimeoutMs < 2 * config.heartbeatIntervalMs) throw bad('electionTimeoutMs must be at least twice heartbeatIntervalMs');
 }
 
 /** One `--set key=value` override: the value is JSON when it parses (numbers, booleans, lists), else a string. */

@@ -155,7 +155,12 @@ export class BrokerMetrics {
         async collect(this: Gauge) {
           if (metrics.source === null) return;
           disk ??= metrics.source.diskSpace().finally(() => setTimeout(() => (disk = null), PROGRESS_REUSE_MS).unref());
-          this.set(pick(await disk));
+          try {
+            this.set(pick(await disk));
+          } catch {
+            // statfs failed (the folder went away?): leave the gauge out rather than fail the scrape.
+            this.reset();
+          }
         },
       });
     };

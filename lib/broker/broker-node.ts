@@ -150,7 +150,7 @@ export class BrokerNode {
       commitLog, consumeQueues, metaStore, popState, topics: topicTable, logger, onFatal: options.onFatal,
       onUnreadableEntry: (index, error) => raftRef !== null && (raftRef.repairOnDamage(error, index - 1) || raftRef.restoringLog),
       // While replaying before the Raft node starts, the MetaStore keeps it; the node boots from it.
-      onMembership: (membership) => raftRef?.applyMembership(membership),
+      onMembership: (membership, index) => raftRef?.applyMembership(membership, index),
     });
     const waitApplied = (index: number): Promise<unknown> => (stateMachine.appliedIndex >= index ? Promise.resolve() : stateMachine.waitApplied(index));
     const waiters = new PollWaiters(config.maxParkedPolls);
@@ -161,11 +161,16 @@ export class BrokerNode {
     let raft: RaftNode | null = null;
     if (replicated) {
       await replay(stateMachine, knownCommitted, logger);
-      const joining = config.joinAsLearner && metaStore.raftMembership() === null;
+      // Joining until a membership naming this node is applied (restarts mid-join included).
+      const persistedMembership = metaStore.raftMembership();
+      const joining = config.joinAsLearner && !(persistedMembership?.members.some((m) => m.id === config.nodeId) ?? false);
       raft = await RaftNode.start({
         id: config.nodeId,
         group: config.group,
-        membership: metaStore.raftMembership() ?? initialMembership(members, config.nodeId, joining),
+        membership: joining
+          ? { members: [...(persistedMembership?.members ?? initialMembership(members, config.nodeId, true).members).filter((m) => m.id !== config.nodeId), { id: config.nodeId, raftAddress: members.get(config.nodeId) ?? '', voter: false }] }
+          : persistedMembership ?? initialMembership(members, config.nodeId, false),
+        joining,
         listenAddress: members.get(config.nodeId) ?? '',
         brokerAddress,
         commitLog,

@@ -226,6 +226,29 @@ describe('RaftCore membership changes', () => {
     expect(core.propose([{ kind: 'data', data: 'a' }]).ok).to.equal(false);
   });
 
+  it('does not campaign while a committed config entry waits to be applied, and proposes no config until all are applied', () => {
+    const follower = newCore();
+    follower.step({ type: 'append', from: 'n1', to: 'n0', term: asTerm(1), prevIndex: asIndex(0), prevTerm: asTerm(0), commit: asIndex(1), count: 1, entries: [{ index: asIndex(1), term: asTerm(1), kind: 'config', data: 'remove n2' }] });
+    handle(follower);
+    expect(follower.commitIndex).to.equal(1);
+    follower.setUnappliedConfigIndex(asIndex(1));
+    for (let i = 0; i < 100; i += 1) follower.tick();
+    expect(follower.role, 'its membership is stale until applied').to.equal('follower');
+    follower.step({ type: 'timeoutNow', from: 'n1', to: 'n0', term: asTerm(1) });
+    expect(follower.role).to.equal('follower');
+    follower.setUnappliedConfigIndex(null);
+    for (let i = 0; i < 20; i += 1) follower.tick();
+    expect(follower.role).to.equal('candidate');
+
+    const leader = leaderOfThree();
+    leader.step(ack('n1', 1));
+    leader.setUnappliedConfigIndex(asIndex(1));
+    expect(leader.propose([{ kind: 'config', data: 'add n3' }])).to.deep.include({ ok: false, code: 'CONFIG_CHANGE_PENDING' });
+    expect(leader.propose([{ kind: 'data', data: 'x' }]).ok, 'data entries still go').to.equal(true);
+    leader.setUnappliedConfigIndex(null);
+    expect(leader.propose([{ kind: 'config', data: 'add n3' }]).ok).to.equal(true);
+  });
+
   it('takes one config entry at a time', () => {
     const core = leaderOfThree();
     core.step(ack('n1', 1));

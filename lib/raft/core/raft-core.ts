@@ -76,6 +76,13 @@ export class RaftCore<P> {
   private votes = new Map<NodeId, boolean>();
   /** Index of the latest config entry proposed; another waits until it commits. */
   private pendingConfigIndex: LogIndex = asIndex(0);
+  /**
+   * The lowest config entry in the log not yet applied (told by the driver, which applies
+   * memberships when its state machine applies the entries), or null. While a committed one waits
+   * to be applied, this node's membership is stale: it does not campaign (etcd's rule), and as
+   * leader it proposes no other config entry until every one is applied.
+   */
+  private unappliedConfigIndex: LogIndex | null = null;
   /** As leader: the index of the no-op that opened this leadership. */
   private leaderNoopIndex: LogIndex = asIndex(0);
   private messages: Array<Message<P>> = [];
@@ -177,7 +184,7 @@ export class RaftCore<P> {
     if (this.roleValue !== 'leader' || !this.leader) return { ok: false, code: 'NOT_LEADER', leaderHint: this.leaderIdValue };
     if (this.leader.transferee !== null) return { ok: false, code: 'TRANSFER_IN_PROGRESS' };
     const hasConfig = entries.some((entry) => entry.kind === 'config');
-    if (hasConfig && this.pendingConfigIndex > this.log.committed) return { ok: false, code: 'CONFIG_CHANGE_PENDING' };
+    if (hasConfig && (this.pendingConfigIndex > this.log.committed || this.unappliedConfigIndex !== null)) return { ok: false, code: 'CONFIG_CHANGE_PENDING' };
     const firstIndex = asIndex(this.log.lastIndex + 1);
     this.log.appendOwn(entries.map((entry, i) => ({ index: asIndex(firstIndex + i), term: this.term, kind: entry.kind, data: entry.data })));
     if (hasConfig) this.pendingConfigIndex = this.log.lastIndex;
@@ -194,6 +201,15 @@ export class RaftCore<P> {
     if (this.leader.transferee === target) return { ok: true };
     this.leader.startTransfer(target);
     return { ok: true };
+  }
+
+  /**
+   * Tells the core the lowest config entry in its log that the driver has not applied yet (null:
+   * none). See `unappliedConfigIndex`; the driver calls it whenever that changes (an entry stored
+   * or cut, a membership applied).
+   */
+  setUnappliedConfigIndex(index: LogIndex | null): void {
+    this.unappliedConfigIndex = index;
   }
 
   /** The driver's transport lost its connection to `peer` (leader: re-probe it). */
@@ -323,7 +339,8 @@ export class RaftCore<P> {
   }
 
   private isPromotable(): boolean {
-    return this.catchUpTarget === null && this.membership.voters.includes(this.config.id);
+    const staleMembership = this.unappliedConfigIndex !== null && this.unappliedConfigIndex <= this.log.committed;
+    return this.catchUpTarget === null && !staleMembership && this.membership.voters.includes(this.config.id);
   }
 
   /**

@@ -1,8 +1,10 @@
 /**
- * What the driver sends for an append the core emitted: the records it names, read from the
- * CommitLog when the message leaves (the core keeps no entry bodies).
+ * Reads of the CommitLog the driver makes outside the Ready loop: the records an append the core
+ * emitted names (read when the message leaves; the core keeps no entry bodies), and the config
+ * entries of the log's tail at startup.
  */
 import type { CommitLog } from '../../store/commit-log.js';
+import { EntryType } from '../../store/record-format.js';
 import type { AppendRequest } from '../core/types.js';
 import type { RecordPayload } from './record-payload.js';
 
@@ -25,4 +27,19 @@ export async function readAppendRecords(log: CommitLog, message: AppendRequest<R
     previousTerm = entry.term;
   }
   return { records: entries.map((entry) => entry.record), short: entries.length < message.count && entries.length > 0 };
+}
+
+/** Bytes read per step by {@link configEntriesAfter}. */
+const SCAN_BYTES = 4 * 1024 * 1024;
+
+/** Indexes of the CONFIG_CHANGE records after `index` (startup: the log tail past what was applied). */
+export async function configEntriesAfter(log: CommitLog, index: number): Promise<number[]> {
+  const found: number[] = [];
+  for (let next = Math.max(index + 1, log.firstIndex); next <= log.lastIndex;) {
+    const entries = await log.readRange(next, SCAN_BYTES, log.lastIndex);
+    if (entries.length === 0) break;
+    for (const entry of entries) if (entry.type === EntryType.CONFIG_CHANGE) found.push(entry.index);
+    next = entries[entries.length - 1].index + 1;
+  }
+  return found;
 }

@@ -44,6 +44,12 @@ export interface RaftNodeOptions {
   membership: GroupMembership;
   /** host:port this node's Raft server binds (its entry in the configured peers). */
   listenAddress: string;
+  /**
+   * This node joins a running group (joinAsLearner) and has not yet applied a membership that
+   * names it: the memberships it replays from before it was added leave it out, and must not be
+   * taken as its removal. It stays a learner of them until one names it.
+   */
+  joining?: boolean;
   brokerAddress: string;
   commitLog: CommitLog;
   hardState: HardStateStore;

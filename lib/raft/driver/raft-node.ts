@@ -16,7 +16,7 @@ import { CorruptRecordError, NotLeaderError, LedgerError } from '../../common/er
 import type { RaftCore } from '../core/raft-core.js';
 import { asIndex } from '../core/types.js';
 import type { AppendRequest, Message, NodeId, Ready, Role } from '../core/types.js';
-import { readAppendRecords } from './append-reader.js';
+import { configEntriesAfter, readAppendRecords } from './append-reader.js';
 import { CommitWaiters } from './commit-waiters.js';
 import { PeerLiveness } from './peer-liveness.js';
 import { bootCore, mergeCatchUp } from './core-boot.js';
@@ -40,6 +40,11 @@ export class RaftNode {
   private readonly commitListeners: Array<(commitIndex: number) => void> = [];
   private readonly leadershipListeners: Array<(view: RaftLeadership) => void> = [];
   private readonly membershipListeners: Array<(membership: GroupMembership) => void> = [];
+  /** Config entries in the log not applied yet, ascending (see RaftCore.setUnappliedConfigIndex). */
+  private unappliedConfigs: number[] = [];
+  /** See RaftNodeOptions.joining. */
+  private joining: boolean;
+  private appliedConfigIndex = 0;
   private membershipValue: GroupMembership;
   private transport!: RaftTransport;
   private installs!: InstallScheduler;
@@ -66,6 +71,7 @@ export class RaftNode {
   ) {
     this.committed = core.commitIndex;
     this.membershipValue = options.membership;
+    this.joining = options.joining === true;
     this.liveness = new PeerLiveness(options.settings.tickMs * options.settings.electionTicks);
     this.persistedTerm = hardState.term;
     this.persistedVote = hardState.vote;
@@ -85,6 +91,9 @@ export class RaftNode {
     });
     const node = new RaftNode(options, core, hardState);
     node.catchUpPersisted = catchUp !== null;
+    // Entries up to knownCommitted were applied (replayed) before this start; later config entries wait.
+    node.appliedConfigIndex = options.knownCommitted;
+    node.noteConfigEntries(null, await configEntriesAfter(log, options.knownCommitted));
     const listenAddress = options.listenAddress;
     const peers = peerAddresses(options.membership, options.id);
     node.transport = await RaftTransport.start({
@@ -157,8 +166,14 @@ export class RaftNode {
    * counts votes and commits over the new voters, the transport links to added members and drops
    * removed ones. A node that finds itself removed stops campaigning.
    */
-  applyMembership(membership: GroupMembership): void {
+  applyMembership(applied: GroupMembership, index: number): void {
+    const namesSelf = applied.members.some((m) => m.id === this.options.id);
+    if (namesSelf) this.joining = false;
+    // A joining node replays the group's older memberships: it stays their learner.
+    const membership = !namesSelf && this.joining ? { members: [...applied.members, { id: this.options.id, raftAddress: this.options.listenAddress, voter: false }] } : applied;
     this.membershipValue = membership;
+    this.appliedConfigIndex = Math.max(this.appliedConfigIndex, index);
+    this.noteConfigEntries(null, []);
     if (this.closed || this.failed !== null) return;
     this.transport.setPeers(peerAddresses(membership, this.options.id));
     if (!this.repairing) this.core.applyMembership(coreMembership(membership));
@@ -166,6 +181,18 @@ export class RaftNode {
     this.options.logger.info({ members: describeMembership(membership), member: this.isMember }, this.isMember ? 'group membership changed' : 'this node was removed from its group: it takes no further part; stop it');
     for (const listener of this.membershipListeners) listener(membership);
     this.kick();
+  }
+
+  /**
+   * Keeps the list of config entries in the log that are not applied yet: drops those cut after
+   * `truncateAfter` (when set) and those applied, adds `added`, and tells the core the lowest.
+   */
+  private noteConfigEntries(truncateAfter: number | null, added: readonly number[]): void {
+    let list = this.unappliedConfigs.filter((index) => index > this.appliedConfigIndex && (truncateAfter === null || index <= truncateAfter));
+    for (const index of added) if (index > this.appliedConfigIndex) list.push(index);
+    list = [...new Set(list)].sort((a, b) => a - b);
+    this.unappliedConfigs = list;
+    this.core.setUnappliedConfigIndex(list.length > 0 ? asIndex(list[0]) : null);
   }
 
   /** Called after each membership change this node adopts. */
@@ -375,6 +402,7 @@ export class RaftNode {
       : null;
     // Awaited below; a failure before that must not surface as an unhandled rejection.
     hardWrite?.catch(() => undefined);
+    this.noteConfigEntries(ready.truncateAfter, ready.entries.filter((entry) => entry.kind === 'config').map((entry) => entry.index));
     if (ready.entries.length > 0) {
       const first = ready.entries[0].index;
       if (first !== log.lastIndex + 1) throw new Error(`raft entry ${first} does not follow the log's last index ${log.lastIndex}`);
@@ -550,8 +578,9 @@ export class RaftNode {
       this.repairing = false;
     }
     if (this.failed !== null || this.closed) return;
-    // A membership applied while the core was rebuilt.
+    // A membership applied while the core was rebuilt; the cut dropped config entries past the log's end.
     this.core.applyMembership(coreMembership(this.membershipValue));
+    this.noteConfigEntries(log.lastIndex, []);
     this.lastPublished = null;
     const view = this.leadership();
     this.lastPublished = { role: view.role, term: view.term, leaderId: view.leaderId };
