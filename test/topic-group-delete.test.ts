@@ -9,6 +9,9 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import type { Closable } from './cluster-helpers.js';
 import { adminCli, startCluster, startProducer, startSimpleConsumer, waitFor } from './cluster-helpers.js';
+import { ClientContext } from '../lib/client/client-context.js';
+import { Producer } from '../lib/client/producer.js';
+import { LedgerError } from '../lib/common/errors.js';
 
 type Cluster = Awaited<ReturnType<typeof startCluster>>;
 
@@ -107,5 +110,62 @@ describe('admin deleteTopic, updateSubGroup, deleteSubGroup (real processes)', f
     const missing = await adminCli(cluster, 'deleteSubGroup', '-g', 'billing');
     expect(missing.code).to.equal(1);
     expect(missing.stderr).to.match(/CONSUMER_GROUP_NOT_FOUND: consumer group billing does not exist/);
+  });
+});
+
+describe('deleteTopic while sends are in flight (real processes, no auto-creation)', function () {
+  this.timeout(120_000);
+  let cluster: Cluster;
+
+  before(async () => {
+    cluster = await startCluster({ nodes: 1, autoCreate: false });
+  });
+
+  after(async () => {
+    await cluster?.dispose();
+  });
+
+  it('drops sends that commit after the delete: a topic created again starts at offset 0', async () => {
+    const topic = 'RacedTopic';
+    const nameServers = cluster.description.namesrv;
+    expect((await adminCli(cluster, 'updateTopic', '-t', topic, '-r', '2', '-w', '2')).code).to.equal(0);
+    const producer = new Producer({ nameServers, retries: 0 });
+    const admin = new ClientContext({ nameServers });
+    const outcomes = { acked: 0, deletedInFlight: 0, notFound: 0, other: [] as string[] };
+    let stop = false;
+    try {
+      const senders = Array.from({ length: 16 }, async () => {
+        while (!stop) {
+          try {
+            await producer.send({ topic, body: 'raced' });
+            outcomes.acked += 1;
+          } catch (error) {
+            const message = error instanceof Error ? error.message : String(error);
+            if (/deleted while the send was in flight/.test(message)) outcomes.deletedInFlight += 1;
+            else if (error instanceof LedgerError && error.code === 'TOPIC_NOT_FOUND') outcomes.notFound += 1;
+            else outcomes.other.push(message);
+          }
+        }
+      });
+      await waitFor('sends flowing', () => outcomes.acked >= 200);
+      await admin.gateway.deleteTopic('broker-a', { name: topic }, 5_000);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      stop = true;
+      await Promise.all(senders);
+    } finally {
+      producer.shutdown();
+      admin.close();
+    }
+    console.log(`      sends: ${outcomes.acked} acknowledged, ${outcomes.deletedInFlight} committed after the delete (dropped), ${outcomes.notFound} refused after it`);
+    expect(outcomes.other).to.deep.equal([]);
+    expect(outcomes.notFound + outcomes.deletedInFlight).to.be.greaterThan(0);
+    expect((await adminCli(cluster, 'updateTopic', '-t', topic, '-r', '2', '-w', '2')).code).to.equal(0);
+    const status = JSON.parse((await adminCli(cluster, 'topicStatus', '-t', topic, '-o', 'json')).stdout) as Array<{ maxOffset: number }>;
+    expect(status.map((q) => q.maxOffset)).to.deep.equal([0, 0]);
+    // A restart replays the log (the late sends included) and decides the same way.
+    await cluster.stopNode(cluster.nodes[0].id, 'SIGKILL');
+    await cluster.startNode(cluster.nodes[0].id);
+    const replayed = JSON.parse((await adminCli(cluster, 'topicStatus', '-t', topic, '-o', 'json')).stdout) as Array<{ maxOffset: number }>;
+    expect(replayed.map((q) => q.maxOffset)).to.deep.equal([0, 0]);
   });
 });

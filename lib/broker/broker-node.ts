@@ -51,6 +51,7 @@ import { RaftReplicatedLog } from './raft-replicated-log.js';
 import type { ReplicatedLog } from './replicated-log.js';
 import { SingleNodeLog } from './single-node-log.js';
 import { StateMachine } from './state-machine.js';
+import { DeletionFences } from './deletion-fences.js';
 import { TopicService } from './topic-service.js';
 import { TopicTable } from './topic-table.js';
 
@@ -146,8 +147,10 @@ export class BrokerNode {
     const brokerAddress = `${config.host}:${config.brokerPort}`;
     // Bound once the Raft node exists (a group only): entries unreadable while it repairs its log.
     let raftRef: RaftNode | null = null;
+    const fences = new DeletionFences();
+    for (const { key, intervals } of metaStore.fences()) fences.restore(key, intervals);
     const stateMachine = new StateMachine({
-      commitLog, consumeQueues, metaStore, popState, topics: topicTable, logger, onFatal: options.onFatal,
+      commitLog, consumeQueues, metaStore, popState, topics: topicTable, fences, logger, onFatal: options.onFatal,
       onUnreadableEntry: (index, error) => raftRef !== null && (raftRef.repairOnDamage(error, index - 1) || raftRef.restoringLog),
       // While replaying before the Raft node starts, the MetaStore keeps it; the node boots from it.
       onMembership: (membership, index) => raftRef?.applyMembership(membership, index),

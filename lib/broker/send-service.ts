@@ -60,6 +60,10 @@ export class SendService {
     const committing = this.pipeline.submitMessages(body);
     if (this.unsafeAckBeforeCommit) return this.acknowledgeEarly(committing, stored, chosen);
     const result = await committing;
+    if (result.kind === 'messages' && result.placed.length === 0 && stored.length > 0) {
+      // Committed after a delete of the topic: stored in the log, never dispatched.
+      throw new LedgerError('TOPIC_NOT_FOUND', `topic ${topicName} was deleted while the send was in flight; not stored`);
+    }
     if (result.kind !== 'messages' || result.placed.length !== stored.length) {
       throw new LedgerError('INTERNAL_ERROR', 'send entry was applied without dispatching its messages');
     }

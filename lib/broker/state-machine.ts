@@ -16,6 +16,8 @@ import type { LogCheckpoint, MetaStore, MetaWriteBatch } from '../store/meta-sto
 import { EntryType, RECORD_HEADER_SIZE_BYTES } from '../store/record-format.js';
 import { tagHash } from '../store/tag-hash.js';
 import { decodeMetaCommands } from './meta-command.js';
+import { DeletionFences } from './deletion-fences.js';
+import type { DeadInterval, FenceKind } from './deletion-fences.js';
 import type { MetaCommand } from './meta-command.js';
 import { popStateKey } from './pop-state.js';
 import type { HandleOutcome, OffsetOutcome, PopState } from './pop-state.js';
@@ -38,6 +40,8 @@ export interface StateMachineOptions {
   metaStore: MetaStore;
   popState: PopState;
   topics: TopicTable;
+  /** Dead intervals of deleted topics and groups (restored from the MetaStore). */
+  fences: DeletionFences;
   logger: Logger;
   /** Called when a storage write fails: the node must stop. */
   onFatal: (error: unknown) => void;
@@ -198,6 +202,8 @@ export class StateMachine {
     const bodyPosition = entry.position + RECORD_HEADER_SIZE_BYTES;
     const queues = new Map<string, { topic: string; queueId: number }>();
     for (const { message, offset, size } of decodeMessageBatch(entry.body)) {
+      // Committed after its topic was deleted (and before it was created again): not dispatched.
+      if (this.options.fences.deadAt('topic', message.topic, entry.index)) continue;
       const queue = this.options.consumeQueues.queue(message.topic, message.queueId);
       await queue.writable();
       const queueOffset = queue.append({ position: bodyPosition + offset, size, tagHash: tagHash(message.tag) });
@@ -210,7 +216,7 @@ export class StateMachine {
 
   private applyMeta(commands: MetaCommand[], checkpoint: LogCheckpoint): ApplyResult {
     const batch = emptyWriteBatch(checkpoint);
-    const outcomes = commands.map((command) => this.applyCommand(command, batch));
+    const outcomes = commands.map((command) => this.applyCommand(command, checkpoint.index, batch));
     this.metaCheckpoint = checkpoint;
     this.options.metaStore.write(batch).catch((error: unknown) => this.options.onFatal(error));
     return { kind: 'meta', outcomes };
@@ -226,27 +232,45 @@ export class StateMachine {
     this.options.onMembership?.(membership, entry.index);
   }
 
-  private applyCommand(command: MetaCommand, batch: MetaWriteBatch): CommandOutcome | null {
-    const { popState, topics } = this.options;
+  private applyCommand(command: MetaCommand, index: number, batch: MetaWriteBatch): CommandOutcome | null {
+    const { popState, topics, fences } = this.options;
+    const fence = (kind: FenceKind, name: string, intervals: DeadInterval[] | null): void => {
+      if (intervals !== null) batch.fences.push({ key: DeletionFences.key(kind, name), intervals: intervals.map((i) => ({ ...i })) });
+    };
     switch (command.kind) {
       case 'topic.put':
         topics.putTopic(command.topic);
         batch.topics.push(command.topic);
+        fence('topic', command.topic.name, fences.created('topic', command.topic.name, index));
         return null;
       case 'group.put':
         topics.putGroup(command.group);
         batch.groups.push(command.group);
+        fence('group', command.group.name, fences.created('group', command.group.name, index));
         return null;
       case 'topic.delete':
         topics.deleteTopic(command.name);
         batch.topicsDelete.push(command.name);
         batch.progressDelete.push(...popState.forget('topic', command.name));
+        fence('topic', command.name, fences.deleted('topic', command.name, index));
         return null;
       case 'group.delete':
         topics.deleteGroup(command.name);
         batch.groupsDelete.push(command.name);
         batch.progressDelete.push(...popState.forget('group', command.name));
+        fence('group', command.name, fences.deleted('group', command.name, index));
         return null;
+      default:
+        // Consumer progress of a topic or group deleted before this entry (and not created again): dropped.
+        if (fences.deadAt('topic', command.topic, index) || fences.deadAt('group', command.group, index)) return droppedOutcome(command);
+        return this.applyProgressCommand(command, batch);
+    }
+  }
+
+  /** Pop, ack, visibility and offset commands. */
+  private applyProgressCommand(command: Exclude<MetaCommand, { kind: 'topic.put' | 'group.put' | 'topic.delete' | 'group.delete' }>, batch: MetaWriteBatch): CommandOutcome | null {
+    const { popState } = this.options;
+    switch (command.kind) {
       case 'pop': {
         popState.applyPop(command);
         this.recordQueue(command.group, command.topic, command.queueId, command.offsets, batch);
@@ -298,5 +322,19 @@ export class StateMachine {
       this.waiters.delete(index);
       for (const waiter of list) waiter.resolve(result);
     }
+  }
+}
+
+/** What a progress command answers when its topic or group was deleted before it committed. */
+function droppedOutcome(command: MetaCommand): CommandOutcome | null {
+  switch (command.kind) {
+    case 'ack':
+    case 'changeInvisible':
+      return { ok: false, reason: 'ALREADY_ACKED' };
+    case 'offset.commit':
+    case 'offset.reset':
+      return { ok: false, offset: 0, resetVersion: 0 };
+    default:
+      return null;
   }
 }

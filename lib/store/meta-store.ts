@@ -15,6 +15,7 @@
  * | system    | 'applied', 'dispatch'                             | { index, nextPosition }            |
  * | raft      | 'hardState'                                       | { term, vote } (vote: node id or null) |
  * | raft      | 'catchUp'                                         | { untilIndex } (null: the leader's commit) |
+ * | fences    | kind NUL name (kind: topic, group)                | [{ from, to }] dead intervals of a deleted topic or group (lib/broker/deletion-fences.ts) |
  * | raft      | 'membership'                                      | { members: [{ id, raftAddress, voter }] } (the last applied CONFIG_CHANGE; absent: the configured peers) |
  */
 import { open } from 'lmdb';
@@ -22,6 +23,7 @@ import type { Database, RootDatabase } from 'lmdb';
 import type { GroupConfig, TopicConfig } from '../broker/meta-command.js';
 import type { InflightEntry } from '../broker/pop-state.js';
 import type { GroupMembership } from '../raft/driver/group-membership.js';
+import type { DeadInterval } from '../broker/deletion-fences.js';
 
 /** A position in the CommitLog: the last entry covered and where the next one starts. */
 export interface LogCheckpoint {
@@ -52,7 +54,7 @@ export interface QueueProgress {
 
 /** A batch that writes only the applied checkpoint; callers add their changes. */
 export function emptyWriteBatch(applied: LogCheckpoint): MetaWriteBatch {
-  return { applied, topics: [], groups: [], progress: [], inflightPut: [], inflightDelete: [], topicsDelete: [], groupsDelete: [], progressDelete: [] };
+  return { applied, topics: [], groups: [], progress: [], inflightPut: [], inflightDelete: [], topicsDelete: [], groupsDelete: [], progressDelete: [], fences: [] };
 }
 
 /** One applied META entry's writes, committed atomically with the applied checkpoint. */
@@ -68,6 +70,8 @@ export interface MetaWriteBatch {
   groupsDelete: string[];
   /** Queue progress keys to delete, with every inflight entry under them. */
   progressDelete: string[];
+  /** Dead intervals of deleted (or re-created) topics and groups, by fence key. */
+  fences: Array<{ key: string; intervals: DeadInterval[] }>;
   /** Set by an applied CONFIG_CHANGE entry: the group's membership from then on. */
   membership?: GroupMembership;
 }
@@ -86,6 +90,7 @@ export class MetaStore {
     private readonly inflightDb: Database<InflightEntry, string>,
     private readonly systemDb: Database<LogCheckpoint, string>,
     private readonly raftDb: Database<RaftHardState | RaftCatchUp | GroupMembership, string>,
+    private readonly fenceDb: Database<DeadInterval[], string>,
   ) {}
 
   /** Opens (creating) the environment in `dir`. */
@@ -99,6 +104,7 @@ export class MetaStore {
       root.openDB<InflightEntry, string>({ name: 'inflight' }),
       root.openDB<LogCheckpoint, string>({ name: 'system' }),
       root.openDB<RaftHardState | RaftCatchUp | GroupMembership, string>({ name: 'raft' }),
+      root.openDB<DeadInterval[], string>({ name: 'fences' }),
     );
   }
 
@@ -118,6 +124,11 @@ export class MetaStore {
 
   groups(): GroupConfig[] {
     return [...this.groupDb.getRange()].map((entry) => entry.value);
+  }
+
+  /** Every persisted deletion fence (see lib/broker/deletion-fences.ts). */
+  fences(): Array<{ key: string; intervals: DeadInterval[] }> {
+    return [...this.fenceDb.getRange()].map((entry) => ({ key: entry.key, intervals: entry.value }));
   }
 
   /** Every persisted queue progress, keyed `group NUL topic NUL queueId`. */
@@ -148,6 +159,7 @@ export class MetaStore {
         // Inflight keys are `queueKey NUL offset`; NUL+1 bounds the range.
         for (const key of this.inflightDb.getKeys({ start: `${queueKey}\u0000`, end: `${queueKey}\u0001` })) void this.inflightDb.remove(key);
       }
+      for (const { key, intervals } of batch.fences) void this.fenceDb.put(key, intervals);
       if (batch.membership) void this.raftDb.put('membership', batch.membership);
       void this.systemDb.put('applied', batch.applied);
     });
