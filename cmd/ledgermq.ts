@@ -13,7 +13,7 @@ import type { ConsumerCommandOptions } from '../lib/admin/consumer-commands.js';
 import { runClusterList, runRaftStatus, runTopicList, runTopicRoute, runTopicStatus, runTransferLeader } from '../lib/admin/cluster-commands.js';
 import type { ClusterCommandOptions } from '../lib/admin/cluster-commands.js';
 import { runAddMember, runRemoveMember } from '../lib/admin/membership-commands.js';
-import { runQueryMsgByOffset } from '../lib/admin/query-commands.js';
+import { runIndexQuery, runQueryMsgByOffset } from '../lib/admin/query-commands.js';
 import { runBrokerStatus, runGetBrokerConfig, runUpdateBrokerConfig } from '../lib/admin/broker-commands.js';
 import { runCheck } from '../lib/admin/check-command.js';
 import { runConsumeBench } from '../lib/bench/consume-bench.js';
@@ -217,7 +217,38 @@ nodeCommand('updateBrokerConfig', 'sets one config key on each member, persisted
     process.exitCode = await runUpdateBrokerConfig({ ...adminTarget(flags), brokerGroup: flags.brokerGroup, node: flags.node, key: flags.key, value: flags.value });
   });
 
-adminCommand('queryMsgByOffset', 'one stored message by topic, broker group, queue and offset (query by id or key comes with the message index)')
+/** A store-time bound: ms since the epoch or ISO 8601. */
+function timeArgument(value: string): number {
+  const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  if (!Number.isFinite(ms) || ms < 0) throw new InvalidArgumentError(`expected ms since the epoch or an ISO 8601 time, got ${value}`);
+  return ms;
+}
+
+type IndexQueryFlags = AdminFlags & { max: number; node: string };
+
+function indexQueryCommand(name: string, description: string): Command {
+  return adminCommand(name, description)
+    .option('--max <n>', 'messages at most per broker group (1..64)', positiveInt, 32)
+    .option('--node <node>', 'ask this node (nodeId or group/nodeId; a follower answers from its own index) instead of every group\'s leader', '');
+}
+
+indexQueryCommand('queryMsgByKey', "messages of a topic carrying a key (RocketMQ's KEYS), oldest first, from the message index")
+  .requiredOption('-t, --topic <topic>', 'topic')
+  .requiredOption('-k, --key <key>', 'message key')
+  .option('--begin <time>', 'stored at or after (ms since the epoch or ISO 8601)', timeArgument, 0)
+  .option('--end <time>', 'stored at or before (ms since the epoch or ISO 8601)', timeArgument, 0)
+  .action(async (flags: IndexQueryFlags & { topic: string; key: string; begin: number; end: number }) => {
+    process.exitCode = await runIndexQuery({ ...adminTarget(flags), topic: flags.topic, key: flags.key, messageId: '', beginMs: flags.begin, endMs: flags.end, maxMessages: flags.max, node: flags.node });
+  });
+
+indexQueryCommand('queryMsgById', 'a message by its message id (every stored copy: a retried send may be stored twice)')
+  .requiredOption('-i, --id <messageId>', 'message id')
+  .option('-t, --topic <topic>', 'only copies stored in this topic', '')
+  .action(async (flags: IndexQueryFlags & { id: string; topic: string }) => {
+    process.exitCode = await runIndexQuery({ ...adminTarget(flags), topic: flags.topic, key: '', messageId: flags.id, beginMs: 0, endMs: 0, maxMessages: flags.max, node: flags.node });
+  });
+
+adminCommand('queryMsgByOffset', 'one stored message by topic, broker group, queue and offset')
   .requiredOption('-t, --topic <topic>', 'topic')
   .requiredOption('-b, --broker-group <group>', 'broker group (RocketMQ brokerName)')
   .requiredOption('-i, --queue-id <n>', 'queue id', nonNegativeInt)

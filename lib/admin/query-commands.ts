@@ -1,13 +1,15 @@
 /**
- * `ledgermq admin queryMsgByOffset`: one stored message by topic, broker group, queue and offset
- * (mqadmin's command of the same name), read with a pull at that offset from the group's leader.
- * Query by message id or key needs the message index (issue 7) and is not offered yet.
+ * `ledgermq admin queryMsgByOffset | queryMsgByKey | queryMsgById` (mqadmin's commands): a stored
+ * message by topic, broker group, queue and offset (a pull at that offset from the group's
+ * leader), or messages by key (within a store-time range) or by message id from the message index
+ * of every broker group's leader, or of one named node (`--node`: a follower answers too).
  */
 import { fromMessageData } from '../client/message.js';
 import type { ReceivedMessage } from '../client/message.js';
 import { LedgerError } from '../common/errors.js';
 import type { ClusterCommandOptions } from './cluster-commands.js';
-import { print, withContext } from './cluster-commands.js';
+import { print, registrations, withContext } from './cluster-commands.js';
+import type { QueriedMessage__Output } from '../gen/internal/ledgermq/v1/QueriedMessage.js';
 
 /** The group name the admin tool pulls as (pulls do not need the group to exist). */
 const ADMIN_GROUP = 'ledgermq_admin_query';
@@ -54,5 +56,45 @@ export function runQueryMsgByOffset(options: QueryByOffsetOptions): Promise<numb
     }
     const message = fromMessageData(found.message, options.brokerGroup, options.queueId, options.offset);
     print(options, { ...message, body: message.body.toString('base64') }, ['FIELD', 'VALUE'], rows(message));
+  });
+}
+
+export interface IndexQueryOptions extends ClusterCommandOptions {
+  topic: string;
+  key: string;
+  messageId: string;
+  beginMs: number;
+  endMs: number;
+  maxMessages: number;
+  /** `group/node` or `node`: ask that node only; empty: every group's leader. */
+  node: string;
+}
+
+/** Messages by key or id, from every broker group (see the file comment); NOT_FOUND (exit 1) when none. */
+export function runIndexQuery(options: IndexQueryOptions): Promise<number> {
+  return withContext(options, async (context) => {
+    const request = { topic: options.topic, key: options.key, messageId: options.messageId, beginMs: options.beginMs, endMs: options.endMs, maxMessages: options.maxMessages };
+    const answers: Array<{ brokerGroup: string; nodeId: string; hits: QueriedMessage__Output[] }> = [];
+    if (options.node !== '') {
+      const node = (await registrations(context)).find((b) => b.nodeId === options.node || `${b.group}/${b.nodeId}` === options.node);
+      if (!node) throw new LedgerError('NOT_FOUND', `node ${options.node} is not registered`);
+      const response = await context.gateway.queryMessagesAt(node.brokerAddress, request, QUERY_TIMEOUT_MS);
+      answers.push({ brokerGroup: node.group, nodeId: response.nodeId, hits: response.messages });
+    } else {
+      for (const group of await context.routes.groups()) {
+        const response = await context.gateway.queryMessages(group.group, request, QUERY_TIMEOUT_MS);
+        answers.push({ brokerGroup: group.group, nodeId: response.nodeId, hits: response.messages });
+      }
+    }
+    const found = answers.flatMap((a) => a.hits.map((hit) => ({
+      nodeId: a.nodeId,
+      storeTimestampMs: Number(hit.storeTimestampMs),
+      message: fromMessageData(hit.message!, a.brokerGroup, hit.queueId, Number(hit.queueOffset)),
+    })));
+    if (found.length === 0) throw new LedgerError('NOT_FOUND', options.key !== '' ? `no message of ${options.topic} with key ${options.key}` : `no message with id ${options.messageId}`);
+    print(options, found.map((f) => ({ ...f.message, body: f.message.body.toString('base64'), storeTimestampMs: f.storeTimestampMs, answeredBy: f.nodeId })),
+      ['GROUP', 'QUEUE', 'OFFSET', 'MESSAGE ID', 'TAG', 'KEYS', 'STORED', 'BODY', 'FROM'],
+      found.map((f) => [f.message.brokerGroup, f.message.queueId, f.message.queueOffset, f.message.messageId, f.message.tag || '-', f.message.keys.join(' ') || '-',
+        new Date(f.storeTimestampMs).toISOString(), preview(f.message.body).slice(0, 60), f.nodeId]));
   });
 }

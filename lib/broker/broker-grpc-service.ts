@@ -19,17 +19,14 @@ import type { TopicConfig } from './meta-command.js';
 import { toIncoming, toMessageData } from './message-wire.js';
 import type { PopService } from './pop-service.js';
 import type { PullService } from './pull-service.js';
-import type { LeadershipView, ReplicatedLog } from './replicated-log.js';
+import type { ReplicatedLog } from './replicated-log.js';
 import type { RetryService } from './retry-service.js';
 import type { SendService } from './send-service.js';
 import type { TopicService } from './topic-service.js';
-import type { ChangeMembershipRequest__Output } from '../gen/internal/ledgermq/v1/ChangeMembershipRequest.js';
-import type { MembershipChange } from '../raft/driver/group-membership.js';
-import type { MembershipChanger } from './membership-change.js';
-import type { BrokerConfigEditor } from './broker-config-overrides.js';
-import { parseConfigOverride } from './broker-config.js';
+import { adminServiceHandlers } from './broker-grpc-admin.js';
+import type { AdminHandlerDeps } from './broker-grpc-admin.js';
 
-export interface BrokerGrpcDeps {
+export interface BrokerGrpcDeps extends AdminHandlerDeps {
   sender: SendService;
   popper: PopService;
   puller: PullService;
@@ -44,12 +41,6 @@ export interface BrokerGrpcDeps {
   maxPullsPerStream: number;
   /** The node's open PullStreams (ended at shutdown). */
   pullStreams: OpenPullStreams;
-  /** Hands leadership to a member (null: a caught-up follower); null for a group of one node. */
-  transferLeadership: ((target: string | null) => Promise<LeadershipView>) | null;
-  /** Run-time config changes (getBrokerConfig / updateBrokerConfig). */
-  configEditor: BrokerConfigEditor;
-  /** Membership changes (null on a broker without peers). */
-  membership: MembershipChanger | null;
 }
 
 function topicToWire(topic: TopicConfig): TopicConfigWire {
@@ -163,53 +154,8 @@ export function brokerServiceHandlers(deps: BrokerGrpcDeps): BrokerServiceHandle
         return { group: { name: group.name, maxDeliveryAttempts: group.maxDeliveryAttempts, retryBackoff: group.retryBackoff } };
       });
     },
-    TransferLeadership(call, callback) {
-      answer(logger, callback, async () => {
-        if (!deps.transferLeadership) throw new LedgerError('UNSUPPORTED', 'a group of one node has no other member to lead');
-        const view = await deps.transferLeadership(call.request.targetNodeId || null);
-        return { leaderId: view.leaderId ?? '', leaderAddress: view.leaderAddress ?? '', term: view.term };
-      });
-    },
-    GetBrokerConfig(_call, callback) {
-      answer(logger, callback, () => Promise.resolve({
-        entries: deps.configEditor.describe().map((e) => ({
-          key: e.key, valueJson: JSON.stringify(e.value), defaultJson: JSON.stringify(e.defaultValue), applies: e.applies, overridden: e.overridden, pendingRestart: e.pendingRestart,
-        })),
-      }));
-    },
-    UpdateBrokerConfig(call, callback) {
-      answer(logger, callback, () => {
-        const [, value] = parseConfigOverride(`${call.request.key}=${call.request.valueJson}`);
-        const { applies } = deps.configEditor.update(call.request.key, value);
-        logger.info({ key: call.request.key, value, applies }, 'broker config changed');
-        return Promise.resolve({ applies });
-      });
-    },
-    ChangeMembership(call, callback) {
-      answer(logger, callback, async () => {
-        if (!deps.membership) throw new LedgerError('UNSUPPORTED', 'a broker without peers runs alone: it has no group membership to change');
-        const { membership, index } = await deps.membership.change(membershipChangeFromWire(call.request), call.request.force);
-        return { members: membership.members.map((m) => ({ nodeId: m.id, raftAddress: m.raftAddress, voter: m.voter })), index };
-      });
-    },
+    ...adminServiceHandlers(deps),
     ...pullServiceHandlers({ puller: deps.puller, metrics: deps.metrics, logger, maxPullsPerStream: deps.maxPullsPerStream, streams: deps.pullStreams }),
     ...consumerServiceHandlers({ offsets: deps.offsets, consumers: deps.consumers, retries: deps.retries, log: deps.log, logger }),
   } satisfies grpc.UntypedServiceImplementation & BrokerServiceHandlers;
-}
-
-/** The change a ChangeMembership request asks for; BAD_REQUEST when incomplete. */
-function membershipChangeFromWire(request: ChangeMembershipRequest__Output): MembershipChange {
-  const id = request.nodeId;
-  if (!id) throw new LedgerError('BAD_REQUEST', 'node_id is required');
-  switch (request.action) {
-    case 'ADD_LEARNER':
-      if (!request.raftAddress) throw new LedgerError('BAD_REQUEST', 'raft_address is required to add a member');
-      return { kind: 'addLearner', id, raftAddress: request.raftAddress };
-    case 'PROMOTE':
-      return { kind: 'promote', id };
-    case 'REMOVE':
-      return { kind: 'remove', id };
-    default:
-      throw new LedgerError('BAD_REQUEST', `action ${String(request.action)} is not ADD_LEARNER, PROMOTE or REMOVE`);
-  }
 }

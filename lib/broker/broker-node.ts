@@ -52,6 +52,7 @@ import type { ReplicatedLog } from './replicated-log.js';
 import { SingleNodeLog } from './single-node-log.js';
 import { StateMachine } from './state-machine.js';
 import { DeletionFences } from './deletion-fences.js';
+import { MessageQuery } from './message-query.js';
 import { TopicService } from './topic-service.js';
 import { TopicTable } from './topic-table.js';
 
@@ -246,6 +247,8 @@ export class BrokerNode {
     server.addService(loadInternal().ledgermq.v1.BrokerService.service, timedHandlers(brokerServiceHandlers({
       sender, popper, puller, topics, offsets, consumers, retries, log, metrics, logger, maxPullsPerStream: config.maxPullsPerStream, pullStreams,
       transferLeadership: raft === null ? null : (target) => transferLeadership(raft, log, target, TRANSFER_TIMEOUT_MS),
+      nodeId: config.nodeId,
+      query: new MessageQuery({ index: metaStore.messageIndex, reader, fences }),
       configEditor: new BrokerConfigEditor(config, config.dataDir),
       membership: raft === null ? null : new MembershipChanger({ raft, log, waitApplied, logger, maxPromoteLagEntries: MAX_PROMOTE_LAG_ENTRIES }),
     }), metrics.rpcLatency, new Set(['PullStream'])));

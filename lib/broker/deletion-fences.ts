@@ -57,6 +57,11 @@ export class DeletionFences {
     return list;
   }
 
+  /** Whether the topic or group was deleted after entry `index` (what that entry stored is gone). */
+  deletedAfter(kind: FenceKind, name: string, index: number): boolean {
+    return this.byKey.get(DeletionFences.key(kind, name))?.some((interval) => interval.from > index) ?? false;
+  }
+
   /** Whether `index` lies in a dead interval of the topic or group. */
   deadAt(kind: FenceKind, name: string, index: number): boolean {
     const list = this.byKey.get(DeletionFences.key(kind, name));

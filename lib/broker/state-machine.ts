@@ -12,6 +12,7 @@ import type { CommitLog, LogEntry } from '../store/commit-log.js';
 import type { ConsumeQueueStore } from '../store/consume-queue-store.js';
 import { decodeMessageBatch } from '../store/message-codec.js';
 import { emptyWriteBatch, inflightKey } from '../store/meta-store.js';
+import type { MessageToIndex } from '../store/message-index.js';
 import type { LogCheckpoint, MetaStore, MetaWriteBatch } from '../store/meta-store.js';
 import { EntryType, RECORD_HEADER_SIZE_BYTES } from '../store/record-format.js';
 import { tagHash } from '../store/tag-hash.js';
@@ -201,6 +202,7 @@ export class StateMachine {
     const placed: Array<{ topic: string; queueId: number; queueOffset: number }> = [];
     const bodyPosition = entry.position + RECORD_HEADER_SIZE_BYTES;
     const queues = new Map<string, { topic: string; queueId: number }>();
+    const indexed: MessageToIndex[] = [];
     for (const { message, offset, size } of decodeMessageBatch(entry.body)) {
       // Committed after its topic was deleted (and before it was created again): not dispatched.
       if (this.options.fences.deadAt('topic', message.topic, entry.index)) continue;
@@ -208,8 +210,14 @@ export class StateMachine {
       await queue.writable();
       const queueOffset = queue.append({ position: bodyPosition + offset, size, tagHash: tagHash(message.tag) });
       placed.push({ topic: message.topic, queueId: message.queueId, queueOffset });
+      indexed.push({
+        topic: message.topic, queueId: message.queueId, queueOffset, position: bodyPosition + offset, size, storeTimestampMs: entry.storeTimestampMs,
+        entryIndex: entry.index, messageId: message.messageId, keys: message.keys,
+      });
       queues.set(`${message.queueId}\u0000${message.topic}`, { topic: message.topic, queueId: message.queueId });
     }
+    // Queued before the dispatch checkpoint that covers this entry: a replay rebuilds what a crash lost.
+    this.options.metaStore.messageIndex.add(indexed);
     for (const { topic, queueId } of queues.values()) for (const listener of this.dispatchListeners) listener(topic, queueId);
     return { kind: 'messages', placed };
   }

@@ -16,6 +16,8 @@ import type { ForwardToDeadLetterResponse__Output } from '../gen/internal/ledger
 import type { GetGroupRequest } from '../gen/internal/ledgermq/v1/GetGroupRequest.js';
 import type { GetGroupResponse__Output } from '../gen/internal/ledgermq/v1/GetGroupResponse.js';
 import type { TransferLeadershipRequest } from '../gen/internal/ledgermq/v1/TransferLeadershipRequest.js';
+import type { QueryMessagesRequest } from '../gen/internal/ledgermq/v1/QueryMessagesRequest.js';
+import type { QueryMessagesResponse__Output } from '../gen/internal/ledgermq/v1/QueryMessagesResponse.js';
 import type { GetBrokerConfigRequest } from '../gen/internal/ledgermq/v1/GetBrokerConfigRequest.js';
 import type { GetBrokerConfigResponse__Output } from '../gen/internal/ledgermq/v1/GetBrokerConfigResponse.js';
 import type { UpdateBrokerConfigRequest } from '../gen/internal/ledgermq/v1/UpdateBrokerConfigRequest.js';
@@ -217,6 +219,16 @@ export class BrokerGateway {
 
   updateTopic(group: string, request: UpdateTopicRequest, timeoutMs: number): Promise<UpdateTopicResponse__Output> {
     return this.call<UpdateTopicRequest, UpdateTopicResponse__Output>(group, (c) => (r, o, cb) => c.UpdateTopic(r, o, cb), request, timeoutMs);
+  }
+
+  /** Messages by key or id from the leader of `group`. */
+  queryMessages(group: string, request: QueryMessagesRequest, timeoutMs: number): Promise<QueryMessagesResponse__Output> {
+    return this.call<QueryMessagesRequest, QueryMessagesResponse__Output>(group, (c) => (r, o, cb) => c.QueryMessages(r, o, cb), request, timeoutMs, false);
+  }
+
+  /** Messages by key or id from the node at `address` (a follower answers from its own index). */
+  queryMessagesAt(address: string, request: QueryMessagesRequest, timeoutMs: number): Promise<QueryMessagesResponse__Output> {
+    return this.callAt<QueryMessagesRequest, QueryMessagesResponse__Output>(address, (c) => (r, o, cb) => c.QueryMessages(r, o, cb), request, timeoutMs);
   }
 
   /** This node's config (any node answers). */

@@ -16,6 +16,7 @@
  * | raft      | 'hardState'                                       | { term, vote } (vote: node id or null) |
  * | raft      | 'catchUp'                                         | { untilIndex } (null: the leader's commit) |
  * | fences    | kind NUL name (kind: topic, group)                | [{ from, to }] dead intervals of a deleted topic or group (lib/broker/deletion-fences.ts) |
+ * | msgindex  | see lib/store/message-index.ts                    | where each message is, by key and by id |
  * | raft      | 'membership'                                      | { members: [{ id, raftAddress, voter }] } (the last applied CONFIG_CHANGE; absent: the configured peers) |
  */
 import { open } from 'lmdb';
@@ -24,6 +25,8 @@ import type { GroupConfig, TopicConfig } from '../broker/meta-command.js';
 import type { InflightEntry } from '../broker/pop-state.js';
 import type { GroupMembership } from '../raft/driver/group-membership.js';
 import type { DeadInterval } from '../broker/deletion-fences.js';
+import { MessageIndex } from './message-index.js';
+import type { IndexedMessage } from './message-index.js';
 
 /** A position in the CommitLog: the last entry covered and where the next one starts. */
 export interface LogCheckpoint {
@@ -91,6 +94,8 @@ export class MetaStore {
     private readonly systemDb: Database<LogCheckpoint, string>,
     private readonly raftDb: Database<RaftHardState | RaftCatchUp | GroupMembership, string>,
     private readonly fenceDb: Database<DeadInterval[], string>,
+    /** The message index (lib/store/message-index.ts), in this environment so its writes are ordered with the checkpoints. */
+    readonly messageIndex: MessageIndex,
   ) {}
 
   /** Opens (creating) the environment in `dir`. */
@@ -105,6 +110,7 @@ export class MetaStore {
       root.openDB<LogCheckpoint, string>({ name: 'system' }),
       root.openDB<RaftHardState | RaftCatchUp | GroupMembership, string>({ name: 'raft' }),
       root.openDB<DeadInterval[], string>({ name: 'fences' }),
+      new MessageIndex(root.openDB<IndexedMessage, string>({ name: 'msgindex' })),
     );
   }
 

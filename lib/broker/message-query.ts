@@ -1,0 +1,59 @@
+/**
+ * Query by key or message id (admin `queryMsgByKey` / `queryMsgById`): hits from the message index
+ * (lib/store/message-index.ts), read from the CommitLog. Any node answers from its own index and
+ * log. A hit whose topic was deleted after it was stored is left out; so is one that no longer
+ * reads (a damaged copy: reported by the reader, refetched by the log repair).
+ */
+import { LedgerError } from '../common/errors.js';
+import type { MessageIndex } from '../store/message-index.js';
+import type { StoredMessage } from '../store/message-codec.js';
+import type { DeletionFences } from './deletion-fences.js';
+import type { MessageReader } from './message-reader.js';
+import { checkTopicName } from './name-rules.js';
+
+/** Hits answered at most per query. */
+export const MAX_QUERY_MESSAGES = 64;
+const DEFAULT_QUERY_MESSAGES = 32;
+
+export interface MessageQueryRequest {
+  topic: string;
+  key: string;
+  messageId: string;
+  beginMs: number;
+  endMs: number;
+  maxMessages: number;
+}
+
+export interface QueriedMessage {
+  message: StoredMessage;
+  queueId: number;
+  queueOffset: number;
+  storeTimestampMs: number;
+}
+
+/** See the file comment. */
+export class MessageQuery {
+  constructor(private readonly deps: { index: MessageIndex; reader: MessageReader; fences: DeletionFences }) {}
+
+  /** BAD_REQUEST unless exactly one of key and message id is given (a key with its topic). */
+  async query(request: MessageQueryRequest): Promise<QueriedMessage[]> {
+    if ((request.key === '') === (request.messageId === '')) throw new LedgerError('BAD_REQUEST', 'give either a key (with its topic) or a message id');
+    if (request.topic !== '' || request.key !== '') checkTopicName(request.topic);
+    const limit = request.maxMessages === 0 ? DEFAULT_QUERY_MESSAGES : request.maxMessages;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_QUERY_MESSAGES) throw new LedgerError('BAD_REQUEST', `max messages must be 1..${MAX_QUERY_MESSAGES}`);
+    const endMs = request.endMs > 0 ? request.endMs : Number.MAX_SAFE_INTEGER;
+    if (request.beginMs < 0 || request.beginMs > endMs) throw new LedgerError('BAD_REQUEST', 'the time range must have begin <= end');
+    // Read past hits that are left out, within a bound.
+    const hits = request.key !== ''
+      ? this.deps.index.byKey(request.topic, request.key, request.beginMs, endMs, limit * 4)
+      : this.deps.index.byId(request.messageId, limit * 4).filter((hit) => request.topic === '' || hit.topic === request.topic);
+    const found: QueriedMessage[] = [];
+    for (const hit of hits) {
+      if (found.length >= limit) break;
+      if (this.deps.fences.deletedAfter('topic', hit.topic, hit.entryIndex)) continue;
+      const message = await this.deps.reader.readOrNull(hit.topic, hit.queueId, hit.queueOffset, hit.position, hit.size);
+      if (message !== null) found.push({ message, queueId: hit.queueId, queueOffset: hit.queueOffset, storeTimestampMs: hit.storeTimestampMs });
+    }
+    return found;
+  }
+}
