@@ -109,17 +109,15 @@ program
   });
 
 const admin = program.command('admin').description('operator commands (mqadmin style)');
-admin
-  .command('updateTopic')
-  .description('create or update a topic on every broker group')
-  .requiredOption('-n, --namesrv <addresses>', 'NameServer addresses, host:port;host:port')
+changeCommand('updateTopic', 'create or update a topic on every broker group')
   .requiredOption('-t, --topic <topic>', 'topic name')
   .option('-r, --read-queues <n>', 'read queues', '8')
   .option('-w, --write-queues <n>', 'write queues', '8')
   .option('-p, --perm <perm>', 'permission bits: 2 write, 4 read, 6 both', '6')
-  .action(async (options: { namesrv: string; topic: string; readQueues: string; writeQueues: string; perm: string }) => {
+  .action(async (options: { namesrv: string; cluster: string; topic: string; readQueues: string; writeQueues: string; perm: string }) => {
     process.exitCode = await runUpdateTopic({
       namesrv: options.namesrv.split(';').filter(Boolean),
+      cluster: options.cluster,
       topic: options.topic,
       readQueues: Number(options.readQueues),
       writeQueues: Number(options.writeQueues),
@@ -154,28 +152,30 @@ function clusterCommand(name: string, description: string, withTopic: boolean, r
 
 /** An admin command that changes metadata: `-n NAMESRV` only (it prints one line per broker group). */
 function changeCommand(name: string, description: string): Command {
-  return admin.command(name).description(description).requiredOption('-n, --namesrv <addresses>', 'NameServer addresses, host:port;host:port');
+  return admin.command(name).description(description)
+    .requiredOption('-n, --namesrv <addresses>', 'NameServer addresses, host:port;host:port')
+    .option('-c, --cluster <cluster>', 'only the broker groups of this cluster (default: every group)', '');
 }
 
 const nameServerList = (flags: { namesrv: string }): string[] => flags.namesrv.split(';').filter(Boolean);
 
 changeCommand('deleteTopic', "delete a topic on every broker group: its queues, every group's progress on it and its metrics series")
   .requiredOption('-t, --topic <topic>', 'topic name')
-  .action(async (flags: { namesrv: string; topic: string }) => {
-    process.exitCode = await runDeleteTopic({ namesrv: nameServerList(flags), topic: flags.topic });
+  .action(async (flags: { namesrv: string; cluster: string; topic: string }) => {
+    process.exitCode = await runDeleteTopic({ namesrv: nameServerList(flags), cluster: flags.cluster, topic: flags.topic });
   });
 
 changeCommand('updateSubGroup', 'create or update a subscription (consumer) group on every broker group')
   .requiredOption('-g, --group <group>', 'consumer group')
   .option('-r, --retry-max-times <n>', 'redeliveries before the dead-letter queue (default: keep, or the broker default 16)', nonNegativeInt)
-  .action(async (flags: { namesrv: string; group: string; retryMaxTimes?: number }) => {
-    process.exitCode = await runUpdateSubGroup({ namesrv: nameServerList(flags), group: flags.group, retryMaxTimes: flags.retryMaxTimes });
+  .action(async (flags: { namesrv: string; cluster: string; group: string; retryMaxTimes?: number }) => {
+    process.exitCode = await runUpdateSubGroup({ namesrv: nameServerList(flags), cluster: flags.cluster, group: flags.group, retryMaxTimes: flags.retryMaxTimes });
   });
 
 changeCommand('deleteSubGroup', 'delete a subscription group and its consumer progress on every broker group')
   .requiredOption('-g, --group <group>', 'consumer group')
-  .action(async (flags: { namesrv: string; group: string }) => {
-    process.exitCode = await runDeleteSubGroup({ namesrv: nameServerList(flags), group: flags.group });
+  .action(async (flags: { namesrv: string; cluster: string; group: string }) => {
+    process.exitCode = await runDeleteSubGroup({ namesrv: nameServerList(flags), cluster: flags.cluster, group: flags.group });
   });
 
 clusterCommand('clusterList', 'every live broker node: group, role, term, commit index, last heartbeat', false, runClusterList);

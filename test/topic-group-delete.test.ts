@@ -100,6 +100,10 @@ describe('admin deleteTopic, updateSubGroup, deleteSubGroup (real processes)', f
     const created = await adminCli(cluster, 'updateSubGroup', '-g', 'billing', '-r', '3');
     expect(created.code, created.stderr).to.equal(0);
     expect(created.stdout).to.match(/broker-a: group billing retryMaxTimes=3/);
+    const otherCluster = await adminCli(cluster, 'updateSubGroup', '-g', 'billing', '-c', 'OtherCluster');
+    expect(otherCluster.code).to.equal(1);
+    expect(otherCluster.stderr).to.match(/no broker group of cluster OtherCluster/);
+    expect((await adminCli(cluster, 'updateSubGroup', '-g', 'billing', '-c', 'DefaultCluster', '-r', '3')).code).to.equal(0);
     const kept = await adminCli(cluster, 'updateSubGroup', '-g', 'billing');
     expect(kept.stdout, 'an update without -r keeps the value').to.match(/retryMaxTimes=3/);
     const bad = await adminCli(cluster, 'updateSubGroup', '-g', 'bad group');

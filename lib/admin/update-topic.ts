@@ -1,7 +1,7 @@
 /**
  * `ledgermq admin updateTopic | deleteTopic | updateSubGroup | deleteSubGroup`: metadata changes
- * made on the leader of every broker group the NameServers know (each group replicates them
- * through its Raft log). One line per group; the exit code is 0 only when every group accepted.
+ * made on the leader of every broker group the NameServers know, or of one cluster's with `-c`
+ * (each group replicates them through its Raft log). One line per group; the exit code is 0 only when every group accepted.
  */
 import type { BrokerGateway } from '../client/broker-gateway.js';
 import { ClientContext } from '../client/client-context.js';
@@ -10,8 +10,14 @@ import { LedgerError } from '../common/errors.js';
 /** Deadline of one group's change. */
 const CHANGE_TIMEOUT_MS = 5_000;
 
-export interface UpdateTopicOptions {
+/** Where a change goes: every broker group the NameServers know, or those of one cluster (`-c`). */
+export interface ChangeTarget {
   namesrv: string[];
+  /** RocketMQ's brokerClusterName; empty: every cluster. */
+  cluster?: string;
+}
+
+export interface UpdateTopicOptions extends ChangeTarget {
   topic: string;
   readQueues: number;
   writeQueues: number;
@@ -22,14 +28,14 @@ export interface UpdateTopicOptions {
  * Runs `change` on every broker group, printing its line or the group's error; returns the exit
  * code (1 when no group is registered or any group refused).
  */
-async function onEveryGroup(namesrv: string[], change: (gateway: BrokerGateway, group: string) => Promise<string>): Promise<number> {
-  const client = new ClientContext({ nameServers: namesrv });
+async function onEveryGroup(target: ChangeTarget, change: (gateway: BrokerGateway, group: string) => Promise<string>): Promise<number> {
+  const client = new ClientContext({ nameServers: target.namesrv });
   let failures = 0;
   try {
     // Leaders as the NameServers' route logic picks them (highest term), followed on NOT_LEADER.
-    const groups = (await client.routes.groups()).map((g) => g.group);
+    const groups = (await client.routes.groups()).filter((g) => !target.cluster || g.cluster === target.cluster).map((g) => g.group);
     if (groups.length === 0) {
-      console.error('no broker group is registered with the NameServer(s)');
+      console.error(target.cluster ? `no broker group of cluster ${target.cluster} is registered with the NameServer(s)` : 'no broker group is registered with the NameServer(s)');
       return 1;
     }
     for (const group of groups) {
@@ -49,7 +55,7 @@ async function onEveryGroup(namesrv: string[], change: (gateway: BrokerGateway, 
 
 /** Creates or updates a topic on every group. */
 export function runUpdateTopic(options: UpdateTopicOptions): Promise<number> {
-  return onEveryGroup(options.namesrv, async (gateway, group) => {
+  return onEveryGroup(options, async (gateway, group) => {
     const { topic } = await gateway.updateTopic(group, {
       topic: { name: options.topic, readQueues: options.readQueues, writeQueues: options.writeQueues, perm: options.perm, messageTypes: [] },
     }, CHANGE_TIMEOUT_MS);
@@ -58,8 +64,8 @@ export function runUpdateTopic(options: UpdateTopicOptions): Promise<number> {
 }
 
 /** Deletes a topic on every group (its queues and every group's progress on it); its metrics series go too. */
-export function runDeleteTopic(options: { namesrv: string[]; topic: string }): Promise<number> {
-  return onEveryGroup(options.namesrv, async (gateway, group) => {
+export function runDeleteTopic(options: ChangeTarget & { topic: string }): Promise<number> {
+  return onEveryGroup(options, async (gateway, group) => {
     await gateway.deleteTopic(group, { name: options.topic }, CHANGE_TIMEOUT_MS);
     return `topic ${options.topic} deleted`;
   });
@@ -69,8 +75,8 @@ export function runDeleteTopic(options: { namesrv: string[]; topic: string }): P
  * Creates or updates a subscription group on every broker group. `retryMaxTimes` is RocketMQ's:
  * deliveries = retries + 1; undefined keeps the current value (the broker default for a new group).
  */
-export function runUpdateSubGroup(options: { namesrv: string[]; group: string; retryMaxTimes?: number }): Promise<number> {
-  return onEveryGroup(options.namesrv, async (gateway, brokerGroup) => {
+export function runUpdateSubGroup(options: ChangeTarget & { group: string; retryMaxTimes?: number }): Promise<number> {
+  return onEveryGroup(options, async (gateway, brokerGroup) => {
     const maxDeliveryAttempts = options.retryMaxTimes === undefined ? 0 : options.retryMaxTimes + 1;
     const { group } = await gateway.updateGroup(brokerGroup, { group: { name: options.group, maxDeliveryAttempts } }, CHANGE_TIMEOUT_MS);
     const backoff = group?.retryBackoff;
@@ -79,8 +85,8 @@ export function runUpdateSubGroup(options: { namesrv: string[]; group: string; r
 }
 
 /** Deletes a subscription group (config and progress) on every broker group. */
-export function runDeleteSubGroup(options: { namesrv: string[]; group: string }): Promise<number> {
-  return onEveryGroup(options.namesrv, async (gateway, group) => {
+export function runDeleteSubGroup(options: ChangeTarget & { group: string }): Promise<number> {
+  return onEveryGroup(options, async (gateway, group) => {
     await gateway.deleteGroup(group, { name: options.group }, CHANGE_TIMEOUT_MS);
     return `group ${options.group} deleted`;
   });
