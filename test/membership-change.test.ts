@@ -98,6 +98,17 @@ describe('membership changes: addMember / removeMember under load (real processe
       expect(after.filter((m) => m.role === 'leader')).to.have.length(1);
       const check = await cli('check');
       expect(check.code, check.stdout + check.stderr).to.equal(0);
+
+      // The first newcomer, removed and restarted with its joinAsLearner config, stays removed.
+      const removedNewcomer = await cli('removeMember', '-b', 'broker-a', '--id', newcomer.id);
+      expect(removedNewcomer.code, removedNewcomer.stderr).to.equal(0);
+      await cluster.stopNode(newcomer.id);
+      await cluster.startNode(newcomer.id, 30_000, { joinAsLearner: true }, false);
+      const ready = await fetch(`http://${newcomer.http}/readyz`);
+      expect(ready.status).to.equal(503);
+      expect(await ready.text()).to.match(/removed from its group/);
+      await cluster.stopNode(newcomer.id);
+      cluster.forgetNode(newcomer.id);
     } finally {
       stop = true;
       await Promise.all(senders);

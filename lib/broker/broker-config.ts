@@ -39,7 +39,8 @@ export interface BrokerConfig {
    * This node is being added to a running group (admin `addMember`): it starts as a learner, with
    * `peers` naming the group's current members and itself, and takes its real membership from the
    * group's log. Implies `initialClusterState: existing`. Ignored once the node has applied a
-   * membership change (it then knows its membership from its store).
+   * membership that names it (it then knows its membership from its store, and once removed it
+   * stays removed).
    */
   joinAsLearner: boolean;
   /** A write not committed within this time is answered MASTER_PERSISTENCE_TIMEOUT (outcome unknown). */

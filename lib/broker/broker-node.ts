@@ -167,7 +167,8 @@ export class BrokerNode {
       await replay(stateMachine, knownCommitted, logger);
       // Joining until a membership naming this node is applied (restarts mid-join included).
       const persistedMembership = metaStore.raftMembership();
-      const joining = config.joinAsLearner && !(persistedMembership?.members.some((m) => m.id === config.nodeId) ?? false);
+      // A node once a member and since removed stays removed, joinAsLearner or not.
+      const joining = config.joinAsLearner && !metaStore.wasMember() && !(persistedMembership?.members.some((m) => m.id === config.nodeId) ?? false);
       raft = await RaftNode.start({
         id: config.nodeId,
         group: config.group,
@@ -185,6 +186,7 @@ export class BrokerNode {
           saveCatchUp: (value) => metaStore.writeRaftCatchUp(value),
         },
         knownCommitted,
+        configAppliedThrough: metaStore.applied().index,
         catchUp: lostEntries
           ? { untilIndex: lostEntries.toIndex }
           : commitLog.lastIndex === 0 && metaStore.raftHardState().term === 0 && (config.initialClusterState === 'existing' || joining)
@@ -278,8 +280,10 @@ export class BrokerNode {
       },
     });
     topicTable.onTopicsChanged(() => registrar.notifyChange());
-    // A node removed from its group leaves the NameServers' routes; the operator stops it.
+    // A node removed from its group leaves the NameServers' routes; the operator stops it. Once a
+    // membership names it, it is remembered as a member (a later joinAsLearner start is no join).
     raft?.onMembershipChange(() => {
+      if (raft.isMember && !raft.joiningGroup) metaStore.markWasMember().catch(options.onFatal);
       if (!raft.isMember) void registrar.stop();
     });
     // RocketMQ brokers re-register at once on a role change; the Proxy routes by it.

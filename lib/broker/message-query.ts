@@ -52,7 +52,9 @@ export class MessageQuery {
       if (found.length >= limit) break;
       if (this.deps.fences.deletedAfter('topic', hit.topic, hit.entryIndex)) continue;
       const message = await this.deps.reader.readOrNull(hit.topic, hit.queueId, hit.queueOffset, hit.position, hit.size);
-      if (message !== null) found.push({ message, queueId: hit.queueId, queueOffset: hit.queueOffset, storeTimestampMs: hit.storeTimestampMs });
+      // The index matches by prefix and may outlive what it points at (a single node's rolled-back tail): check.
+      const matches = message !== null && message.topic === hit.topic && (request.key !== '' ? message.keys.includes(request.key) : message.messageId === request.messageId);
+      if (message !== null && matches) found.push({ message, queueId: hit.queueId, queueOffset: hit.queueOffset, storeTimestampMs: hit.storeTimestampMs });
     }
     return found;
   }

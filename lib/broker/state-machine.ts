@@ -217,7 +217,7 @@ export class StateMachine {
       queues.set(`${message.queueId}\u0000${message.topic}`, { topic: message.topic, queueId: message.queueId });
     }
     // Queued before the dispatch checkpoint that covers this entry: a replay rebuilds what a crash lost.
-    this.options.metaStore.messageIndex.add(indexed);
+    this.options.metaStore.messageIndex.add(indexed, this.options.onFatal);
     for (const { topic, queueId } of queues.values()) for (const listener of this.dispatchListeners) listener(topic, queueId);
     return { kind: 'messages', placed };
   }

@@ -119,7 +119,7 @@ export class LocalCluster {
   }
 
   /** Starts (or restarts) one broker node and waits for /healthz and its registration with the NameServer. */
-  async startNode(id: string, timeoutMs = 30_000, overrides: Partial<BrokerConfigInput> = {}): Promise<void> {
+  async startNode(id: string, timeoutMs = 30_000, overrides: Partial<BrokerConfigInput> = {}, expectRegistration = true): Promise<void> {
     const node = this.node(id);
     mkdirSync(node.dataDir, { recursive: true });
     const [host, brokerPort] = node.broker.split(':');
@@ -145,7 +145,8 @@ export class LocalCluster {
     node.pid = child.pid ?? null;
     const startedAtMs = Date.now();
     await waitHealthy(node.http, child, timeoutMs);
-    if (this.namesrvChild) await this.waitRegistered(node.id, startedAtMs, timeoutMs);
+    // A node removed from its group does not register (expectRegistration false).
+    if (this.namesrvChild && expectRegistration) await this.waitRegistered(node.id, startedAtMs, timeoutMs);
     this.writeDescription();
   }
 

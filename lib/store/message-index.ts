@@ -46,15 +46,18 @@ const HIGH = '\uffff';
 export class MessageIndex {
   constructor(private readonly db: Database<IndexedMessage, string>) {}
 
-  /** Queues index writes for `messages` (committed with the next LMDB write batch, in call order). */
-  add(messages: readonly MessageToIndex[]): void {
+  /**
+   * Queues index writes for `messages` (committed with the next LMDB write batch, in call order).
+   * A failed write goes to `onError` (the node must stop: its index would miss entries).
+   */
+  add(messages: readonly MessageToIndex[], onError: (error: unknown) => void): void {
     for (const message of messages) {
       const { messageId, keys, ...value } = message;
       const at = pad(message.position, 16);
-      if (messageId && messageId.length <= MAX_INDEXED_KEY_LENGTH) void this.db.put(`i${NUL}${messageId}${NUL}${at}`, value);
+      if (messageId && messageId.length <= MAX_INDEXED_KEY_LENGTH) this.db.put(`i${NUL}${messageId}${NUL}${at}`, value).catch(onError);
       for (const key of new Set(keys)) {
         if (key.length === 0 || key.length > MAX_INDEXED_KEY_LENGTH) continue;
-        void this.db.put(`k${NUL}${message.topic}${NUL}${key}${NUL}${pad(message.storeTimestampMs, 15)}${NUL}${at}`, value);
+        this.db.put(`k${NUL}${message.topic}${NUL}${key}${NUL}${pad(message.storeTimestampMs, 15)}${NUL}${at}`, value).catch(onError);
       }
     }
   }

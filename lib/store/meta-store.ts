@@ -17,6 +17,7 @@
  * | raft      | 'catchUp'                                         | { untilIndex } (null: the leader's commit) |
  * | fences    | kind NUL name (kind: topic, group)                | [{ from, to }] dead intervals of a deleted topic or group (lib/broker/deletion-fences.ts) |
  * | msgindex  | see lib/store/message-index.ts                    | where each message is, by key and by id |
+ * | raft      | 'wasMember'                                       | present once a membership naming this node was applied |
  * | raft      | 'membership'                                      | { members: [{ id, raftAddress, voter }] } (the last applied CONFIG_CHANGE; absent: the configured peers) |
  */
 import { open } from 'lmdb';
@@ -92,7 +93,7 @@ export class MetaStore {
     private readonly progressDb: Database<QueueProgress, string>,
     private readonly inflightDb: Database<InflightEntry, string>,
     private readonly systemDb: Database<LogCheckpoint, string>,
-    private readonly raftDb: Database<RaftHardState | RaftCatchUp | GroupMembership, string>,
+    private readonly raftDb: Database<RaftHardState | RaftCatchUp | GroupMembership | true, string>,
     private readonly fenceDb: Database<DeadInterval[], string>,
     /** The message index (lib/store/message-index.ts), in this environment so its writes are ordered with the checkpoints. */
     readonly messageIndex: MessageIndex,
@@ -108,7 +109,7 @@ export class MetaStore {
       root.openDB<QueueProgress, string>({ name: 'progress' }),
       root.openDB<InflightEntry, string>({ name: 'inflight' }),
       root.openDB<LogCheckpoint, string>({ name: 'system' }),
-      root.openDB<RaftHardState | RaftCatchUp | GroupMembership, string>({ name: 'raft' }),
+      root.openDB<RaftHardState | RaftCatchUp | GroupMembership | true, string>({ name: 'raft' }),
       root.openDB<DeadInterval[], string>({ name: 'fences' }),
       new MessageIndex(root.openDB<IndexedMessage, string>({ name: 'msgindex' })),
     );
@@ -169,6 +170,15 @@ export class MetaStore {
       if (batch.membership) void this.raftDb.put('membership', batch.membership);
       void this.systemDb.put('applied', batch.applied);
     });
+  }
+
+  /** Whether a membership naming this node was ever applied here (see RaftNodeOptions.joining). */
+  wasMember(): boolean {
+    return this.raftDb.get('wasMember') !== undefined;
+  }
+
+  async markWasMember(): Promise<void> {
+    if (!this.wasMember()) await this.raftDb.put('wasMember', true);
   }
 
   /** The membership of the last applied CONFIG_CHANGE entry, or null when none was applied. */

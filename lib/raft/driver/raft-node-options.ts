@@ -56,6 +56,11 @@ export interface RaftNodeOptions {
   /** An index known committed at startup (e.g. the applied checkpoint); 0 if none. */
   knownCommitted: number;
   /**
+   * Every config entry up to this index was applied before this start (the META checkpoint): config
+   * entries the leader sends again below it (a log cut at recovery) are not waited for.
+   */
+  configAppliedThrough?: number;
+  /**
    * Set when the store lost, or may never have had, entries the group committed: the node takes no
    * part in elections until it caught up (persisted across restarts until done). `untilIndex`
    * null: up to the leader's commit index at first contact.

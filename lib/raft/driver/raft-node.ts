@@ -92,7 +92,7 @@ export class RaftNode {
     const node = new RaftNode(options, core, hardState);
     node.catchUpPersisted = catchUp !== null;
     // Entries up to knownCommitted were applied (replayed) before this start; later config entries wait.
-    node.appliedConfigIndex = options.knownCommitted;
+    node.appliedConfigIndex = Math.max(options.knownCommitted, options.configAppliedThrough ?? 0);
     node.noteConfigEntries(null, await configEntriesAfter(log, options.knownCommitted));
     const listenAddress = options.listenAddress;
     const peers = peerAddresses(options.membership, options.id);
@@ -154,6 +154,11 @@ export class RaftNode {
   /** The membership this node last adopted. */
   get membership(): GroupMembership {
     return this.membershipValue;
+  }
+
+  /** Whether this node still joins its group: no applied membership has named it yet (RaftNodeOptions.joining). */
+  get joiningGroup(): boolean {
+    return this.joining;
   }
 
   /** Whether this node is still a member of its group (false once its removal was applied). */
