@@ -8,8 +8,10 @@
  * per-consumer-group counters are dropped when their topic or group is deleted, so a deleted
  * topic's series disappear at the next scrape.
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Histogram, Registry } from 'prom-client';
+import type { Gauge } from 'prom-client';
 import { collectProcessMetrics } from '../common/process-metrics.js';
+import { sampledGauge } from '../common/sampled-metrics.js';
 
 /** What the broker's gauges read at each scrape. */
 export interface BrokerGaugeSource {
@@ -119,18 +121,9 @@ export class BrokerMetrics {
   }
 
   private sampledGauges(registers: Registry[]): void {
-    /** A gauge set from the source at each scrape. */
-    const gauge = (name: string, help: string, read: (source: BrokerGaugeSource, gauge: Gauge) => void, labelNames: string[] = []): void => {
-      const metrics = this; // eslint-disable-line @typescript-eslint/no-this-alias -- prom-client calls collect with the gauge as `this`
-      new Gauge({
-        name, help, labelNames, registers,
-        collect(this: Gauge) {
-          if (metrics.source === null) return;
-          // Labelled gauges start empty at each scrape: deleted topics and groups leave no series.
-          if (labelNames.length > 0) this.reset();
-          read(metrics.source, this);
-        },
-      });
+    /** A gauge read from the source at each scrape (nothing before the node serves). */
+    const gauge = (name: string, help: string, read: (source: BrokerGaugeSource, gauge: Gauge) => void | Promise<void>, labelNames: string[] = []): void => {
+      sampledGauge({ name, help, registers, labelNames, read: (g) => (this.source === null ? undefined : read(this.source, g)) });
     };
     gauge('ledgermq_raft_commit_index', 'Highest committed log index', (s, g) => g.set(s.commitIndex()));
     gauge('ledgermq_raft_applied_index', 'Highest applied log index', (s, g) => g.set(s.appliedIndex()));
@@ -149,19 +142,14 @@ export class BrokerMetrics {
     // One statfs per scrape, shared by the two disk gauges.
     let disk: Promise<{ freeBytes: number; sizeBytes: number }> | null = null;
     const diskGauge = (name: string, help: string, pick: (space: { freeBytes: number; sizeBytes: number }) => number): void => {
-      const metrics = this; // eslint-disable-line @typescript-eslint/no-this-alias -- prom-client calls collect with the gauge as `this`
-      new Gauge({
-        name, help, registers,
-        async collect(this: Gauge) {
-          if (metrics.source === null) return;
-          disk ??= metrics.source.diskSpace().finally(() => setTimeout(() => (disk = null), PROGRESS_REUSE_MS).unref());
-          try {
-            this.set(pick(await disk));
-          } catch {
-            // statfs failed (the folder went away?): leave the gauge out rather than fail the scrape.
-            this.reset();
-          }
-        },
+      gauge(name, help, async (s, g) => {
+        disk ??= s.diskSpace().finally(() => setTimeout(() => (disk = null), PROGRESS_REUSE_MS).unref());
+        try {
+          g.set(pick(await disk));
+        } catch {
+          // statfs failed (the folder went away?): leave the gauge out rather than fail the scrape.
+          g.reset();
+        }
       });
     };
     diskGauge('ledgermq_store_disk_free_bytes', 'Free bytes (for the broker) on the filesystem holding the store', (d) => d.freeBytes);

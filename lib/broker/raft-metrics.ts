@@ -20,8 +20,9 @@
  * | `ledgermq_raft_installs_sent_total` | counter | bulk catch-up streams started to far-behind peers |
  * | `ledgermq_raft_install_entries_total{direction}` | counter | entries sent / received by installs |
  */
-import { Counter, Gauge, Histogram } from 'prom-client';
-import type { Registry } from 'prom-client';
+import { Histogram } from 'prom-client';
+import type { Gauge, Registry } from 'prom-client';
+import { cumulativeCounter, sampledGauge } from '../common/sampled-metrics.js';
 import type { RaftMetricsView } from '../raft/driver/raft-node.js';
 
 /** Disk latency buckets, seconds: 50 µs .. 4 s. */
@@ -48,16 +49,10 @@ export class RaftMetrics {
     this.append = new Histogram({ name: 'ledgermq_raft_append_duration_seconds', help: "CommitLog write of one Ready's entries", buckets: DISK_BUCKETS, registers });
     this.fsync = new Histogram({ name: 'ledgermq_raft_fsync_duration_seconds', help: 'fsync of one Ready (group commit of the log)', buckets: DISK_BUCKETS, registers });
     const gauge = (name: string, help: string, read: (view: RaftMetricsView, g: Gauge) => void, labelNames: string[] = []): void => {
-      const metrics = this; // eslint-disable-line @typescript-eslint/no-this-alias -- prom-client calls collect with the gauge as `this`
-      new Gauge({
-        name, help, labelNames, registers,
-        collect(this: Gauge) {
-          const sample = metrics.sample();
-          if (sample === null) return;
-          if (labelNames.length > 0) this.reset();
-          read(sample.view, this);
-        },
-      });
+      sampledGauge({ name, help, registers, labelNames, read: (g) => {
+        const sample = this.sample();
+        if (sample !== null) read(sample.view, g);
+      } });
     };
     gauge('ledgermq_raft_has_leader', '1 when this node knows a leader', (v, g) => g.set(v.leaderId === null ? 0 : 1));
     gauge('ledgermq_raft_is_leader', '1 on the leader', (v, g) => g.set(v.role === 'leader' ? 1 : 0));
@@ -70,27 +65,28 @@ export class RaftMetrics {
       g.set({ kind: 'voter' }, v.voters);
       g.set({ kind: 'learner' }, v.learners);
     }, ['kind']);
+    /** A counter of a value counted since the node started. */
     const counter = (name: string, help: string, read: (sample: { view: RaftMetricsView; applied: number }) => number): void => {
-      const metrics = this; // eslint-disable-line @typescript-eslint/no-this-alias -- as above
-      let last = 0;
-      // A value counted since the node started, read at each scrape: the counter moves by the difference.
-      new Counter({
-        name, help, registers,
-        collect(this: Counter) {
-          const sample = metrics.sample();
-          if (sample === null) return;
-          const value = read(sample);
-          if (value > last) this.inc(value - last);
-          last = Math.max(last, value);
-        },
-      });
+      cumulativeCounter({ name, help, registers, read: () => {
+        const sample = this.sample();
+        return sample === null ? null : [{ value: read(sample) }];
+      } });
     };
     counter('ledgermq_raft_leader_changes_seen_total', 'Leader changes this node saw', (s) => s.view.leaderChanges);
     counter('ledgermq_raft_proposals_committed_total', 'Entries committed since the node started', (s) => s.view.commitIndex - this.baseline.commitIndex);
     counter('ledgermq_raft_proposals_applied_total', 'Entries applied since the node started', (s) => s.applied - this.baseline.applied);
     counter('ledgermq_raft_proposals_failed_total', 'Proposals that failed: overwritten by a newer leader, timed out, or the node stopping', (s) => s.view.proposalsFailed);
     counter('ledgermq_raft_installs_sent_total', 'Bulk catch-up streams started to far-behind peers', (s) => s.view.installsSent);
-    this.installEntries(registers);
+    cumulativeCounter({
+      name: 'ledgermq_raft_install_entries_total', help: 'Entries sent and received by installs (bulk catch-up)', labelNames: ['direction'], registers,
+      read: () => {
+        const sample = this.sample();
+        return sample === null ? null : [
+          { labels: { direction: 'sent' }, value: sample.view.installedEntriesSent },
+          { labels: { direction: 'received' }, value: sample.view.installedEntriesReceived },
+        ];
+      },
+    });
   }
 
   /** Where the series read their values. */
@@ -102,23 +98,6 @@ export class RaftMetrics {
   /** The driver's disk timings (RaftNodeOptions.observeDisk). */
   observeDisk(operation: 'append' | 'fsync', seconds: number): void {
     (operation === 'append' ? this.append : this.fsync).observe(seconds);
-  }
-
-  private installEntries(registers: Registry[]): void {
-    const metrics = this; // eslint-disable-line @typescript-eslint/no-this-alias -- as above
-    const last = { sent: 0, received: 0 };
-    new Counter({
-      name: 'ledgermq_raft_install_entries_total', help: 'Entries sent and received by installs (bulk catch-up)', labelNames: ['direction'], registers,
-      collect(this: Counter<'direction'>) {
-        const sample = metrics.sample();
-        if (sample === null) return;
-        for (const direction of ['sent', 'received'] as const) {
-          const value = direction === 'sent' ? sample.view.installedEntriesSent : sample.view.installedEntriesReceived;
-          this.inc({ direction }, Math.max(0, value - last[direction]));
-          last[direction] = Math.max(last[direction], value);
-        }
-      },
-    });
   }
 
   private sample(): { view: RaftMetricsView; applied: number } | null {
