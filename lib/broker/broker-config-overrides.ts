@@ -70,6 +70,11 @@ export class BrokerConfigEditor {
     this.overrides = loadOverrides(dataDir);
   }
 
+  /** The keys persisted as overrides. */
+  overriddenKeys(): string[] {
+    return Object.keys(this.overrides);
+  }
+
   /** Every key with its running value, default, how a change applies, and whether it is overridden. */
   describe(): ConfigEntry[] {
     const defaults = withDefaults({ group: '', nodeId: '', dataDir: '' }) as unknown as Record<string, unknown>;

@@ -26,7 +26,7 @@ import { brokerServiceHandlers } from './broker-grpc-service.js';
 import { OpenPullStreams } from './broker-grpc-pulls.js';
 import { transferLeadership } from './leadership-transfer.js';
 import { MembershipChanger } from './membership-change.js';
-import { BrokerConfigEditor, loadOverrides } from './broker-config-overrides.js';
+import { BrokerConfigEditor } from './broker-config-overrides.js';
 import { describeMembership, initialMembership } from '../raft/driver/group-membership.js';
 import { startupFacts } from '../common/process-facts.js';
 import { BrokerMetrics } from './broker-metrics.js';
@@ -245,13 +245,14 @@ export class BrokerNode {
     });
 
     const pullStreams = new OpenPullStreams();
+    const configEditor = new BrokerConfigEditor(config, config.dataDir);
     const server = new grpc.Server({ 'grpc.max_receive_message_length': config.maxBatchBytes + 1024 * 1024 });
     server.addService(loadInternal().ledgermq.v1.BrokerService.service, timedHandlers(brokerServiceHandlers({
       sender, popper, puller, topics, offsets, consumers, retries, log, metrics, logger, maxPullsPerStream: config.maxPullsPerStream, pullStreams,
       transferLeadership: raft === null ? null : (target) => transferLeadership(raft, log, target, TRANSFER_TIMEOUT_MS),
       nodeId: config.nodeId,
       query: new MessageQuery({ index: metaStore.messageIndex, reader, fences }),
-      configEditor: new BrokerConfigEditor(config, config.dataDir),
+      configEditor,
       membership: raft === null ? null : new MembershipChanger({ raft, log, waitApplied, logger, maxPromoteLagEntries: MAX_PROMOTE_LAG_ENTRIES }),
     }), metrics.rpcLatency, new Set(['PullStream'])));
     await new Promise<void>((resolve, reject) =>
@@ -357,7 +358,7 @@ export class BrokerNode {
       // The logger already names the group and node.
       ...startupFacts(startedAtMs), cluster: config.cluster, broker: brokerAddress, http: http.address,
       raft: members.get(config.nodeId) ?? null, members: raft === null ? null : describeMembership(raft.membership), role: view.role, term: view.term,
-      dataDir: config.dataDir, lastIndex: commitLog.lastIndex, overrides: Object.keys(loadOverrides(config.dataDir)),
+      dataDir: config.dataDir, lastIndex: commitLog.lastIndex, overrides: configEditor.overriddenKeys(),
     }, 'broker node serving');
     return node;
   }

@@ -18,6 +18,7 @@ import { asIndex } from '../core/types.js';
 import type { AppendRequest, Message, NodeId, Ready, Role } from '../core/types.js';
 import { configEntriesAfter, readAppendRecords } from './append-reader.js';
 import { CommitWaiters } from './commit-waiters.js';
+import { MembershipTracker } from './membership-tracker.js';
 import { PeerLiveness } from './peer-liveness.js';
 import { bootCore, mergeCatchUp } from './core-boot.js';
 import { coreMembership, describeMembership, peerAddresses } from './group-membership.js';
@@ -40,12 +41,7 @@ export class RaftNode {
   private readonly commitListeners: Array<(commitIndex: number) => void> = [];
   private readonly leadershipListeners: Array<(view: RaftLeadership) => void> = [];
   private readonly membershipListeners: Array<(membership: GroupMembership) => void> = [];
-  /** Config entries in the log not applied yet, ascending (see RaftCore.setUnappliedConfigIndex). */
-  private unappliedConfigs: number[] = [];
-  /** See RaftNodeOptions.joining. */
-  private joining: boolean;
-  private appliedConfigIndex = 0;
-  private membershipValue: GroupMembership;
+  private readonly members: MembershipTracker;
   private transport!: RaftTransport;
   private installs!: InstallScheduler;
   private installedEntriesReceived = 0;
@@ -70,8 +66,11 @@ export class RaftNode {
     hardState: { term: number; vote: string | null },
   ) {
     this.committed = core.commitIndex;
-    this.membershipValue = options.membership;
-    this.joining = options.joining === true;
+    this.members = new MembershipTracker(
+      { id: options.id, raftAddress: options.listenAddress }, options.membership, options.joining === true,
+      // Entries up to knownCommitted were replayed before this start, config entries up to the META checkpoint applied.
+      Math.max(options.knownCommitted, options.configAppliedThrough ?? 0),
+    );
     this.liveness = new PeerLiveness(options.settings.tickMs * options.settings.electionTicks);
     this.persistedTerm = hardState.term;
     this.persistedVote = hardState.vote;
@@ -91,8 +90,6 @@ export class RaftNode {
     });
     const node = new RaftNode(options, core, hardState);
     node.catchUpPersisted = catchUp !== null;
-    // Entries up to knownCommitted were applied (replayed) before this start; later config entries wait.
-    node.appliedConfigIndex = Math.max(options.knownCommitted, options.configAppliedThrough ?? 0);
     node.noteConfigEntries(null, await configEntriesAfter(log, options.knownCommitted));
     const listenAddress = options.listenAddress;
     const peers = peerAddresses(options.membership, options.id);
@@ -153,31 +150,26 @@ export class RaftNode {
 
   /** The membership this node last adopted. */
   get membership(): GroupMembership {
-    return this.membershipValue;
+    return this.members.membership;
   }
 
   /** Whether this node still joins its group: no applied membership has named it yet (RaftNodeOptions.joining). */
   get joiningGroup(): boolean {
-    return this.joining;
+    return this.members.joining;
   }
 
   /** Whether this node is still a member of its group (false once its removal was applied). */
   get isMember(): boolean {
-    return this.membershipValue.members.some((m) => m.id === this.options.id);
+    return this.members.isMember;
   }
 
   /**
-   * Adopts a committed membership (the state machine applied a CONFIG_CHANGE entry): the core
-   * counts votes and commits over the new voters, the transport links to added members and drops
-   * removed ones. A node that finds itself removed stops campaigning.
+   * Adopts a committed membership (the state machine applied a CONFIG_CHANGE entry at `index`):
+   * the core counts votes and commits over the new voters, the transport links to added members and
+   * drops removed ones. A node that finds itself removed stops campaigning. See MembershipTracker.
    */
   applyMembership(applied: GroupMembership, index: number): void {
-    const namesSelf = applied.members.some((m) => m.id === this.options.id);
-    if (namesSelf) this.joining = false;
-    // A joining node replays the group's older memberships: it stays their learner.
-    const membership = !namesSelf && this.joining ? { members: [...applied.members, { id: this.options.id, raftAddress: this.options.listenAddress, voter: false }] } : applied;
-    this.membershipValue = membership;
-    this.appliedConfigIndex = Math.max(this.appliedConfigIndex, index);
+    const membership = this.members.adopt(applied, index);
     this.noteConfigEntries(null, []);
     if (this.closed || this.failed !== null) return;
     this.transport.setPeers(peerAddresses(membership, this.options.id));
@@ -188,16 +180,11 @@ export class RaftNode {
     this.kick();
   }
 
-  /**
-   * Keeps the list of config entries in the log that are not applied yet: drops those cut after
-   * `truncateAfter` (when set) and those applied, adds `added`, and tells the core the lowest.
-   */
+  /** Records config entries stored or cut, and tells the core the lowest one not applied yet. */
   private noteConfigEntries(truncateAfter: number | null, added: readonly number[]): void {
-    let list = this.unappliedConfigs.filter((index) => index > this.appliedConfigIndex && (truncateAfter === null || index <= truncateAfter));
-    for (const index of added) if (index > this.appliedConfigIndex) list.push(index);
-    list = [...new Set(list)].sort((a, b) => a - b);
-    this.unappliedConfigs = list;
-    this.core.setUnappliedConfigIndex(list.length > 0 ? asIndex(list[0]) : null);
+    this.members.noteEntries(truncateAfter, added);
+    const lowest = this.members.lowestUnapplied;
+    this.core.setUnappliedConfigIndex(lowest === null ? null : asIndex(lowest));
   }
 
   /** Called after each membership change this node adopts. */
@@ -251,7 +238,7 @@ export class RaftNode {
 
   /** State and cumulative counters for metrics. */
   metricsView(): RaftMetricsView {
-    const { voters, learners } = coreMembership(this.membershipValue);
+    const { voters, learners } = coreMembership(this.members.membership);
     return {
       role: this.failed !== null ? 'follower' : this.core.role,
       term: this.core.currentTerm,
@@ -284,7 +271,7 @@ export class RaftNode {
   status(): Record<string, unknown> {
     const view = this.leadership();
     const peers = this.peerStatuses();
-    const { voters, learners } = coreMembership(this.membershipValue);
+    const { voters, learners } = coreMembership(this.members.membership);
     return {
       ...view,
       voters,
@@ -309,7 +296,7 @@ export class RaftNode {
    * the broker address they announced; empty on a non-leader.
    */
   followersHolding(index: number): Array<{ nodeId: string; address: string }> {
-    const voters = new Set(coreMembership(this.membershipValue).voters);
+    const voters = new Set(coreMembership(this.members.membership).voters);
     voters.delete(this.options.id);
     return this.liveness.holding(this.core.peerProgress(), index, voters, (peer) => this.transport.brokerAddressOf(peer));
   }
@@ -567,7 +554,7 @@ export class RaftNode {
       await log.truncateAfter(Math.max(index - 1, log.firstIndex - 1));
       this.core = await bootCore({
         id: this.options.id,
-        membership: coreMembership(this.membershipValue),
+        membership: coreMembership(this.members.membership),
         commitLog: log,
         hardState: { term: this.persistedTerm, vote: this.persistedVote },
         knownCommitted: this.committed,
@@ -584,7 +571,7 @@ export class RaftNode {
     }
     if (this.failed !== null || this.closed) return;
     // A membership applied while the core was rebuilt; the cut dropped config entries past the log's end.
-    this.core.applyMembership(coreMembership(this.membershipValue));
+    this.core.applyMembership(coreMembership(this.members.membership));
     this.noteConfigEntries(log.lastIndex, []);
     this.lastPublished = null;
     const view = this.leadership();
