@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { parseBrokerConfig, parseConfigOverride, withDefaults } from '../lib/broker/broker-config.js';
 import type { BrokerConfigInput } from '../lib/broker/broker-config.js';
 import { BrokerNode } from '../lib/broker/broker-node.js';
+import { parseTopicMessageType } from '../lib/broker/message-types.js';
 import { loadOverrides } from '../lib/broker/broker-config-overrides.js';
 import { createLogger } from '../lib/common/logger.js';
 import { runDeleteSubGroup, runDeleteTopic, runUpdateSubGroup, runUpdateTopic } from '../lib/admin/update-topic.js';
@@ -114,8 +115,10 @@ changeCommand('updateTopic', 'create or update a topic on every broker group')
   .option('-r, --read-queues <n>', 'read queues', '8')
   .option('-w, --write-queues <n>', 'write queues', '8')
   .option('-p, --perm <perm>', 'permission bits: 2 write, 4 read, 6 both', '6')
-  .action(async (options: { namesrv: string; cluster: string; topic: string; readQueues: string; writeQueues: string; perm: string }) => {
+  .option('-a, --attributes <attributes>', 'topic attributes, RocketMQ style: +message.type=NORMAL|FIFO|DELAY|TRANSACTION|MIXED (default: keep; NORMAL for a new topic)')
+  .action(async (options: { namesrv: string; cluster: string; topic: string; readQueues: string; writeQueues: string; perm: string; attributes?: string }) => {
     process.exitCode = await runUpdateTopic({
+      messageTypes: parseTopicAttributes(options.attributes ?? ''),
       namesrv: options.namesrv.split(';').filter(Boolean),
       cluster: options.cluster,
       topic: options.topic,
@@ -168,8 +171,11 @@ changeCommand('deleteTopic', "delete a topic on every broker group: its queues, 
 changeCommand('updateSubGroup', 'create or update a subscription (consumer) group on every broker group')
   .requiredOption('-g, --group <group>', 'consumer group')
   .option('-r, --retry-max-times <n>', 'redeliveries before the dead-letter queue (default: keep, or the broker default 16)', nonNegativeInt)
-  .action(async (flags: { namesrv: string; cluster: string; group: string; retryMaxTimes?: number }) => {
-    process.exitCode = await runUpdateSubGroup({ namesrv: nameServerList(flags), cluster: flags.cluster, group: flags.group, retryMaxTimes: flags.retryMaxTimes });
+  .option('--consume-orderly <true|false>', 'FIFO consumption: each queue hands out its next message only after the previous one is acked or dead-lettered (default: keep; false for a new group)', booleanFlag)
+  .action(async (flags: { namesrv: string; cluster: string; group: string; retryMaxTimes?: number; consumeOrderly?: boolean }) => {
+    process.exitCode = await runUpdateSubGroup({
+      namesrv: nameServerList(flags), cluster: flags.cluster, group: flags.group, retryMaxTimes: flags.retryMaxTimes, consumeOrderly: flags.consumeOrderly,
+    });
   });
 
 changeCommand('deleteSubGroup', 'delete a subscription group and its consumer progress on every broker group')
@@ -318,6 +324,28 @@ function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got ${value}`);
   return n;
+}
+
+/** A `true` / `false` CLI value. */
+function booleanFlag(value: string): boolean {
+  if (value === 'true' || value === 'false') return value === 'true';
+  throw new InvalidArgumentError(`expected true or false, got ${value}`);
+}
+
+/** `-a +message.type=FIFO` as the broker's message types; an unknown attribute is refused. */
+function parseTopicAttributes(text: string): number[] {
+  if (text.trim() === '') return [];
+  let types: number[] = [];
+  for (const item of text.split(/[,\s]+/).filter(Boolean)) {
+    const match = /^\+?message\.type=(.+)$/.exec(item);
+    if (!match) throw new InvalidArgumentError(`unknown topic attribute "${item}" (supported: +message.type=NORMAL|FIFO|DELAY|TRANSACTION|MIXED)`);
+    try {
+      types = parseTopicMessageType(match[1]);
+    } catch (error) {
+      throw new InvalidArgumentError((error as Error).message);
+    }
+  }
+  return types;
 }
 
 function nonNegativeInt(value: string): number {

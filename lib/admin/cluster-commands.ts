@@ -4,6 +4,7 @@
  * node's `/status`. Output is a text table, or JSON with `-o json`; each returns the process exit code
  * (1 with a message on stderr when the answer could not be had).
  */
+import { topicTypeLabel } from '../broker/message-types.js';
 import { ClientContext } from '../client/client-context.js';
 import { LedgerError } from '../common/errors.js';
 import { renderTable } from '../common/text-table.js';
@@ -50,17 +51,17 @@ export function runClusterList(options: ClusterCommandOptions): Promise<number> 
 /** Every topic of every broker group (retry and dead-letter topics included), with its queues. */
 export function runTopicList(options: ClusterCommandOptions): Promise<number> {
   return withContext(options, async (context) => {
-    const topics = new Map<string, Array<{ group: string; readQueues: number; writeQueues: number; perm: number }>>();
+    const topics = new Map<string, Array<{ group: string; readQueues: number; writeQueues: number; perm: number; messageType: string }>>();
     for (const group of summarizeGroups(await registrations(context))) {
       for (const topic of group.topics) {
         const list = topics.get(topic.name) ?? [];
-        list.push({ group: group.group, readQueues: topic.readQueues, writeQueues: topic.writeQueues, perm: topic.perm });
+        list.push({ group: group.group, readQueues: topic.readQueues, writeQueues: topic.writeQueues, perm: topic.perm, messageType: topicTypeLabel(topic.messageTypes) });
         topics.set(topic.name, list);
       }
     }
     const json = [...topics.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([topic, groups]) => ({ topic, kind: topicKind(topic), groups }));
-    print(options, json, ['TOPIC', 'KIND', 'BROKER GROUPS', 'READ/WRITE QUEUES', 'PERM'],
-      json.map((t) => [t.topic, t.kind, t.groups.map((g) => g.group).join(' '), t.groups.map((g) => `${g.readQueues}/${g.writeQueues}`).join(' '), t.groups.map((g) => g.perm).join(' ')]));
+    print(options, json, ['TOPIC', 'KIND', 'MESSAGE TYPE', 'BROKER GROUPS', 'READ/WRITE QUEUES', 'PERM'],
+      json.map((t) => [t.topic, t.kind, [...new Set(t.groups.map((g) => g.messageType))].join(' '), t.groups.map((g) => g.group).join(' '), t.groups.map((g) => `${g.readQueues}/${g.writeQueues}`).join(' '), t.groups.map((g) => g.perm).join(' ')]));
   });
 }
 

@@ -6,6 +6,7 @@
 import type { BrokerGateway } from '../client/broker-gateway.js';
 import { ClientContext } from '../client/client-context.js';
 import { LedgerError } from '../common/errors.js';
+import { topicTypeLabel } from '../broker/message-types.js';
 
 /** Deadline of one group's change. */
 const CHANGE_TIMEOUT_MS = 5_000;
@@ -22,6 +23,8 @@ export interface UpdateTopicOptions extends ChangeTarget {
   readQueues: number;
   writeQueues: number;
   perm: number;
+  /** apache.rocketmq.v2.MessageType values the topic accepts; empty keeps the current (NORMAL for a new topic). */
+  messageTypes?: number[];
 }
 
 /**
@@ -57,9 +60,9 @@ async function onEveryGroup(target: ChangeTarget, change: (gateway: BrokerGatewa
 export function runUpdateTopic(options: UpdateTopicOptions): Promise<number> {
   return onEveryGroup(options, async (gateway, group) => {
     const { topic } = await gateway.updateTopic(group, {
-      topic: { name: options.topic, readQueues: options.readQueues, writeQueues: options.writeQueues, perm: options.perm, messageTypes: [] },
+      topic: { name: options.topic, readQueues: options.readQueues, writeQueues: options.writeQueues, perm: options.perm, messageTypes: options.messageTypes ?? [] },
     }, CHANGE_TIMEOUT_MS);
-    return `topic ${topic?.name ?? options.topic} read=${topic?.readQueues} write=${topic?.writeQueues} perm=${topic?.perm}`;
+    return `topic ${topic?.name ?? options.topic} read=${topic?.readQueues} write=${topic?.writeQueues} perm=${topic?.perm} message.type=${topicTypeLabel(topic?.messageTypes ?? [])}`;
   });
 }
 
@@ -75,12 +78,13 @@ export function runDeleteTopic(options: ChangeTarget & { topic: string }): Promi
  * Creates or updates a subscription group on every broker group. `retryMaxTimes` is RocketMQ's:
  * deliveries = retries + 1; undefined keeps the current value (the broker default for a new group).
  */
-export function runUpdateSubGroup(options: ChangeTarget & { group: string; retryMaxTimes?: number }): Promise<number> {
+export function runUpdateSubGroup(options: ChangeTarget & { group: string; retryMaxTimes?: number; consumeOrderly?: boolean }): Promise<number> {
   return onEveryGroup(options, async (gateway, brokerGroup) => {
     const maxDeliveryAttempts = options.retryMaxTimes === undefined ? 0 : options.retryMaxTimes + 1;
-    const { group } = await gateway.updateGroup(brokerGroup, { group: { name: options.group, maxDeliveryAttempts } }, CHANGE_TIMEOUT_MS);
+    const consumeOrderlyChange = options.consumeOrderly === undefined ? 'CONSUME_ORDERLY_KEEP' : options.consumeOrderly ? 'CONSUME_ORDERLY_ON' : 'CONSUME_ORDERLY_OFF';
+    const { group } = await gateway.updateGroup(brokerGroup, { group: { name: options.group, maxDeliveryAttempts }, consumeOrderlyChange }, CHANGE_TIMEOUT_MS);
     const backoff = group?.retryBackoff;
-    return `group ${group?.name ?? options.group} retryMaxTimes=${(group?.maxDeliveryAttempts ?? 1) - 1} backoff=${backoff ? `${backoff.initialMs}ms x${backoff.multiplier} max ${backoff.maxMs}ms` : '-'}`;
+    return `group ${group?.name ?? options.group} retryMaxTimes=${(group?.maxDeliveryAttempts ?? 1) - 1} consumeOrderly=${group?.consumeOrderly === true} backoff=${backoff ? `${backoff.initialMs}ms x${backoff.multiplier} max ${backoff.maxMs}ms` : '-'}`;
   });
 }
 

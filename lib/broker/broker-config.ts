@@ -104,6 +104,8 @@ export interface BrokerConfig {
   maxConsumerConnections: number;
   /** RocketMQ's messageDelayLevel: the delays of levels 1, 2, ... (retries start at level 3). */
   messageDelayLevel: string;
+  /** Farthest a delayed message's delivery time may lie ahead (RocketMQ's timerMaxDelaySec; 40 days). */
+  timerMaxDelayMs: number;
 }
 
 /** Partial config as read from a file or flags. */
@@ -153,6 +155,7 @@ export function withDefaults(input: BrokerConfigInput): BrokerConfig {
     consumerExpiryMs: 5_000,
     maxConsumerConnections: 100_000,
     messageDelayLevel: DEFAULT_DELAY_LEVELS,
+    timerMaxDelayMs: 40 * 24 * 60 * 60 * 1000,
     ...input,
   };
 }

@@ -9,25 +9,26 @@ import type { Logger } from '../common/logger.js';
 import type { BrokerServiceHandlers } from '../gen/internal/ledgermq/v1/BrokerService.js';
 import type { OffsetService } from './offset-service.js';
 import type { TopicConfig as TopicConfigWire } from '../gen/internal/ledgermq/v1/TopicConfig.js';
+import type { GroupConfig as GroupConfigWire } from '../gen/internal/ledgermq/v1/GroupConfig.js';
 import type { BrokerMetrics } from './broker-metrics.js';
 import { consumerServiceHandlers } from './broker-grpc-consumers.js';
 import type { ConsumerRegistry } from './consumer-registry.js';
 import { answer, OK } from './grpc-answer.js';
 import { pullServiceHandlers } from './broker-grpc-pulls.js';
 import type { OpenPullStreams } from './broker-grpc-pulls.js';
-import type { TopicConfig } from './meta-command.js';
+import type { GroupConfig, RetryBackoff, TopicConfig } from './meta-command.js';
 import { toIncoming, toMessageData } from './message-wire.js';
 import type { PopService } from './pop-service.js';
 import type { PullService } from './pull-service.js';
 import type { ReplicatedLog } from './replicated-log.js';
 import type { RetryService } from './retry-service.js';
-import type { SendService } from './send-service.js';
+import type { ProduceService } from './produce-service.js';
 import type { TopicService } from './topic-service.js';
 import { adminServiceHandlers } from './broker-grpc-admin.js';
 import type { AdminHandlerDeps } from './broker-grpc-admin.js';
 
 export interface BrokerGrpcDeps extends AdminHandlerDeps {
-  sender: SendService;
+  producer: ProduceService;
   popper: PopService;
   puller: PullService;
   topics: TopicService;
@@ -47,6 +48,10 @@ function topicToWire(topic: TopicConfig): TopicConfigWire {
   return { name: topic.name, readQueues: topic.readQueues, writeQueues: topic.writeQueues, perm: topic.perm, messageTypes: topic.messageTypes };
 }
 
+function groupToWire(group: GroupConfig & { retryBackoff: RetryBackoff }): GroupConfigWire {
+  return { name: group.name, maxDeliveryAttempts: group.maxDeliveryAttempts, retryBackoff: group.retryBackoff, consumeOrderly: group.consumeOrderly ?? false };
+}
+
 /** Builds the BrokerService handlers. */
 export function brokerServiceHandlers(deps: BrokerGrpcDeps): BrokerServiceHandlers {
   const { logger } = deps;
@@ -54,7 +59,7 @@ export function brokerServiceHandlers(deps: BrokerGrpcDeps): BrokerServiceHandle
     SendMessages(call, callback) {
       answer(logger, callback, async () => {
         const request = call.request;
-        const results = await deps.sender.send(request.topic, request.queueId, request.messages.map(toIncoming));
+        const results = await deps.producer.send(request.topic, request.queueId, request.messages.map(toIncoming));
         deps.metrics.messagesIn.inc({ topic: request.topic }, results.length);
         deps.metrics.bytesIn.inc({ topic: request.topic }, request.messages.reduce((sum, m) => sum + m.body.length, 0));
         return { entries: results.map((r) => ({ messageId: r.messageId, queueId: r.queueId, queueOffset: r.queueOffset })) };
@@ -138,8 +143,9 @@ export function brokerServiceHandlers(deps: BrokerGrpcDeps): BrokerServiceHandle
           name: wire.name,
           maxDeliveryAttempts: wire.maxDeliveryAttempts > 0 ? wire.maxDeliveryAttempts : undefined,
           retryBackoff: backoff ? { initialMs: Number(backoff.initialMs), maxMs: Number(backoff.maxMs), multiplier: backoff.multiplier } : undefined,
+          consumeOrderly: { CONSUME_ORDERLY_ON: true, CONSUME_ORDERLY_OFF: false }[call.request.consumeOrderlyChange as string],
         });
-        return { group: { name: group.name, maxDeliveryAttempts: group.maxDeliveryAttempts, retryBackoff: group.retryBackoff } };
+        return { group: groupToWire(group) };
       });
     },
     DeleteGroup(call, callback) {
@@ -150,8 +156,7 @@ export function brokerServiceHandlers(deps: BrokerGrpcDeps): BrokerServiceHandle
     },
     GetGroup(call, callback) {
       answer(logger, callback, async () => {
-        const group = await deps.topics.group(call.request.name, call.request.autoCreate);
-        return { group: { name: group.name, maxDeliveryAttempts: group.maxDeliveryAttempts, retryBackoff: group.retryBackoff } };
+        return { group: groupToWire(await deps.topics.group(call.request.name, call.request.autoCreate)) };
       });
     },
     ...adminServiceHandlers(deps),

@@ -43,6 +43,8 @@ import { OffsetService } from './offset-service.js';
 import { parseDelayLevels } from './delay-levels.js';
 import { RetryService } from './retry-service.js';
 import { SCHEDULE_TOPIC, ScheduleService } from './schedule-service.js';
+import { TimerService } from './timer-service.js';
+import { ProduceService } from './produce-service.js';
 import { PopService } from './pop-service.js';
 import { PullService } from './pull-service.js';
 import { PopState } from './pop-state.js';
@@ -80,6 +82,7 @@ export class BrokerNode {
   private checkpointRunning: Promise<void> = Promise.resolve();
   private scrubber: CommitLogScrubber | null = null;
   private schedule: ScheduleService | null = null;
+  private timers: TimerService | null = null;
 
   private constructor(
     readonly config: BrokerConfig,
@@ -238,6 +241,9 @@ export class BrokerNode {
     stateMachine.onDispatch((topic) => {
       if (topic === SCHEDULE_TOPIC) schedule.wake();
     });
+    const timers = new TimerService({ config, log, index: metaStore.timerIndex, reader, sender, pipeline, logger });
+    metaStore.timerIndex.onAdded(() => timers.wake());
+    const producer = new ProduceService({ config, sender, topics, delayLevels });
     const puller = new PullService({
       config, log, commitLog, consumeQueues, topics, waiters, reader, popState,
       replicas: raft === null ? null : { followersHolding: (index) => raft.followersHolding(index) },
@@ -248,7 +254,7 @@ export class BrokerNode {
     const configEditor = new BrokerConfigEditor(config, config.dataDir);
     const server = new grpc.Server({ 'grpc.max_receive_message_length': config.maxBatchBytes + 1024 * 1024 });
     server.addService(loadInternal().ledgermq.v1.BrokerService.service, timedHandlers(brokerServiceHandlers({
-      sender, popper, puller, topics, offsets, consumers, retries, log, metrics, logger, maxPullsPerStream: config.maxPullsPerStream, pullStreams,
+      producer, popper, puller, topics, offsets, consumers, retries, log, metrics, logger, maxPullsPerStream: config.maxPullsPerStream, pullStreams,
       transferLeadership: raft === null ? null : (target) => transferLeadership(raft, log, target, TRANSFER_TIMEOUT_MS),
       nodeId: config.nodeId,
       query: new MessageQuery({ index: metaStore.messageIndex, reader, fences }),
@@ -299,6 +305,7 @@ export class BrokerNode {
         if (log.isLeader()) {
           consumers.restart();
           schedule.wake();
+          timers.wake();
         }
       }, (index) => stateMachine.waitApplied(index));
     }
@@ -334,8 +341,10 @@ export class BrokerNode {
     topicTable.onDeleted((kind, name) => (kind === 'topic' ? metrics.forgetTopic(name) : metrics.forgetConsumerGroup(name)));
     holder.node = node;
     node.schedule = schedule;
-    // Scheduled retries left by an earlier run (a leader of one node never changes role).
+    node.timers = timers;
+    // Scheduled retries and delayed messages left by an earlier run (a leader of one node never changes role).
     schedule.wake();
+    timers.wake();
     if (raft === null || raft.isMember) registrar.start();
     else logger.warn({ node: config.nodeId }, 'this node was removed from its group: it does not register with the NameServers; stop it');
     node.checkpointTimer = setInterval(() => node.scheduleCheckpoint(), config.dispatchCheckpointIntervalMs);
@@ -453,6 +462,7 @@ export class BrokerNode {
     }
     clearInterval(this.checkpointTimer);
     this.schedule?.stop();
+    this.timers?.stop();
     await this.scrubber?.stop();
     await this.registrar.stop();
     // Long-lived PullStreams would hold tryShutdown forever; parked requests end unanswered or empty.

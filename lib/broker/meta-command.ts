@@ -28,6 +28,12 @@ export interface GroupConfig {
    * settings; they apply it. Absent in groups created before it existed: the broker's default applies.
    */
   retryBackoff?: RetryBackoff;
+  /**
+   * FIFO consumption (RocketMQ's consumeMessageOrderly): a pop hands out nothing from a queue while
+   * an earlier delivery of it is still invisible, so a message group's next message waits until the
+   * previous one is acked or has run out of attempts (then dead-lettered). Absent: false.
+   */
+  consumeOrderly?: boolean;
 }
 
 /** An exponential retry backoff (apache.rocketmq.v2.ExponentialBackoff, in milliseconds). */
@@ -128,10 +134,22 @@ export interface DeleteGroupCommand {
   name: string;
 }
 
-export type MetaCommand =
-  | PutTopicCommand | PutGroupCommand | DeleteTopicCommand | DeleteGroupCommand | PopCommand | AckCommand | ChangeInvisibleCommand | CommitOffsetCommand | ResetOffsetCommand;
+/**
+ * Drops delayed messages that can never be delivered (their real topic is gone or refuses them):
+ * their timer rows (lib/store/timer-index.ts keys) are removed, in dispatch order.
+ */
+export interface CancelTimersCommand {
+  kind: 'timer.cancel';
+  rows: string[];
+}
 
-const KNOWN_KINDS: ReadonlySet<string> = new Set<MetaCommand['kind']>(['topic.put', 'group.put', 'topic.delete', 'group.delete', 'pop', 'ack', 'changeInvisible', 'offset.commit', 'offset.reset']);
+export type MetaCommand =
+  | PutTopicCommand | PutGroupCommand | DeleteTopicCommand | DeleteGroupCommand | PopCommand | AckCommand | ChangeInvisibleCommand | CommitOffsetCommand | ResetOffsetCommand
+  | CancelTimersCommand;
+
+const KNOWN_KINDS: ReadonlySet<string> = new Set<MetaCommand['kind']>([
+  'topic.put', 'group.put', 'topic.delete', 'group.delete', 'pop', 'ack', 'changeInvisible', 'offset.commit', 'offset.reset', 'timer.cancel',
+]);
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });
 

@@ -64,6 +64,15 @@ export interface PopServiceDeps {
 }
 
 const MAX_POP_BATCH = 1024;
+
+/** How one pop request hands out messages. */
+interface PopRules {
+  invisibleMs: number;
+  filter: TagFilter;
+  maxDeliveryAttempts: number;
+  /** The group consumes orderly (FIFO): see GroupConfig.consumeOrderly. */
+  orderly: boolean;
+}
 const MAX_SCAN_UNITS = 1024;
 
 /** See the file comment. */
@@ -96,12 +105,13 @@ export class PopService {
     const topic = await this.deps.topics.topic(request.topic, false);
     if ((topic.perm & PERM_READ) === 0) throw new LedgerError('FORBIDDEN', `topic ${topic.name} is not readable`);
     if (request.queueId >= topic.readQueues) throw new LedgerError('BAD_REQUEST', `topic ${topic.name} has no queue ${request.queueId}`);
-    const { maxDeliveryAttempts } = await this.deps.topics.group(request.group, true);
+    const { maxDeliveryAttempts, consumeOrderly } = await this.deps.topics.group(request.group, true);
+    const rules: PopRules = { invisibleMs, filter, maxDeliveryAttempts, orderly: consumeOrderly === true };
     const deadline = this.clock() + request.pollTimeoutMs;
     let timedOut = false;
     for (;;) {
       const popped = await this.withLock(`${request.group}\u0000${request.topic}`, () =>
-        this.popOnce(request, topic.readQueues, invisibleMs, filter, maxDeliveryAttempts),
+        this.popOnce(request, topic.readQueues, rules),
       );
       const now = this.clock();
       if (popped.length > 0 || timedOut || now >= deadline) return popped;
@@ -118,7 +128,7 @@ export class PopService {
     checkGroupName(group);
     checkTopicName(topic);
     this.requireLeader();
-    await this.deps.topics.group(group, false);
+    const { consumeOrderly } = await this.deps.topics.group(group, false);
     const outcomes: AckOutcome[] = handles.map(() => null);
     const commands: AckCommand[] = [];
     const commandSlots: number[] = [];
@@ -142,6 +152,8 @@ export class PopService {
         }
       });
     }
+    // An ack may unlock a FIFO queue: parked pops of the group look again.
+    if (consumeOrderly === true) for (const queueId of new Set(commands.map((c) => c.queueId))) this.deps.waiters.notify(topic, queueId);
     return outcomes;
   }
 
@@ -213,8 +225,9 @@ export class PopService {
     await this.deps.pipeline.submitMeta(exhausted.map(({ offset, handleSeq }) => ({ kind: 'ack', group, topic, queueId, offset, handleSeq })));
   }
 
-  private async popOnce(request: PopRequest, readQueues: number, invisibleMs: number, filter: TagFilter, maxDeliveryAttempts: number): Promise<PoppedMessage[]> {
+  private async popOnce(request: PopRequest, readQueues: number, rules: PopRules): Promise<PoppedMessage[]> {
     const { popState, consumeQueues, config } = this.deps;
+    const { invisibleMs, filter, maxDeliveryAttempts, orderly } = rules;
     const now = this.clock();
     const visibleAtMs = now + invisibleMs;
     const queueIds = request.queueId >= 0 ? [request.queueId] : this.rotation(readQueues);
@@ -224,6 +237,8 @@ export class PopService {
     for (const queueId of queueIds) {
       if (remaining <= 0) break;
       const state = popState.queue(request.group, request.topic, queueId);
+      // FIFO: a queue with a delivery still invisible is locked; its next messages wait for it.
+      if (orderly && state.hasInvisible(now)) continue;
       const queue = consumeQueues.queue(request.topic, queueId);
       const offsets: number[] = [];
       const exhausted: Array<{ offset: number; message: StoredMessage; handleSeq: number }> = [];

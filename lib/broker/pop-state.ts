@@ -34,6 +34,12 @@ export class QueuePopState {
     return due.slice(0, limit);
   }
 
+  /** Whether some delivery is still invisible at `nowMs` (a FIFO queue is locked until none is). */
+  hasInvisible(nowMs: number): boolean {
+    for (const entry of this.inflight.values()) if (entry.visibleAtMs > nowMs) return true;
+    return false;
+  }
+
   /** Earliest time an inflight entry becomes visible again, or `null`. */
   nextVisibleAtMs(): number | null {
     let earliest: number | null = null;

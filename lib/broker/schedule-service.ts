@@ -8,6 +8,7 @@
  * reaches the schedule topic or the earliest head falls due.
  */
 import type { Logger } from '../common/logger.js';
+import { WakeableLoop } from '../common/wakeable-loop.js';
 import type { CommitLog } from '../store/commit-log.js';
 import type { ConsumeQueueStore } from '../store/consume-queue-store.js';
 import type { MessageReader } from './message-reader.js';
@@ -46,46 +47,21 @@ const BATCH = 64;
 const ERROR_PAUSE_MS = 1_000;
 
 export class ScheduleService {
-  private timer: NodeJS.Timeout | undefined;
-  private running = false;
-  private again = false;
-  private stopped = false;
+  private readonly loop: WakeableLoop;
   private readonly clock: () => number;
 
   constructor(private readonly deps: ScheduleServiceDeps) {
     this.clock = deps.clock ?? Date.now;
+    this.loop = new WakeableLoop(() => this.round(), (error) => deps.logger.warn({ err: error }, 'schedule round failed; retrying'), ERROR_PAUSE_MS);
   }
 
   /** Looks for due messages now (a message reached the schedule topic, or leadership changed). */
   wake(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    clearTimeout(this.timer);
-    this.running = true;
-    void this.round()
-      .then((nextDueMs) => this.schedule(this.again ? 0 : nextDueMs), (error: unknown) => {
-        this.deps.logger.warn({ err: error }, 'schedule round failed; retrying');
-        this.schedule(ERROR_PAUSE_MS);
-      })
-      .finally(() => {
-        this.running = false;
-        this.again = false;
-      });
+    this.loop.wake();
   }
 
   stop(): void {
-    this.stopped = true;
-    clearTimeout(this.timer);
-  }
-
-  private schedule(delayMs: number | null): void {
-    if (delayMs === null || this.stopped) return;
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.wake(), Math.max(0, delayMs));
-    this.timer.unref();
+    this.loop.stop();
   }
 
   /** Moves every due head; returns ms until the earliest remaining head falls due, or null. */

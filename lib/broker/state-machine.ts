@@ -13,6 +13,8 @@ import type { ConsumeQueueStore } from '../store/consume-queue-store.js';
 import { decodeMessageBatch } from '../store/message-codec.js';
 import { emptyWriteBatch, inflightKey } from '../store/meta-store.js';
 import type { MessageToIndex } from '../store/message-index.js';
+import { TIMER_ROW_PROPERTY, TIMER_TOPIC } from '../store/timer-index.js';
+import type { TimerRow } from '../store/timer-index.js';
 import type { LogCheckpoint, MetaStore, MetaWriteBatch } from '../store/meta-store.js';
 import { EntryType, RECORD_HEADER_SIZE_BYTES } from '../store/record-format.js';
 import { tagHash } from '../store/tag-hash.js';
@@ -186,7 +188,11 @@ export class StateMachine {
       // A deleted topic's ConsumeQueues go in dispatch order, so a replay from an older dispatch
       // checkpoint (which dispatches the topic's messages again) deletes them again too.
       if (entry.index > this.lastDispatched.index) {
-        for (const command of commands) if (command.kind === 'topic.delete') await this.options.consumeQueues.deleteTopic(command.name);
+        for (const command of commands) {
+          if (command.kind === 'topic.delete') await this.options.consumeQueues.deleteTopic(command.name);
+          // Timer rows change in dispatch order too (lib/store/timer-index.ts).
+          if (command.kind === 'timer.cancel') this.options.metaStore.timerIndex.remove(command.rows, this.options.onFatal);
+        }
       }
       if (entry.index > this.metaCheckpoint.index) result = this.applyMeta(commands, { index: entry.index, nextPosition });
     } else if (entry.type === EntryType.CONFIG_CHANGE && entry.index > this.metaCheckpoint.index) {
@@ -203,7 +209,12 @@ export class StateMachine {
     const bodyPosition = entry.position + RECORD_HEADER_SIZE_BYTES;
     const queues = new Map<string, { topic: string; queueId: number }>();
     const indexed: MessageToIndex[] = [];
+    const timerRows: TimerRow[] = [];
+    const timersDone: string[] = [];
     for (const { message, offset, size } of decodeMessageBatch(entry.body)) {
+      // A delivered delayed copy ends its timer row, even when its topic is gone (it is not retried).
+      const timerRow = message.properties[TIMER_ROW_PROPERTY];
+      if (timerRow !== undefined) timersDone.push(timerRow);
       // Committed after its topic was deleted (and before it was created again): not dispatched.
       if (this.options.fences.deadAt('topic', message.topic, entry.index)) continue;
       const queue = this.options.consumeQueues.queue(message.topic, message.queueId);
@@ -214,10 +225,15 @@ export class StateMachine {
         topic: message.topic, queueId: message.queueId, queueOffset, position: bodyPosition + offset, size, storeTimestampMs: entry.storeTimestampMs,
         entryIndex: entry.index, messageId: message.messageId, keys: message.keys,
       });
+      if (message.topic === TIMER_TOPIC) {
+        timerRows.push({ dueMs: message.deliveryTimestampMs, position: bodyPosition + offset, size, queueOffset, entryIndex: entry.index });
+      }
       queues.set(`${message.queueId}\u0000${message.topic}`, { topic: message.topic, queueId: message.queueId });
     }
     // Queued before the dispatch checkpoint that covers this entry: a replay rebuilds what a crash lost.
     this.options.metaStore.messageIndex.add(indexed, this.options.onFatal);
+    this.options.metaStore.timerIndex.add(timerRows, this.options.onFatal);
+    this.options.metaStore.timerIndex.remove(timersDone, this.options.onFatal);
     for (const { topic, queueId } of queues.values()) for (const listener of this.dispatchListeners) listener(topic, queueId);
     return { kind: 'messages', placed };
   }
@@ -268,6 +284,8 @@ export class StateMachine {
         batch.progressDelete.push(...popState.forget('group', command.name));
         fence('group', command.name, fences.deleted('group', command.name, index));
         return null;
+      case 'timer.cancel':
+        return null; // applied in dispatch order (see applyEntry)
       default:
         // Consumer progress of a topic or group deleted before this entry (and not created again): dropped.
         if (fences.deadAt('topic', command.topic, index) || fences.deadAt('group', command.group, index)) return droppedOutcome(command);
@@ -276,7 +294,7 @@ export class StateMachine {
   }
 
   /** Pop, ack, visibility and offset commands. */
-  private applyProgressCommand(command: Exclude<MetaCommand, { kind: 'topic.put' | 'group.put' | 'topic.delete' | 'group.delete' }>, batch: MetaWriteBatch): CommandOutcome | null {
+  private applyProgressCommand(command: Exclude<MetaCommand, { kind: 'topic.put' | 'group.put' | 'topic.delete' | 'group.delete' | 'timer.cancel' }>, batch: MetaWriteBatch): CommandOutcome | null {
     const { popState } = this.options;
     switch (command.kind) {
       case 'pop': {

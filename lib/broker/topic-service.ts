@@ -55,7 +55,9 @@ export class TopicService {
     if (!Number.isInteger(topic.readQueues) || topic.readQueues < 1 || topic.readQueues > 1024) throw bad('read queues must be 1..1024');
     if (!Number.isInteger(topic.writeQueues) || topic.writeQueues < 1 || topic.writeQueues > 1024) throw bad('write queues must be 1..1024');
     if ((topic.perm & ~(PERM_READ | PERM_WRITE)) !== 0) throw bad('perm must combine 2 (write) and 4 (read)');
-    const messageTypes = topic.messageTypes.length > 0 ? topic.messageTypes : [MESSAGE_TYPE_NORMAL];
+    // No types given: keep the topic's (a new topic accepts NORMAL).
+    const messageTypes = topic.messageTypes.length > 0 ? topic.messageTypes : (this.table.topic(topic.name)?.messageTypes ?? [MESSAGE_TYPE_NORMAL]);
+    for (const type of messageTypes) if (!Number.isInteger(type) || type < 1 || type > 4) throw bad(`message type ${type} is not NORMAL (1), FIFO (2), DELAY (3) or TRANSACTION (4)`);
     await this.pipeline.submitMeta([{ kind: 'topic.put', topic: { ...topic, messageTypes } }]);
     return this.mustHaveTopic(topic.name);
   }
@@ -82,6 +84,7 @@ export class TopicService {
       name: update.name,
       maxDeliveryAttempts: update.maxDeliveryAttempts ?? current?.maxDeliveryAttempts ?? this.config.maxDeliveryAttempts,
       retryBackoff: update.retryBackoff ?? current?.retryBackoff ?? this.defaultBackoff(),
+      consumeOrderly: update.consumeOrderly ?? current?.consumeOrderly ?? false,
     };
     if (!Number.isInteger(next.maxDeliveryAttempts) || next.maxDeliveryAttempts < 1 || next.maxDeliveryAttempts > 1000) {
       throw new LedgerError('BAD_REQUEST', `group ${update.name}: max delivery attempts must be 1..1000`);

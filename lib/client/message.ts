@@ -20,6 +20,14 @@ export interface Message {
    * queue, in send order, and are not retried on another queue.
    */
   messageGroup?: string;
+  /**
+   * Delayed delivery: the time (ms since the epoch) the message becomes visible to consumers, at
+   * most the broker's timerMaxDelayMs (40 days) ahead. The broker stores it at once, replicated
+   * like any send, and delivers it at that time. Not with a message group.
+   */
+  deliveryTimestampMs?: number;
+  /** Delayed delivery by one of RocketMQ's delay levels (1 = 1 s ... 18 = 2 h); see deliveryTimestampMs. */
+  delayLevel?: number;
 }
 
 /** What a successful send tells the producer. */
@@ -61,14 +69,21 @@ export function toMessageData(message: Message, messageId: string = newMessageId
     body: typeof message.body === 'string' ? Buffer.from(message.body) : message.body,
     tag: message.tag ?? '',
     keys: message.keys ?? [],
-    properties: message.properties ?? {},
+    properties: message.delayLevel === undefined ? (message.properties ?? {}) : { ...message.properties, DELAY: String(message.delayLevel) },
     messageId,
     bornTimestampMs: Date.now(),
     bornHost: HOST,
     messageGroup: message.messageGroup ?? '',
-    deliveryTimestampMs: 0,
-    messageType: message.messageGroup ? MessageType.FIFO : MessageType.NORMAL,
+    deliveryTimestampMs: message.deliveryTimestampMs ?? 0,
+    messageType: messageTypeOf(message),
   };
+}
+
+/** The type the broker checks the message against (the topic must accept it). */
+function messageTypeOf(message: Message): number {
+  if (message.messageGroup) return MessageType.FIFO;
+  if ((message.deliveryTimestampMs ?? 0) > 0 || message.delayLevel !== undefined) return MessageType.DELAY;
+  return MessageType.NORMAL;
 }
 
 /** A received wire message with its location. */

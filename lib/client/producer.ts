@@ -8,6 +8,7 @@
  *
  * An acknowledged send is committed: durable (fsynced) on a majority of the group.
  */
+import { messageGroupSlot } from '../common/message-group-hash.js';
 import { LedgerError } from '../common/errors.js';
 import type { SendMessagesRequest } from '../gen/internal/ledgermq/v1/SendMessagesRequest.js';
 import type { SendMessagesResponse__Output } from '../gen/internal/ledgermq/v1/SendMessagesResponse.js';
@@ -176,9 +177,7 @@ export class Producer {
 
 /** The queue a FIFO message group always goes to (stable while the topic's queues do not change). */
 function queueOfGroup(queues: readonly MessageQueue[], messageGroup: string): MessageQueue {
-  let hash = 0;
-  for (let i = 0; i < messageGroup.length; i++) hash = (Math.imul(hash, 31) + messageGroup.charCodeAt(i)) | 0;
-  return queues[Math.abs(hash) % queues.length];
+  return queues[messageGroupSlot(messageGroup, queues.length)];
 }
 
 function pause(ms: number): Promise<void> {

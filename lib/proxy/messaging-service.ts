@@ -14,11 +14,12 @@ import type { MessagingServiceHandlers } from '../gen/v2/apache/rocketmq/v2/Mess
 import type { Status as V2StatusType } from '../gen/v2/apache/rocketmq/v2/Status.js';
 import type { TelemetryCommand__Output } from '../gen/v2/apache/rocketmq/v2/TelemetryCommand.js';
 import { checkGroupName, checkTopicName } from '../broker/name-rules.js';
+import { messageGroupSlot } from '../common/message-group-hash.js';
 import { peekBrokerGroup } from '../broker/receipt-handle.js';
 import type { BrokerGateway } from '../client/broker-gateway.js';
 import type { RouteSource } from '../client/route-source.js';
 import { retryPolicyOf, settingsFor } from './telemetry-settings.js';
-import type { GroupRetryPolicy, SettingsLimits } from './telemetry-settings.js';
+import type { GroupConsumePolicy, SettingsLimits } from './telemetry-settings.js';
 import { V2_OK, durationToMs, fromV2Message, messageTypeName, toV2Message, toV2Status, toTimestamp, v2Status } from './v2-codec.js';
 
 export interface MessagingServiceOptions {
@@ -95,9 +96,9 @@ export function messagingServiceHandlers(options: MessagingServiceOptions): Mess
 
   /** Ensures a consumer group exists on every live broker group (auto-created where allowed). */
   /** Creates the subscription group on every live broker group; answers its retry policy (from the first). */
-  async function ensureGroup(group: string): Promise<GroupRetryPolicy | null> {
+  async function ensureGroup(group: string): Promise<GroupConsumePolicy | null> {
     checkGroupName(group);
-    let policy: GroupRetryPolicy | null = null;
+    let policy: GroupConsumePolicy | null = null;
     for (const g of await routes.groups()) {
       if (!g.leaderAddress) continue;
       const answer = await gateway.getGroup(g.group, { name: group, autoCreate: true }, options.brokerTimeoutMs);
@@ -146,7 +147,11 @@ export function messagingServiceHandlers(options: MessagingServiceOptions): Mess
         const topic = messages[0].topic ?? '';
         if (messages.some((m) => m.topic !== topic)) throw new LedgerError('BAD_REQUEST', 'every message of a batch must have the same topic');
         const groups = await groupsOf(topic);
-        const target = groups[nextGroup++ % groups.length];
+        // A FIFO message group always goes to one broker group (then the broker keeps it in one queue).
+        const messageGroup = messages[0].messageGroup ?? '';
+        const target = messageGroup !== ''
+          ? [...groups].sort((a, b) => (a.group < b.group ? -1 : 1))[messageGroupSlot(messageGroup, groups.length)]
+          : groups[nextGroup++ % groups.length];
         const response = await gateway.sendMessages(target.group, { topic, queueId: -1, messages }, options.brokerTimeoutMs);
         return {
           entries: response.entries.map((entry) => ({ status: V2_OK, messageId: entry.messageId, transactionId: '', offset: entry.queueOffset })),
@@ -269,7 +274,7 @@ export function messagingServiceHandlers(options: MessagingServiceOptions): Mess
         if (!command.settings) return;
         const settings = command.settings;
         const group = settings.subscription?.group?.name;
-        const reply = (policy: GroupRetryPolicy | null): void => {
+        const reply = (policy: GroupConsumePolicy | null): void => {
           call.write({ status: V2_OK, settings: settingsFor(settings, options.limits, policy) });
         };
         if (!group) {

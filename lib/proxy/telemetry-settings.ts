@@ -19,26 +19,29 @@ export interface SettingsLimits {
   longPollingTimeoutMs: number;
 }
 
-/** A consumer group's retry policy as the brokers keep it. */
-export interface GroupRetryPolicy {
+/** How a consumer group consumes, as the brokers keep it: its retry policy and whether it is FIFO. */
+export interface GroupConsumePolicy {
   /** Deliveries before the dead-letter queue (the first included). */
   maxDeliveryAttempts: number;
   initialBackoffMs: number;
   maxBackoffMs: number;
   multiplier: number;
+  /** FIFO consumption (GroupConfig.consume_orderly): a PushConsumer then consumes each queue's messages one by one, in order. */
+  fifo: boolean;
 }
 
 /** RocketMQ's defaults (16 retries; ExponentialRetryPolicy 1 s × 2 up to 2 h), for a group no broker described. */
-export const DEFAULT_RETRY_POLICY: GroupRetryPolicy = { maxDeliveryAttempts: 17, initialBackoffMs: 1_000, maxBackoffMs: 2 * 60 * 60 * 1000, multiplier: 2 };
+export const DEFAULT_RETRY_POLICY: GroupConsumePolicy = { maxDeliveryAttempts: 17, initialBackoffMs: 1_000, maxBackoffMs: 2 * 60 * 60 * 1000, multiplier: 2, fifo: false };
 
 /** The retry policy of a group config answered by a broker. */
-export function retryPolicyOf(group: GroupConfig__Output): GroupRetryPolicy {
+export function retryPolicyOf(group: GroupConfig__Output): GroupConsumePolicy {
   const backoff = group.retryBackoff;
   return {
     maxDeliveryAttempts: group.maxDeliveryAttempts > 0 ? group.maxDeliveryAttempts : DEFAULT_RETRY_POLICY.maxDeliveryAttempts,
     initialBackoffMs: backoff ? Number(backoff.initialMs) : DEFAULT_RETRY_POLICY.initialBackoffMs,
     maxBackoffMs: backoff ? Number(backoff.maxMs) : DEFAULT_RETRY_POLICY.maxBackoffMs,
     multiplier: backoff ? backoff.multiplier : DEFAULT_RETRY_POLICY.multiplier,
+    fifo: group.consumeOrderly,
   };
 }
 
@@ -46,7 +49,7 @@ export function retryPolicyOf(group: GroupConfig__Output): GroupRetryPolicy {
  * Answer to a client's settings; the client type decides between publishing and subscription.
  * `policy`: the consumer group's retry policy (null: RocketMQ's defaults).
  */
-export function settingsFor(client: Settings__Output, limits: SettingsLimits, policy: GroupRetryPolicy | null = null): Settings {
+export function settingsFor(client: Settings__Output, limits: SettingsLimits, policy: GroupConsumePolicy | null = null): Settings {
   const base: Settings = {
     clientType: client.clientType,
     accessPoint: client.accessPoint ?? undefined,
@@ -66,7 +69,7 @@ export function settingsFor(client: Settings__Output, limits: SettingsLimits, po
   const retry = policy ?? DEFAULT_RETRY_POLICY;
   return {
     ...base,
-    // Exponential (RocketMQ's GroupRetryPolicy type EXPONENTIAL): the Node client ignores customized backoff.
+    // Exponential (RocketMQ's GroupConsumePolicy type EXPONENTIAL): the Node client ignores customized backoff.
     backoffPolicy: {
       maxAttempts: retry.maxDeliveryAttempts,
       exponentialBackoff: { initial: msToDuration(retry.initialBackoffMs), max: msToDuration(retry.maxBackoffMs), multiplier: retry.multiplier },
@@ -74,7 +77,7 @@ export function settingsFor(client: Settings__Output, limits: SettingsLimits, po
     subscription: {
       group: client.subscription?.group ?? undefined,
       subscriptions: client.subscription?.subscriptions ?? [],
-      fifo: false,
+      fifo: retry.fifo,
       receiveBatchSize: limits.receiveBatchSize,
       longPollingTimeout: msToDuration(limits.longPollingTimeoutMs),
     },

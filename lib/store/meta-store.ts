@@ -17,6 +17,7 @@
  * | raft      | 'catchUp'                                         | { untilIndex } (null: the leader's commit) |
  * | fences    | kind NUL name (kind: topic, group)                | [{ from, to }] dead intervals of a deleted topic or group (lib/broker/deletion-fences.ts) |
  * | msgindex  | see lib/store/message-index.ts                    | where each message is, by key and by id |
+ * | timers    | see lib/store/timer-index.ts                      | delayed messages by due time       |
  * | raft      | 'wasMember'                                       | present once a membership naming this node was applied |
  * | raft      | 'membership'                                      | { members: [{ id, raftAddress, voter }] } (the last applied CONFIG_CHANGE; absent: the configured peers) |
  */
@@ -28,6 +29,8 @@ import type { GroupMembership } from '../raft/driver/group-membership.js';
 import type { DeadInterval } from '../broker/deletion-fences.js';
 import { MessageIndex } from './message-index.js';
 import type { IndexedMessage } from './message-index.js';
+import { TimerIndex } from './timer-index.js';
+import type { TimerRow } from './timer-index.js';
 
 /** A position in the CommitLog: the last entry covered and where the next one starts. */
 export interface LogCheckpoint {
@@ -97,6 +100,8 @@ export class MetaStore {
     private readonly fenceDb: Database<DeadInterval[], string>,
     /** The message index (lib/store/message-index.ts), in this environment so its writes are ordered with the checkpoints. */
     readonly messageIndex: MessageIndex,
+    /** The timer index (lib/store/timer-index.ts), ordered with the checkpoints the same way. */
+    readonly timerIndex: TimerIndex,
   ) {}
 
   /** Opens (creating) the environment in `dir`. */
@@ -112,6 +117,7 @@ export class MetaStore {
       root.openDB<RaftHardState | RaftCatchUp | GroupMembership | true, string>({ name: 'raft' }),
       root.openDB<DeadInterval[], string>({ name: 'fences' }),
       new MessageIndex(root.openDB<IndexedMessage, string>({ name: 'msgindex' })),
+      new TimerIndex(root.openDB<TimerRow, string>({ name: 'timers' })),
     );
   }
 
