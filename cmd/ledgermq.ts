@@ -373,9 +373,12 @@ bench
   .option('--window <n>', 'sends in flight at once, over all producers', positiveInt, 64)
   .option('--producers <n>', 'Producer instances', positiveInt, 4)
   .option('--batch <n>', 'messages per send (one batch request)', positiveInt, 1)
-  .action(async (flags: { namesrv: string; topic: string; size: number; count?: number; duration?: number; window: number; producers: number; batch: number }) => {
+  .option('--linger <ms>', "single sends: the producer's batching linger (0: sends of one event-loop turn share a batch)", nonNegativeInt, 0)
+  .option('--no-auto-batch', 'single sends: no transparent batching (each send is its own request)')
+  .action(async (flags: { namesrv: string; topic: string; size: number; count?: number; duration?: number; window: number; producers: number; batch: number; linger: number; autoBatch: boolean }) => {
     process.exitCode = await runProduceLoad({
       nameServers: nameServerList(flags), topic: flags.topic, sizeBytes: flags.size, producers: flags.producers, window: flags.window, batch: flags.batch,
+      batching: flags.autoBatch ? { lingerMs: flags.linger } : false,
       ...loadLimits(flags, { count: 100_000, durationSeconds: null }),
     });
   });

@@ -6,6 +6,7 @@
  * send latency (sync send: the broker answers once the batch is committed on a majority).
  */
 import { Producer } from '../client/producer.js';
+import type { SendBatchingOptions } from '../client/send-batcher.js';
 import { LatencyHistogram } from './latency-histogram.js';
 import { LoadProgress, reportLoad } from './load-report.js';
 import type { LoadCounters, LoadLimits } from './load-report.js';
@@ -17,11 +18,13 @@ export interface ProduceLoadOptions extends LoadLimits {
   producers: number;
   window: number;
   batch: number;
+  /** The producers' transparent batching of single sends (`batch` 1), or false for none. */
+  batching: SendBatchingOptions | false;
 }
 
 /** See the file comment. Exit code 1 when any send failed, else 0. */
 export async function runProduceLoad(options: ProduceLoadOptions): Promise<number> {
-  const producers = Array.from({ length: options.producers }, () => new Producer({ nameServers: options.nameServers }));
+  const producers = Array.from({ length: options.producers }, () => new Producer({ nameServers: options.nameServers, batching: options.batching }));
   const counters: LoadCounters = { messages: 0, bytes: 0, errors: 0, latency: new LatencyHistogram() };
   const deadline = options.durationSeconds === null ? Infinity : Date.now() + options.durationSeconds * 1000;
   let claimed = 0;
@@ -42,7 +45,9 @@ export async function runProduceLoad(options: ProduceLoadOptions): Promise<numbe
         const messages = Array.from({ length: size }, () => ({ topic: options.topic, body }));
         const started = process.hrtime.bigint();
         try {
-          await producer.sendBatch(messages);
+          // Single sends go through send() and its transparent batching; larger ones are explicit batches.
+          if (size === 1) await producer.send(messages[0]);
+          else await producer.sendBatch(messages);
           counters.latency.record(Number(process.hrtime.bigint() - started) / 1e6);
           counters.messages += size;
           counters.bytes += size * options.sizeBytes;
@@ -56,7 +61,8 @@ export async function runProduceLoad(options: ProduceLoadOptions): Promise<numbe
   } finally {
     const seconds = progress.stop();
     for (const producer of producers) producer.shutdown();
-    reportLoad('produce', { topic: options.topic, sizeBytes: options.sizeBytes, producers: options.producers, window: options.window, batch: options.batch }, counters, seconds);
+    const batching = options.batching === false ? 'off' : `linger ${options.batching.lingerMs ?? 0} ms`;
+    reportLoad('produce', { topic: options.topic, sizeBytes: options.sizeBytes, producers: options.producers, window: options.window, batch: options.batch, autoBatch: batching }, counters, seconds);
   }
   return counters.errors > 0 ? 1 : 0;
 }

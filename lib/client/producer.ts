@@ -19,6 +19,8 @@ import { newMessageId } from './client-options.js';
 import { toMessageData } from './message.js';
 import type { Message, SendResult } from './message.js';
 import type { MessageQueue } from './queue-allocation.js';
+import { SendBatcher } from './send-batcher.js';
+import type { SendBatchingOptions } from './send-batcher.js';
 import { SendFaultTracker } from './send-fault-tracker.js';
 import { writableQueues } from './topic-queues.js';
 
@@ -29,6 +31,12 @@ export interface ProducerOptions extends ClientOptions {
   retryBackoffMs?: number;
   /** Skip groups that were slow or failing (default true). */
   latencyAvoidance?: boolean;
+  /**
+   * Single sends (send, sendAsync, sendOneway) issued close together go out as one batch (see
+   * send-batcher.ts); default on with a linger of 0 (sends of one event-loop turn). `false` sends
+   * each alone.
+   */
+  batching?: SendBatchingOptions | false;
 }
 
 const MAX_BACKOFF_MS = 1_000;
@@ -45,12 +53,14 @@ export class Producer {
   private closed = false;
   /** One-way sends that failed (they have no caller to tell). */
   onewayFailures = 0;
+  private readonly batcher: SendBatcher | null;
 
   constructor(options: ProducerOptions) {
     this.context = new ClientContext(options);
     this.retries = options.retries ?? 2;
     this.retryBackoffMs = options.retryBackoffMs ?? 100;
     this.latencyAvoidance = options.latencyAvoidance ?? true;
+    this.batcher = options.batching === false ? null : new SendBatcher((messages) => this.sendBatch(messages), options.batching);
   }
 
   get clientId(): string {
@@ -59,6 +69,7 @@ export class Producer {
 
   /** Sends one message and resolves once it is committed (RocketMQ's synchronous send). */
   async send(message: Message): Promise<SendResult> {
+    if (this.batcher !== null) return this.batcher.send(message);
     const [result] = await this.sendBatch([message]);
     return result;
   }
@@ -74,9 +85,9 @@ export class Producer {
     );
   }
 
-  /** Sends without waiting for or reporting the outcome (RocketMQ's one-way send); no retries. */
+  /** Sends without waiting for or reporting the outcome (RocketMQ's one-way send); failures are only counted. */
   sendOneway(message: Message): void {
-    this.sendBatch([message], 0).catch(() => {
+    (this.batcher !== null ? this.batcher.send(message) : this.sendBatch([message], 0)).catch(() => {
       this.onewayFailures += 1;
     });
   }
@@ -158,6 +169,7 @@ export class Producer {
   /** Closes connections; later sends fail. Idempotent. */
   shutdown(): void {
     if (this.closed) return;
+    this.batcher?.flushAll();
     this.closed = true;
     this.context.close();
   }
