@@ -21,6 +21,7 @@ import { runConsumeBench } from '../lib/bench/consume-bench.js';
 import { runLongPollBench } from '../lib/bench/longpoll-bench.js';
 import { runConsumeLoad } from '../lib/bench/load-consume.js';
 import { runProduceLoad } from '../lib/bench/load-produce.js';
+import { newSeed, runQueryBench } from '../lib/bench/query-bench.js';
 import { runLocalCluster } from '../lib/cluster/up-command.js';
 import { NamesrvProcess } from '../lib/process/namesrv-process.js';
 
@@ -348,13 +349,20 @@ function parseTopicAttributes(text: string): number[] {
   return types;
 }
 
+/** An integer CLI value in [low, high]. */
+function intInRange(value: string, low: number, high: number): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < low || n > high) throw new InvalidArgumentError(`expected an integer from ${low} to ${high}, got ${value}`);
+  return n;
+}
+
 function nonNegativeInt(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`expected a non-negative integer, got ${value}`);
   return n;
 }
 
-const bench = program.command('bench').description('load against a running cluster (produce, consume), and benchmarks on a fresh local 3-node group (consume-compare, longpoll)');
+const bench = program.command('bench').description('load against a running cluster (produce, consume), and benchmarks on a fresh local 3-node group (consume-compare, longpoll, query)');
 
 /** --count / --duration: a run ends at whichever comes first; `fallback` when neither is given. */
 function loadLimits(flags: { count?: number; duration?: number }, fallback: { count: number | null; durationSeconds: number | null }): { count: number | null; durationSeconds: number | null } {
@@ -447,6 +455,32 @@ bench
       parked: flags.parked, queues: flags.queues, channels: flags.channels, transport: flags.transport, rampPerSecond: flags.rampPerSecond, staggerFirstTimeouts: flags.stagger, pollTimeoutMs: flags.pollTimeoutMs, cpuWindowSeconds: flags.cpuWindowSeconds,
       sends: flags.sends, sendIntervalMs: flags.sendIntervalMs, officialSends: flags.officialSends, basePort: flags.basePort, strict: flags.strict,
       targetCpuPercent: flags.targetCpuPercent, targetDeliveryMs: flags.targetDeliveryMs,
+    });
+  });
+
+bench
+  .command('query')
+  .description('query by key and by message id among N stored messages (fresh local group), on the leader and a follower, and after a follower is killed with SIGKILL and restarted')
+  .option('-n, --count <n>', 'messages stored before the queries', positiveInt, 1_000_000)
+  .option('--size <bytes>', 'body bytes per message (at least 16)', (value: string) => intInRange(value, 16, 4 * 1024 * 1024), 64)
+  .option('--queues <n>', 'queues of the topic', positiveInt, 8)
+  .option('--batch <n>', 'messages per producer batch', positiveInt, 128)
+  .option('--window <n>', 'producer batches in flight', positiveInt, 16)
+  .option('--samples <n>', 'unique keys, and message ids, queried per node', positiveInt, 200)
+  .option('--absent <n>', 'keys nobody sent, queried per node', positiveInt, 20)
+  .option('--warm-up <n>', 'untimed key queries per node before the timed ones', nonNegativeInt, 2_000)
+  .option('--hot-every <n>', 'every n-th message also carries a shared hot key', positiveInt, 1_000)
+  .option('--hits-per-hot-key <n>', 'messages per hot key (at most 64, one answer)', (value: string) => intInRange(value, 1, 64), 50)
+  .option('--burst <n>', 'messages sent right before a follower is killed (0 skips the crash phase)', nonNegativeInt, 20_000)
+  .option('--verify-in-flight <n>', 'queries in flight when checking the burst on the restarted follower', positiveInt, 8)
+  .option('--seed <n>', 'seed of the samples (default: a new one, printed)', nonNegativeInt)
+  .option('--base-port <port>', 'first port of the bench cluster', positiveInt, 24_200)
+  .option('--max-store-seconds <s>', 'stop storing after this long (the run then fails, after querying what was stored)', positiveInt, 480)
+  .action(async (flags: { count: number; size: number; queues: number; batch: number; window: number; samples: number; absent: number; hotEvery: number; hitsPerHotKey: number; burst: number; verifyInFlight: number; warmUp: number; seed?: number; basePort: number; maxStoreSeconds: number }) => {
+    process.exitCode = await runQueryBench({
+      count: flags.count, bodyBytes: flags.size, queues: flags.queues, batchMessages: flags.batch, window: flags.window, samples: flags.samples, absentSamples: flags.absent,
+      hotEvery: flags.hotEvery, hitsPerHotKey: flags.hitsPerHotKey, burst: flags.burst, verifyInFlight: flags.verifyInFlight, warmUpQueries: flags.warmUp, seed: flags.seed ?? newSeed(),
+      basePort: flags.basePort, maxStoreSeconds: flags.maxStoreSeconds,
     });
   });
 

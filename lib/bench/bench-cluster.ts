@@ -40,3 +40,17 @@ export async function waitForLeader(cluster: LocalCluster, timeoutMs = 10_000): 
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+/**
+ * Waits until every node of `cluster` applied the same log index (followers then serve everything
+ * the leader does); throws after `timeoutMs`. Call it when nothing is being written.
+ */
+export async function waitForEqualApplied(cluster: LocalCluster, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const applied = await Promise.all(cluster.nodes.map(async (node) => Number((await cluster.nodeStatus(node.id)).appliedIndex)));
+    if (Math.min(...applied) === Math.max(...applied)) return;
+    if (Date.now() > deadline) throw new Error(`followers did not catch up within ${timeoutMs / 1000} s (applied ${applied.join(', ')})`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

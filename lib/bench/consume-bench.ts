@@ -9,7 +9,7 @@
 import { runUpdateTopic } from '../admin/update-topic.js';
 import type { LocalCluster } from '../cluster/local-cluster.js';
 import { produceBacklog } from './backlog.js';
-import { waitForLeader, withBenchCluster } from './bench-cluster.js';
+import { waitForEqualApplied, waitForLeader, withBenchCluster } from './bench-cluster.js';
 import { benchEnvironment, describeEnvironment } from './bench-environment.js';
 import { consumeReport, phaseLine } from './consume-report.js';
 import type { ConsumeBenchFigures, PhaseFigures, PhaseName } from './consume-report.js';
@@ -115,15 +115,4 @@ async function runPhase(cluster: LocalCluster, options: ConsumeBenchOptions, pha
 async function servedOnEveryNode(cluster: LocalCluster): Promise<Map<string, ServedByRole>> {
   const entries = await Promise.all(cluster.nodes.map(async (node) => [node.id, await pullServed(node.http)] as const));
   return new Map(entries);
-}
-
-/** Waits (up to 60 s) until every node applied the same log index, so followers can serve the whole backlog. */
-async function waitForEqualApplied(cluster: LocalCluster): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const applied = await Promise.all(cluster.nodes.map(async (node) => Number((await cluster.nodeStatus(node.id)).appliedIndex)));
-    if (Math.min(...applied) === Math.max(...applied)) return;
-    if (Date.now() > deadline) throw new Error(`followers did not catch up within 60 s (applied ${applied.join(', ')})`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }

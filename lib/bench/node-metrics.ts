@@ -45,3 +45,21 @@ export async function parkedPolls(httpAddress: string): Promise<number | null> {
   await (await fetch(`http://${httpAddress}/status`)).arrayBuffer();
   return firstSample(await fetchMetrics(httpAddress), 'ledgermq_broker_parked_polls');
 }
+
+/** Seconds spent in, and calls of, one broker RPC so far (every answered status), from `rocketmq_rpc_latency_seconds`. */
+export interface RpcTime {
+  seconds: number;
+  calls: number;
+}
+
+/** {@link RpcTime} of `operation` (a BrokerService method name) on one node. */
+export async function rpcTime(httpAddress: string, operation: string): Promise<RpcTime> {
+  const text = await fetchMetrics(httpAddress);
+  const ofOperation = (metric: string): number => {
+    let total = 0;
+    const sample = new RegExp(`^${metric}\\{([^}]*)\\} (\\S+)$`, 'gm');
+    for (const match of text.matchAll(sample)) if (match[1].split(',').includes(`operation="${operation}"`)) total += Number(match[2]);
+    return total;
+  };
+  return { seconds: ofOperation('rocketmq_rpc_latency_seconds_sum'), calls: ofOperation('rocketmq_rpc_latency_seconds_count') };
+}
