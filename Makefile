@@ -1,6 +1,6 @@
 # LedgerMQ developer entry points. Every target that needs dependencies installs them first
 # (npm ci, re-run only when package-lock.json changes).
-.PHONY: all install build lint test up sim bench bench-consume bench-longpoll bench-query jepsen jepsen-deps clean
+.PHONY: all install build lint test up sim bench bench-consume bench-longpoll bench-query bench-delay jepsen jepsen-deps clean
 
 NODE_STAMP := node_modules/.ledgermq-installed
 DATA_DIR ?= ./data
@@ -51,6 +51,10 @@ bench-longpoll: build
 # message queried on it once restarted. Flags after BENCH_QUERY_ARGS, e.g. BENCH_QUERY_ARGS="-n 20000".
 bench-query: build
 	node dist/cmd/ledgermq.js bench query $(BENCH_QUERY_ARGS)
+
+# 100,000 delayed messages over 10 minutes (~13 min): lateness p50/p99/max, broker CPU while they wait
+bench-delay: build
+	node dist/cmd/ledgermq.js bench delay $(BENCH_DELAY_ARGS)
 
 # Debian packages the fault harness uses when it can (root with apt-get): iptables for network
 # namespaces (else loopback TCP proxies), faketime for clock jumps, chromium for the report check.

@@ -21,6 +21,7 @@ import { runConsumeBench } from '../lib/bench/consume-bench.js';
 import { runLongPollBench } from '../lib/bench/longpoll-bench.js';
 import { runConsumeLoad } from '../lib/bench/load-consume.js';
 import { runProduceLoad } from '../lib/bench/load-produce.js';
+import { runDelayBench } from '../lib/bench/delay-bench.js';
 import { newSeed, runQueryBench } from '../lib/bench/query-bench.js';
 import { runLocalCluster } from '../lib/cluster/up-command.js';
 import { NamesrvProcess } from '../lib/process/namesrv-process.js';
@@ -481,6 +482,25 @@ bench
       count: flags.count, bodyBytes: flags.size, queues: flags.queues, batchMessages: flags.batch, window: flags.window, samples: flags.samples, absentSamples: flags.absent,
       hotEvery: flags.hotEvery, hitsPerHotKey: flags.hitsPerHotKey, burst: flags.burst, verifyInFlight: flags.verifyInFlight, warmUpQueries: flags.warmUp, seed: flags.seed ?? newSeed(),
       basePort: flags.basePort, maxStoreSeconds: flags.maxStoreSeconds,
+    });
+  });
+
+bench
+  .command('delay')
+  .description('delayed messages spread over minutes (fresh local group): lateness p50/p99/max, early and missing ones, broker CPU while they wait')
+  .option('-n, --count <n>', 'delayed messages', positiveInt, 100_000)
+  .option('--spread <seconds>', 'delivery times spread evenly over this long', positiveInt, 600)
+  .option('--lead <seconds>', 'the first delivery time, after the sending starts', positiveInt, 60)
+  .option('--size <bytes>', 'body bytes per message (at least 32)', (value: string) => intInRange(value, 32, 4 * 1024 * 1024), 64)
+  .option('--batch <n>', 'messages per producer batch', positiveInt, 64)
+  .option('--window <n>', 'producer batches in flight', positiveInt, 8)
+  .option('--cpu-window <seconds>', 'CPU sampling window', positiveInt, 30)
+  .option('--idle <seconds>', 'idle CPU measured before sending', positiveInt, 30)
+  .option('--base-port <port>', 'first port of the bench cluster', positiveInt, 24_400)
+  .action(async (flags: { count: number; spread: number; lead: number; size: number; batch: number; window: number; cpuWindow: number; idle: number; basePort: number }) => {
+    process.exitCode = await runDelayBench({
+      count: flags.count, spreadSeconds: flags.spread, leadSeconds: flags.lead, bodyBytes: flags.size, batchMessages: flags.batch, window: flags.window,
+      cpuWindowSeconds: flags.cpuWindow, idleSeconds: flags.idle, basePort: flags.basePort,
     });
   });
 

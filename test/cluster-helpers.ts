@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Producer, SimpleConsumer } from 'rocketmq-client-nodejs';
 import { LocalCluster } from '../lib/cluster/local-cluster.js';
+import { LedgerError } from '../lib/common/errors.js';
 import type { LocalClusterOptions } from '../lib/cluster/local-cluster.js';
 
 let nextBasePort = 21000 + (process.pid % 50) * 200;
@@ -111,4 +112,25 @@ export async function expectAllDelivered(cluster: LocalCluster, group: string, t
     const missing = [...acked].filter((body) => !received.has(body));
     throw new Error(`${missing.length} acknowledged messages never delivered, e.g. ${missing.slice(0, 5).join(', ')}`, { cause: error });
   });
+}
+
+/** Kills the group's leader with SIGKILL, waits for another leader, then starts the killed node again. */
+export async function killLeaderAndRestart(cluster: LocalCluster): Promise<string> {
+  const leader = await waitFor('a leader', () => cluster.leaderId().then((id) => id ?? undefined));
+  await cluster.stopNode(leader, 'SIGKILL');
+  await waitFor('a new leader', () => cluster.leaderId().then((id) => (id !== null && id !== leader ? id : undefined)));
+  await cluster.startNode(leader);
+  return leader;
+}
+
+/** 'OK' when `operation` succeeds, else the LedgerError code it failed with (or the error's text). */
+export function outcomeCode(operation: Promise<unknown>): Promise<string> {
+  return operation.then(() => 'OK', (error: unknown) => (error instanceof LedgerError ? error.code : String(error)));
+}
+
+/** Messages stored in `topic`: the sum of its queues' max offsets (admin topicStatus). */
+export async function storedCount(cluster: LocalCluster, topic: string): Promise<number> {
+  const status = await adminCli(cluster, 'topicStatus', '-t', topic, '-o', 'json');
+  if (status.code !== 0) throw new Error(`topicStatus ${topic} failed: ${status.stderr}`);
+  return (JSON.parse(status.stdout) as Array<{ maxOffset: number }>).reduce((sum, q) => sum + q.maxOffset, 0);
 }

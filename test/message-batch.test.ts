@@ -4,9 +4,9 @@
  * sends transparently (each send keeps its own result; one bad message fails alone).
  */
 import { expect } from 'chai';
-import { LedgerError } from '../lib/common/errors.js';
+import type { LedgerError } from '../lib/common/errors.js';
 import { Producer } from '../lib/client/index.js';
-import { adminCli, startCluster } from './cluster-helpers.js';
+import { outcomeCode, startCluster, storedCount } from './cluster-helpers.js';
 
 type Cluster = Awaited<ReturnType<typeof startCluster>>;
 
@@ -25,23 +25,15 @@ describe('batch send: all-or-nothing batches and transparent batching of single 
     await cluster?.dispose();
   });
 
-  const codeOf = (send: Promise<unknown>): Promise<string> => send.then(() => 'OK', (error: unknown) => (error instanceof LedgerError ? error.code : String(error)));
-
-  async function storedIn(topic: string): Promise<number> {
-    const status = await adminCli(cluster, 'topicStatus', '-t', topic, '-o', 'json');
-    expect(status.code, status.stderr).to.equal(0);
-    return (JSON.parse(status.stdout) as Array<{ maxOffset: number }>).reduce((sum, q) => sum + q.maxOffset, 0);
-  }
-
   it('stores a batch on one queue at consecutive offsets; refuses a whole batch with one bad message, or one too large', async () => {
     const topic = 'BatchAllOrNothing';
     const results = await producer.sendBatch(Array.from({ length: 100 }, (_, i) => ({ topic, body: `m${i}` })));
     expect(new Set(results.map((r) => r.queueId)).size).to.equal(1);
     expect(results.map((r) => r.queueOffset - results[0].queueOffset)).to.deep.equal(results.map((_, i) => i));
     const bad = Array.from({ length: 10 }, (_, i) => ({ topic, body: i === 7 ? Buffer.alloc(64 * 1024 + 1) : `b${i}` }));
-    expect(await codeOf(producer.sendBatch(bad, 0))).to.equal('MESSAGE_BODY_TOO_LARGE');
-    expect(await codeOf(producer.sendBatch(Array.from({ length: 257 }, (_, i) => ({ topic, body: `x${i}` })), 0))).to.equal('PAYLOAD_TOO_LARGE');
-    expect(await storedIn(topic)).to.equal(100);
+    expect(await outcomeCode(producer.sendBatch(bad, 0))).to.equal('MESSAGE_BODY_TOO_LARGE');
+    expect(await outcomeCode(producer.sendBatch(Array.from({ length: 257 }, (_, i) => ({ topic, body: `x${i}` })), 0))).to.equal('PAYLOAD_TOO_LARGE');
+    expect(await storedCount(cluster, topic)).to.equal(100);
   });
 
   it('concurrent single sends share batches; each gets its own result, and a bad one fails alone', async () => {
@@ -55,6 +47,6 @@ describe('batch send: all-or-nothing batches and transparent batching of single 
     const runs = results.filter((r, i) => i === 0 || r.queueId !== results[i - 1].queueId || r.queueOffset !== results[i - 1].queueOffset + 1).length;
     console.log(`      199 sends stored in ${runs} batches`);
     expect(runs).to.be.lessThan(50);
-    expect(await storedIn(topic)).to.equal(199);
+    expect(await storedCount(cluster, topic)).to.equal(199);
   });
 });

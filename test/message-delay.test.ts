@@ -8,10 +8,9 @@
  */
 import { expect } from 'chai';
 import type { MessageView } from 'rocketmq-client-nodejs';
-import { LedgerError } from '../lib/common/errors.js';
 import { Producer, PullConsumer } from '../lib/client/index.js';
 import type { Closable } from './cluster-helpers.js';
-import { adminCli, startCluster, startProducer, startSimpleConsumer, waitFor } from './cluster-helpers.js';
+import { adminCli, killLeaderAndRestart, outcomeCode, startCluster, startProducer, startSimpleConsumer, storedCount, waitFor } from './cluster-helpers.js';
 
 type Cluster = Awaited<ReturnType<typeof startCluster>>;
 
@@ -38,13 +37,6 @@ describe('delayed messages: delivered at their time, never early, across failure
   async function delayTopic(topic: string): Promise<void> {
     const created = await adminCli(cluster, 'updateTopic', '-t', topic, '-r', '2', '-w', '2', '-a', '+message.type=DELAY');
     expect(created.code, created.stderr).to.equal(0);
-  }
-
-  /** Messages stored in `topic` (the sum of its queues' max offsets). */
-  async function storedIn(topic: string): Promise<number> {
-    const status = await adminCli(cluster, 'topicStatus', '-t', topic, '-o', 'json');
-    expect(status.code, status.stderr).to.equal(0);
-    return (JSON.parse(status.stdout) as Array<{ maxOffset: number }>).reduce((sum, q) => sum + q.maxOffset, 0);
   }
 
   /** Receives with an official SimpleConsumer until `count` distinct bodies arrived. */
@@ -87,13 +79,10 @@ describe('delayed messages: delivered at their time, never early, across failure
     }
     const consuming = receiveAll('delay-official', topic, dueAtMs.size, 60_000);
     // Kill the leader while every message still waits, then bring it back.
-    const leader = await waitFor('a leader', () => cluster.leaderId().then((id) => id ?? undefined));
-    await cluster.stopNode(leader, 'SIGKILL');
-    await waitFor('a new leader', () => cluster.leaderId().then((id) => (id !== null && id !== leader ? id : undefined)));
-    await cluster.startNode(leader);
+    await killLeaderAndRestart(cluster);
     const arrivals = await consuming;
     checkOnTime(arrivals, dueAtMs, 'official, leader killed');
-    expect(await storedIn(topic)).to.equal(dueAtMs.size);
+    expect(await storedCount(cluster, topic)).to.equal(dueAtMs.size);
   });
 
   it('our client: delay level 1 and a delivery timestamp; every node restarted (kill -9) while they wait', async () => {
@@ -126,7 +115,7 @@ describe('delayed messages: delivered at their time, never early, across failure
       return arrivals.firstAtMs.size >= dueAtMs.size || undefined;
     }, 60_000);
     checkOnTime(arrivals, dueAtMs, 'our client, every node restarted');
-    expect(await storedIn(topic)).to.equal(dueAtMs.size);
+    expect(await storedCount(cluster, topic)).to.equal(dueAtMs.size);
   });
 
   it('refuses bad delivery times and delayed messages on a NORMAL topic', async () => {
@@ -134,13 +123,12 @@ describe('delayed messages: delivered at their time, never early, across failure
     owned.push({ shutdown: () => Promise.resolve(producer.shutdown()) });
     await delayTopic('DelayRules');
     await adminCli(cluster, 'updateTopic', '-t', 'DelayRulesNormal');
-    const codeOf = (send: Promise<unknown>): Promise<string> => send.then(() => 'OK', (error: unknown) => (error instanceof LedgerError ? error.code : String(error)));
     const fortyOneDays = Date.now() + 41 * 24 * 3_600_000;
-    expect(await codeOf(producer.sendBatch([{ topic: 'DelayRules', body: 'x', deliveryTimestampMs: fortyOneDays }], 0))).to.equal('ILLEGAL_DELIVERY_TIME');
-    expect(await codeOf(producer.sendBatch([{ topic: 'DelayRules', body: 'x', delayLevel: 99 }], 0))).to.equal('ILLEGAL_DELIVERY_TIME');
-    expect(await codeOf(producer.sendBatch([{ topic: 'DelayRulesNormal', body: 'x', delayLevel: 2 }], 0))).to.equal('MESSAGE_PROPERTY_CONFLICT_WITH_TYPE');
+    expect(await outcomeCode(producer.sendBatch([{ topic: 'DelayRules', body: 'x', deliveryTimestampMs: fortyOneDays }], 0))).to.equal('ILLEGAL_DELIVERY_TIME');
+    expect(await outcomeCode(producer.sendBatch([{ topic: 'DelayRules', body: 'x', delayLevel: 99 }], 0))).to.equal('ILLEGAL_DELIVERY_TIME');
+    expect(await outcomeCode(producer.sendBatch([{ topic: 'DelayRulesNormal', body: 'x', delayLevel: 2 }], 0))).to.equal('MESSAGE_PROPERTY_CONFLICT_WITH_TYPE');
     // A delivery time already past is stored at once.
-    expect(await codeOf(producer.sendBatch([{ topic: 'DelayRules', body: 'past', deliveryTimestampMs: Date.now() - 1_000 }], 0))).to.equal('OK');
-    expect(await storedIn('DelayRules')).to.equal(1);
+    expect(await outcomeCode(producer.sendBatch([{ topic: 'DelayRules', body: 'past', deliveryTimestampMs: Date.now() - 1_000 }], 0))).to.equal('OK');
+    expect(await storedCount(cluster, 'DelayRules')).to.equal(1);
   });
 });

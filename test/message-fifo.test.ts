@@ -10,10 +10,9 @@
 import { expect } from 'chai';
 import { ConsumeResult, PushConsumer as OfficialPushConsumer } from 'rocketmq-client-nodejs';
 import type { MessageView } from 'rocketmq-client-nodejs';
-import { LedgerError } from '../lib/common/errors.js';
 import { Producer, PushConsumer } from '../lib/client/index.js';
 import type { Closable } from './cluster-helpers.js';
-import { adminCli, startCluster, startProducer, startSimpleConsumer, waitFor } from './cluster-helpers.js';
+import { adminCli, killLeaderAndRestart, outcomeCode, startCluster, startProducer, startSimpleConsumer, waitFor } from './cluster-helpers.js';
 
 type Cluster = Awaited<ReturnType<typeof startCluster>>;
 
@@ -89,13 +88,6 @@ describe('FIFO messages: message groups consumed in order, across a leader kill 
     await kill.done;
   }
 
-  async function killLeader(): Promise<void> {
-    const leader = await waitFor('a leader', () => cluster.leaderId().then((id) => id ?? undefined));
-    await cluster.stopNode(leader, 'SIGKILL');
-    await waitFor('a new leader', () => cluster.leaderId().then((id) => (id !== null && id !== leader ? id : undefined)));
-    await cluster.startNode(leader);
-  }
-
   it('official Producer + SimpleConsumer: every group in order, all delivered, with failed deliveries and a kill -9 of the leader', async () => {
     const topic = 'FifoOfficialSimple';
     const group = 'fifo-official-simple';
@@ -123,7 +115,7 @@ describe('FIFO messages: message groups consumed in order, across a leader kill 
     })();
     await sendGroups(async (g, seq) => {
       await producer.send({ topic, body: Buffer.from(`${g}:${seq}`), messageGroup: g });
-    }, killLeader);
+    }, () => killLeaderAndRestart(cluster).then(() => undefined));
     await waitFor(`every group consumed (${checker.summary()})`, () => checker.complete(GROUPS, PER_GROUP), 120_000);
     stop = true;
     await consuming;
@@ -151,7 +143,7 @@ describe('FIFO messages: message groups consumed in order, across a leader kill 
     owned.push(consumer);
     await sendGroups(async (g, seq) => {
       await producer.send({ topic, body: Buffer.from(`${g}:${seq}`), messageGroup: g });
-    }, killLeader);
+    }, () => killLeaderAndRestart(cluster).then(() => undefined));
     await waitFor(`every group consumed (${checker.summary()})`, () => checker.complete(GROUPS, PER_GROUP), 120_000);
     console.log(`      ${checker.deliveries} deliveries of ${GROUPS * PER_GROUP} messages`);
     expect(checker.violations).to.deep.equal([]);
@@ -177,7 +169,7 @@ describe('FIFO messages: message groups consumed in order, across a leader kill 
     await sendGroups(async (g, seq) => {
       const [result] = await producer.sendBatch([{ topic, body: `${g}:${seq}`, messageGroup: g }], 0);
       queueOfGroup.set(g, (queueOfGroup.get(g) ?? new Set()).add(result.queueId));
-    }, killLeader);
+    }, () => killLeaderAndRestart(cluster).then(() => undefined));
     await waitFor(`every group consumed (${checker.summary()})`, () => checker.complete(GROUPS, PER_GROUP), 120_000);
     console.log(`      ${checker.deliveries} deliveries of ${GROUPS * PER_GROUP} messages`);
     expect(checker.violations).to.deep.equal([]);
@@ -210,9 +202,8 @@ describe('FIFO messages: message groups consumed in order, across a leader kill 
     const producer = new Producer({ nameServers: cluster.description.namesrv });
     owned.push({ shutdown: () => Promise.resolve(producer.shutdown()) });
     await adminCli(cluster, 'updateTopic', '-t', 'NormalOnly');
-    const codeOf = (send: Promise<unknown>): Promise<string> => send.then(() => 'OK', (error: unknown) => (error instanceof LedgerError ? error.code : String(error)));
-    expect(await codeOf(producer.sendBatch([{ topic: 'NormalOnly', body: 'x', messageGroup: 'g' }], 0))).to.equal('MESSAGE_PROPERTY_CONFLICT_WITH_TYPE');
-    expect(await codeOf(producer.sendBatch([{ topic: 'FifoOurClient', body: 'x' }], 0))).to.equal('MESSAGE_PROPERTY_CONFLICT_WITH_TYPE');
-    expect(await codeOf(producer.sendBatch([{ topic: 'NormalOnly', body: 'x' }], 0))).to.equal('OK');
+    expect(await outcomeCode(producer.sendBatch([{ topic: 'NormalOnly', body: 'x', messageGroup: 'g' }], 0))).to.equal('MESSAGE_PROPERTY_CONFLICT_WITH_TYPE');
+    expect(await outcomeCode(producer.sendBatch([{ topic: 'FifoOurClient', body: 'x' }], 0))).to.equal('MESSAGE_PROPERTY_CONFLICT_WITH_TYPE');
+    expect(await outcomeCode(producer.sendBatch([{ topic: 'NormalOnly', body: 'x' }], 0))).to.equal('OK');
   });
 });

@@ -20,7 +20,7 @@ export const LIVE_KEYS: ReadonlySet<keyof BrokerConfig> = new Set<keyof BrokerCo
   'autoCreateTopics', 'autoCreateGroups', 'defaultQueueCount', 'maxDeliveryAttempts', 'retryBackoffInitialMs', 'retryBackoffMaxMs', 'retryBackoffMultiplier',
   'maxBodyBytes', 'maxPropertyCount', 'maxPropertiesBytes', 'maxBatchMessages',
   'minInvisibleMs', 'maxInvisibleMs', 'defaultInvisibleMs', 'maxInflightPerQueue', 'maxPollTimeoutMs', 'followerReadLagBytes',
-  'timerMaxDelayMs',
+  'timerMaxDelayMs', 'transactionTimeoutMs', 'transactionCheckIntervalMs', 'transactionCheckMax', 'transactionCommitWhenUnresolved',
 ]);
 
 /** Keys that name the node and its listeners: set in the config file, never by updateBrokerConfig. */

@@ -106,6 +106,14 @@ export interface BrokerConfig {
   messageDelayLevel: string;
   /** Farthest a delayed message's delivery time may lie ahead (RocketMQ's timerMaxDelaySec; 40 days). */
   timerMaxDelayMs: number;
+  /** An undecided transaction is first checked this long after its half message was stored (RocketMQ's transactionTimeOut). */
+  transactionTimeoutMs: number;
+  /** Then again every this long (RocketMQ's transactionCheckInterval). */
+  transactionCheckIntervalMs: number;
+  /** Checks at most (RocketMQ's transactionCheckMax); then the transaction is rolled back, or committed when transactionCommitWhenUnresolved. */
+  transactionCheckMax: number;
+  /** What an undecided transaction becomes after its last check (default false: rolled back, as RocketMQ discards it). */
+  transactionCommitWhenUnresolved: boolean;
 }
 
 /** Partial config as read from a file or flags. */
@@ -156,6 +164,10 @@ export function withDefaults(input: BrokerConfigInput): BrokerConfig {
     maxConsumerConnections: 100_000,
     messageDelayLevel: DEFAULT_DELAY_LEVELS,
     timerMaxDelayMs: 40 * 24 * 60 * 60 * 1000,
+    transactionTimeoutMs: 6_000,
+    transactionCheckIntervalMs: 60_000,
+    transactionCheckMax: 15,
+    transactionCommitWhenUnresolved: false,
     ...input,
   };
 }

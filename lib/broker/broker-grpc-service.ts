@@ -25,10 +25,15 @@ import type { RetryService } from './retry-service.js';
 import type { ProduceService } from './produce-service.js';
 import type { TopicService } from './topic-service.js';
 import { adminServiceHandlers } from './broker-grpc-admin.js';
+import { transactionServiceHandlers } from './broker-grpc-transactions.js';
+import type { TransactionService } from './transaction-service.js';
+import type { TransactionWatchers } from './transaction-watchers.js';
 import type { AdminHandlerDeps } from './broker-grpc-admin.js';
 
 export interface BrokerGrpcDeps extends AdminHandlerDeps {
   producer: ProduceService;
+  transactions: TransactionService;
+  transactionWatchers: TransactionWatchers;
   popper: PopService;
   puller: PullService;
   topics: TopicService;
@@ -62,7 +67,7 @@ export function brokerServiceHandlers(deps: BrokerGrpcDeps): BrokerServiceHandle
         const results = await deps.producer.send(request.topic, request.queueId, request.messages.map(toIncoming));
         deps.metrics.messagesIn.inc({ topic: request.topic }, results.length);
         deps.metrics.bytesIn.inc({ topic: request.topic }, request.messages.reduce((sum, m) => sum + m.body.length, 0));
-        return { entries: results.map((r) => ({ messageId: r.messageId, queueId: r.queueId, queueOffset: r.queueOffset })) };
+        return { entries: results.map((r) => ({ messageId: r.messageId, queueId: r.queueId, queueOffset: r.queueOffset, transactionId: r.transactionId ?? '' })) };
       });
     },
     PopMessages(call, callback) {
@@ -160,6 +165,7 @@ export function brokerServiceHandlers(deps: BrokerGrpcDeps): BrokerServiceHandle
       });
     },
     ...adminServiceHandlers(deps),
+    ...transactionServiceHandlers({ transactions: deps.transactions, watchers: deps.transactionWatchers, log: deps.log, logger }),
     ...pullServiceHandlers({ puller: deps.puller, metrics: deps.metrics, logger, maxPullsPerStream: deps.maxPullsPerStream, streams: deps.pullStreams }),
     ...consumerServiceHandlers({ offsets: deps.offsets, consumers: deps.consumers, retries: deps.retries, log: deps.log, logger }),
   } satisfies grpc.UntypedServiceImplementation & BrokerServiceHandlers;

@@ -42,8 +42,7 @@ import { MessageReader } from './message-reader.js';
 import { OffsetService } from './offset-service.js';
 import { parseDelayLevels } from './delay-levels.js';
 import { RetryService } from './retry-service.js';
-import { SCHEDULE_TOPIC, ScheduleService } from './schedule-service.js';
-import { TimerService } from './timer-service.js';
+import { DeferredDelivery } from './deferred-delivery.js';
 import { ProduceService } from './produce-service.js';
 import { PopService } from './pop-service.js';
 import { PullService } from './pull-service.js';
@@ -81,8 +80,7 @@ export class BrokerNode {
   private checkpointTimer: NodeJS.Timeout | undefined;
   private checkpointRunning: Promise<void> = Promise.resolve();
   private scrubber: CommitLogScrubber | null = null;
-  private schedule: ScheduleService | null = null;
-  private timers: TimerService | null = null;
+  private deferred: DeferredDelivery | null = null;
 
   private constructor(
     readonly config: BrokerConfig,
@@ -237,12 +235,7 @@ export class BrokerNode {
     const consumers = new ConsumerRegistry({ expiryMs: config.consumerExpiryMs, maxConnections: config.maxConsumerConnections });
     const delayLevels = parseDelayLevels(config.messageDelayLevel);
     const retries = new RetryService({ log, consumeQueues, topics, sender, reader, delayLevels });
-    const schedule = new ScheduleService({ log, commitLog, consumeQueues, popState, pipeline, sender, reader, delayLevels, logger });
-    stateMachine.onDispatch((topic) => {
-      if (topic === SCHEDULE_TOPIC) schedule.wake();
-    });
-    const timers = new TimerService({ config, log, index: metaStore.timerIndex, reader, sender, pipeline, logger });
-    metaStore.timerIndex.onAdded(() => timers.wake());
+    const deferred = new DeferredDelivery({ config, log, commitLog, consumeQueues, popState, metaStore, stateMachine, pipeline, sender, reader, delayLevels, logger });
     const producer = new ProduceService({ config, sender, topics, delayLevels });
     const puller = new PullService({
       config, log, commitLog, consumeQueues, topics, waiters, reader, popState,
@@ -254,7 +247,7 @@ export class BrokerNode {
     const configEditor = new BrokerConfigEditor(config, config.dataDir);
     const server = new grpc.Server({ 'grpc.max_receive_message_length': config.maxBatchBytes + 1024 * 1024 });
     server.addService(loadInternal().ledgermq.v1.BrokerService.service, timedHandlers(brokerServiceHandlers({
-      producer, popper, puller, topics, offsets, consumers, retries, log, metrics, logger, maxPullsPerStream: config.maxPullsPerStream, pullStreams,
+      producer, transactions: deferred.transactions, transactionWatchers: deferred.transactionWatchers, popper, puller, topics, offsets, consumers, retries, log, metrics, logger, maxPullsPerStream: config.maxPullsPerStream, pullStreams,
       transferLeadership: raft === null ? null : (target) => transferLeadership(raft, log, target, TRANSFER_TIMEOUT_MS),
       nodeId: config.nodeId,
       query: new MessageQuery({ index: metaStore.messageIndex, reader, fences }),
@@ -304,8 +297,10 @@ export class BrokerNode {
         // and takes over delivering scheduled retries.
         if (log.isLeader()) {
           consumers.restart();
-          schedule.wake();
-          timers.wake();
+          deferred.wakeAll();
+        } else {
+          const view = log.leadership();
+          deferred.leadershipLost(view.leaderId, view.leaderAddress);
         }
       }, (index) => stateMachine.waitApplied(index));
     }
@@ -340,11 +335,9 @@ export class BrokerNode {
     });
     topicTable.onDeleted((kind, name) => (kind === 'topic' ? metrics.forgetTopic(name) : metrics.forgetConsumerGroup(name)));
     holder.node = node;
-    node.schedule = schedule;
-    node.timers = timers;
-    // Scheduled retries and delayed messages left by an earlier run (a leader of one node never changes role).
-    schedule.wake();
-    timers.wake();
+    node.deferred = deferred;
+    // Retries, delayed messages and transactions left by an earlier run (a leader of one node never changes role).
+    deferred.wakeAll();
     if (raft === null || raft.isMember) registrar.start();
     else logger.warn({ node: config.nodeId }, 'this node was removed from its group: it does not register with the NameServers; stop it');
     node.checkpointTimer = setInterval(() => node.scheduleCheckpoint(), config.dispatchCheckpointIntervalMs);
@@ -409,6 +402,9 @@ export class BrokerNode {
       lostEntries: this.lostEntries,
       scrub: this.scrubber?.status() ?? null,
       raft: this.raft?.status() ?? null,
+      // Waiting on this node (every node keeps them; the leader acts on them).
+      delayedMessages: this.deferred?.timers.pending() ?? 0,
+      openTransactions: this.deferred?.transactions.pending() ?? 0,
       runtime: this.runtime(),
     };
   }
@@ -461,8 +457,7 @@ export class BrokerNode {
       }
     }
     clearInterval(this.checkpointTimer);
-    this.schedule?.stop();
-    this.timers?.stop();
+    this.deferred?.stop();
     await this.scrubber?.stop();
     await this.registrar.stop();
     // Long-lived PullStreams would hold tryShutdown forever; parked requests end unanswered or empty.

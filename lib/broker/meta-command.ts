@@ -143,12 +143,21 @@ export interface CancelTimersCommand {
   rows: string[];
 }
 
+/**
+ * Transactions (lib/store/transaction-table.ts keys): `txn.rollback` ends them without delivering
+ * their half messages; `txn.checked` counts one transaction check of each. Applied in dispatch order.
+ */
+export interface TransactionCommand {
+  kind: 'txn.rollback' | 'txn.checked';
+  keys: string[];
+}
+
 export type MetaCommand =
   | PutTopicCommand | PutGroupCommand | DeleteTopicCommand | DeleteGroupCommand | PopCommand | AckCommand | ChangeInvisibleCommand | CommitOffsetCommand | ResetOffsetCommand
-  | CancelTimersCommand;
+  | CancelTimersCommand | TransactionCommand;
 
 const KNOWN_KINDS: ReadonlySet<string> = new Set<MetaCommand['kind']>([
-  'topic.put', 'group.put', 'topic.delete', 'group.delete', 'pop', 'ack', 'changeInvisible', 'offset.commit', 'offset.reset', 'timer.cancel',
+  'topic.put', 'group.put', 'topic.delete', 'group.delete', 'pop', 'ack', 'changeInvisible', 'offset.commit', 'offset.reset', 'timer.cancel', 'txn.rollback', 'txn.checked',
 ]);
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });

@@ -9,7 +9,8 @@
  *   now stores the message at once; a later one, up to `timerMaxDelayMs` ahead, stores it in the
  *   timer topic with its real topic and queue in REAL_TOPIC / REAL_QID, replicated like any send
  *   before the producer hears back; the leader's TimerService delivers it when it falls due.
- * - TRANSACTION: refused with NOT_IMPLEMENTED until transactional messages land.
+ * - TRANSACTION: stored as a half message in the half topic (invisible until committed), with its
+ *   real topic and queue; the answer carries its transaction id (transaction-service.ts).
  *
  * Broker-internal copies (retries, dead letters, scheduled and timer deliveries) go straight to
  * SendService and skip these rules.
@@ -22,6 +23,9 @@ import { DELAY_LEVEL_PROPERTY, MessageType, checkTopicAccepts, checkTypeProperti
 import type { IncomingMessage } from './message-validator.js';
 import { validateBatch } from './message-validator.js';
 import { ScheduleProperty } from './schedule-service.js';
+import { SystemProperty } from './system-properties.js';
+import { transactionIdOf } from './transaction-id.js';
+import { HALF_TOPIC } from '../store/transaction-table.js';
 import type { SendResult, SendService } from './send-service.js';
 import type { TopicService } from './topic-service.js';
 
@@ -50,9 +54,6 @@ export class ProduceService {
       if (effectiveType(message) !== type) throw new LedgerError('BAD_REQUEST', 'every message of a batch must have the same message type');
       checkTypeProperties(message, type);
     }
-    if (type === MessageType.TRANSACTION) {
-      throw new LedgerError('NOT_IMPLEMENTED', 'transactional messages are not supported yet');
-    }
     const topic = await this.deps.topics.topic(topicName, true);
     checkTopicAccepts(topic, type);
     const typed = messages.map((message) => ({ ...message, messageType: type }));
@@ -62,7 +63,21 @@ export class ProduceService {
       return this.deps.sender.send(topicName, queueId >= 0 ? queueId : messageGroupSlot(group, topic.writeQueues), typed);
     }
     if (type === MessageType.DELAY) return this.sendDelayed(topicName, queueId, typed);
+    if (type === MessageType.TRANSACTION) return this.sendHalf(topicName, queueId, typed);
     return this.deps.sender.send(topicName, queueId, typed);
+  }
+
+  /** TRANSACTION: half messages, delivered once their producer commits them. */
+  private async sendHalf(topicName: string, queueId: number, messages: readonly IncomingMessage[]): Promise<SendResult[]> {
+    if (messages.length !== 1) throw new LedgerError('BAD_REQUEST', 'a transactional send carries exactly one message');
+    await this.deps.topics.systemTopic(HALF_TOPIC, 1);
+    const half = messages.map((message) => ({
+      ...message,
+      topic: HALF_TOPIC,
+      properties: { ...message.properties, [SystemProperty.REAL_TOPIC]: topicName, [SystemProperty.REAL_QUEUE_ID]: String(queueId) },
+    }));
+    const results = await this.deps.sender.send(HALF_TOPIC, 0, half);
+    return results.map((result) => ({ ...result, transactionId: transactionIdOf(this.deps.config.group, result.messageId) }));
   }
 
   /** DELAY: stored now when due, else in the timer topic until its time. */

@@ -9,6 +9,7 @@
  */
 import type { Logger } from '../common/logger.js';
 import { WakeableLoop } from '../common/wakeable-loop.js';
+import { SystemProperty } from './system-properties.js';
 import type { CommitLog } from '../store/commit-log.js';
 import type { ConsumeQueueStore } from '../store/consume-queue-store.js';
 import type { MessageReader } from './message-reader.js';
@@ -22,12 +23,8 @@ export const SCHEDULE_TOPIC = 'SCHEDULE_TOPIC_XXXX';
 /** The pseudo group whose committed offsets are the schedule's progress per level. */
 export const SCHEDULE_GROUP = 'SCHEDULE_CONSUMER';
 
-/** Properties a scheduled copy carries (RocketMQ's names). */
-export const ScheduleProperty = {
-  REAL_TOPIC: 'REAL_TOPIC',
-  REAL_QUEUE_ID: 'REAL_QID',
-  DELAY_LEVEL: 'DELAY',
-} as const;
+/** Properties a scheduled copy carries (see system-properties.ts). */
+export const ScheduleProperty = SystemProperty;
 
 export interface ScheduleServiceDeps {
   log: ReplicatedLog;

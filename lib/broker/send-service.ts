@@ -16,6 +16,8 @@ export interface SendResult {
   messageId: string;
   queueId: number;
   queueOffset: number;
+  /** Transactional (half) messages only: what EndTransaction names it by. */
+  transactionId?: string;
 }
 
 /**

@@ -14,6 +14,8 @@ import { decodeMessageBatch } from '../store/message-codec.js';
 import { emptyWriteBatch, inflightKey } from '../store/meta-store.js';
 import type { MessageToIndex } from '../store/message-index.js';
 import { TIMER_ROW_PROPERTY, TIMER_TOPIC } from '../store/timer-index.js';
+import { HALF_TOPIC, TRANSACTION_END_PROPERTY } from '../store/transaction-table.js';
+import { SystemProperty } from './system-properties.js';
 import type { TimerRow } from '../store/timer-index.js';
 import type { LogCheckpoint, MetaStore, MetaWriteBatch } from '../store/meta-store.js';
 import { EntryType, RECORD_HEADER_SIZE_BYTES } from '../store/record-format.js';
@@ -190,8 +192,10 @@ export class StateMachine {
       if (entry.index > this.lastDispatched.index) {
         for (const command of commands) {
           if (command.kind === 'topic.delete') await this.options.consumeQueues.deleteTopic(command.name);
-          // Timer rows change in dispatch order too (lib/store/timer-index.ts).
+          // Timer rows and transactions change in dispatch order too (lib/store/timer-index.ts, transaction-table.ts).
           if (command.kind === 'timer.cancel') this.options.metaStore.timerIndex.remove(command.rows, this.options.onFatal);
+          if (command.kind === 'txn.rollback') for (const key of command.keys) this.options.metaStore.transactions.end(key, 'ROLLBACK', this.options.onFatal);
+          if (command.kind === 'txn.checked') this.options.metaStore.transactions.checked(command.keys, this.options.onFatal);
         }
       }
       if (entry.index > this.metaCheckpoint.index) result = this.applyMeta(commands, { index: entry.index, nextPosition });
@@ -215,6 +219,9 @@ export class StateMachine {
       // A delivered delayed copy ends its timer row, even when its topic is gone (it is not retried).
       const timerRow = message.properties[TIMER_ROW_PROPERTY];
       if (timerRow !== undefined) timersDone.push(timerRow);
+      // So does a committed transactional copy end its transaction.
+      const transaction = message.properties[TRANSACTION_END_PROPERTY];
+      if (transaction !== undefined) this.options.metaStore.transactions.end(transaction, 'COMMIT', this.options.onFatal);
       // Committed after its topic was deleted (and before it was created again): not dispatched.
       if (this.options.fences.deadAt('topic', message.topic, entry.index)) continue;
       const queue = this.options.consumeQueues.queue(message.topic, message.queueId);
@@ -227,6 +234,12 @@ export class StateMachine {
       });
       if (message.topic === TIMER_TOPIC) {
         timerRows.push({ dueMs: message.deliveryTimestampMs, position: bodyPosition + offset, size, queueOffset, entryIndex: entry.index });
+      }
+      if (message.topic === HALF_TOPIC) {
+        this.options.metaStore.transactions.add({
+          topic: message.properties[SystemProperty.REAL_TOPIC] ?? '', messageId: message.messageId, position: bodyPosition + offset, size, queueOffset,
+          entryIndex: entry.index, storedAtMs: entry.storeTimestampMs, checks: 0,
+        }, this.options.onFatal);
       }
       queues.set(`${message.queueId}\u0000${message.topic}`, { topic: message.topic, queueId: message.queueId });
     }
@@ -285,6 +298,8 @@ export class StateMachine {
         fence('group', command.name, fences.deleted('group', command.name, index));
         return null;
       case 'timer.cancel':
+      case 'txn.rollback':
+      case 'txn.checked':
         return null; // applied in dispatch order (see applyEntry)
       default:
         // Consumer progress of a topic or group deleted before this entry (and not created again): dropped.
@@ -294,7 +309,7 @@ export class StateMachine {
   }
 
   /** Pop, ack, visibility and offset commands. */
-  private applyProgressCommand(command: Exclude<MetaCommand, { kind: 'topic.put' | 'group.put' | 'topic.delete' | 'group.delete' | 'timer.cancel' }>, batch: MetaWriteBatch): CommandOutcome | null {
+  private applyProgressCommand(command: Exclude<MetaCommand, { kind: 'topic.put' | 'group.put' | 'topic.delete' | 'group.delete' | 'timer.cancel' | 'txn.rollback' | 'txn.checked' }>, batch: MetaWriteBatch): CommandOutcome | null {
     const { popState } = this.options;
     switch (command.kind) {
       case 'pop': {

@@ -5,6 +5,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { LedgerError, NotLeaderError, fromWireStatus } from '../common/errors.js';
+import type { EndTransactionRequest } from '../gen/internal/ledgermq/v1/EndTransactionRequest.js';
+import type { EndTransactionResponse__Output } from '../gen/internal/ledgermq/v1/EndTransactionResponse.js';
 import type { WireStatus } from '../common/errors.js';
 import type { AckMessagesRequest } from '../gen/internal/ledgermq/v1/AckMessagesRequest.js';
 import type { AckMessagesResponse__Output } from '../gen/internal/ledgermq/v1/AckMessagesResponse.js';
@@ -79,6 +81,12 @@ export class BrokerGateway {
       throw new LedgerError('HA_NOT_AVAILABLE', `broker group ${group} has no leader now`);
     }
     return summary.leaderAddress;
+  }
+
+  /** Forgets the leader hint of `group` (a stream to it failed): the next look-up asks the routes. */
+  forgetLeader(group: string): void {
+    this.leaderHints.delete(group);
+    this.routes.invalidate?.();
   }
 
   /**
@@ -263,6 +271,10 @@ export class BrokerGateway {
 
   getTopicStatus(group: string, request: GetTopicStatusRequest, timeoutMs: number): Promise<GetTopicStatusResponse__Output> {
     return this.call<GetTopicStatusRequest, GetTopicStatusResponse__Output>(group, (c) => (r, o, cb) => c.GetTopicStatus(r, o, cb), request, timeoutMs);
+  }
+
+  endTransaction(group: string, request: EndTransactionRequest, timeoutMs: number): Promise<EndTransactionResponse__Output> {
+    return this.call(group, (c) => (r, o, cb) => c.EndTransaction(r, o, cb), request, timeoutMs);
   }
 
   getGroup(group: string, request: GetGroupRequest, timeoutMs: number): Promise<GetGroupResponse__Output> {

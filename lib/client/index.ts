@@ -3,7 +3,7 @@
  * with routes from NameServers. See lib/client/README.md for usage.
  */
 export { Producer } from './producer.js';
-export type { ProducerOptions } from './producer.js';
+export type { ProducerOptions, TransactionCheckerOptions, TransactionResolution } from './producer.js';
 export { PushConsumer } from './push-consumer.js';
 export type { ConsumeFrom, PushConsumerOptions } from './push-consumer.js';
 export { PullConsumer } from './pull-consumer.js';

@@ -35,6 +35,8 @@ export interface SendResult {
   messageId: string;
   /** Broker group (RocketMQ's brokerName) that stored the message. */
   brokerGroup: string;
+  /** A transactional (half) message's id for EndTransaction. */
+  transactionId?: string;
   queueId: number;
   queueOffset: number;
 }
@@ -63,7 +65,7 @@ export interface ReceivedMessage {
 const HOST = hostname();
 
 /** The wire form of `message`, with its id (kept across retries) and born time. */
-export function toMessageData(message: Message, messageId: string = newMessageId()): MessageData {
+export function toMessageData(message: Message, messageId: string = newMessageId(), messageType: number = messageTypeOf(message)): MessageData {
   return {
     topic: message.topic,
     body: typeof message.body === 'string' ? Buffer.from(message.body) : message.body,
@@ -75,7 +77,7 @@ export function toMessageData(message: Message, messageId: string = newMessageId
     bornHost: HOST,
     messageGroup: message.messageGroup ?? '',
     deliveryTimestampMs: message.deliveryTimestampMs ?? 0,
-    messageType: messageTypeOf(message),
+    messageType,
   };
 }
 

@@ -16,8 +16,11 @@ import type { TopicRoute } from '../namesrv/route-table.js';
 import { ClientContext } from './client-context.js';
 import type { ClientOptions } from './client-options.js';
 import { newMessageId } from './client-options.js';
-import { toMessageData } from './message.js';
-import type { Message, SendResult } from './message.js';
+import { MessageType, fromMessageData, toMessageData } from './message.js';
+import type { Message, ReceivedMessage, SendResult } from './message.js';
+import { TransactionCheckWatch } from './transaction-check-watch.js';
+import type { TransactionCheckEvent } from './transaction-check-watch.js';
+import type { MessageData } from '../gen/internal/ledgermq/v1/MessageData.js';
 import type { MessageQueue } from './queue-allocation.js';
 import { SendBatcher } from './send-batcher.js';
 import type { SendBatchingOptions } from './send-batcher.js';
@@ -37,6 +40,19 @@ export interface ProducerOptions extends ClientOptions {
    * each alone.
    */
   batching?: SendBatchingOptions | false;
+  /**
+   * Answers the broker's checks of this producer's undecided transactions on `topics` (RocketMQ's
+   * TransactionListener.checkLocalTransaction): the leaders of every broker group stream them.
+   */
+  transactionChecker?: TransactionCheckerOptions;
+}
+
+/** How a local transaction ended: UNKNOWN leaves the decision to a later check. */
+export type TransactionResolution = 'COMMIT' | 'ROLLBACK' | 'UNKNOWN';
+
+export interface TransactionCheckerOptions {
+  topics: string[];
+  check: (message: ReceivedMessage) => TransactionResolution | Promise<TransactionResolution>;
 }
 
 const MAX_BACKOFF_MS = 1_000;
@@ -54,6 +70,7 @@ export class Producer {
   /** One-way sends that failed (they have no caller to tell). */
   onewayFailures = 0;
   private readonly batcher: SendBatcher | null;
+  private readonly checks: TransactionCheckWatch | null = null;
 
   constructor(options: ProducerOptions) {
     this.context = new ClientContext(options);
@@ -61,6 +78,14 @@ export class Producer {
     this.retryBackoffMs = options.retryBackoffMs ?? 100;
     this.latencyAvoidance = options.latencyAvoidance ?? true;
     this.batcher = options.batching === false ? null : new SendBatcher((messages) => this.sendBatch(messages), options.batching);
+    const checker = options.transactionChecker;
+    if (checker) {
+      const watch = new TransactionCheckWatch(this.context.gateway, this.context.routes, checker.topics, (event) => {
+        this.answerCheck(event, checker).catch(() => undefined); // unanswered: the broker checks again later
+      });
+      this.checks = watch;
+      watch.start().catch(() => undefined);
+    }
   }
 
   get clientId(): string {
@@ -106,7 +131,48 @@ export class Producer {
       if ((message.messageGroup ?? '') !== messageGroup) throw new LedgerError('BAD_REQUEST', 'every message of a batch must have the same message group');
     }
     // Ids are fixed before the first attempt, so a retried message keeps its id.
-    const data = messages.map((message) => toMessageData(message, newMessageId()));
+    return this.sendData(topic, messageGroup, messages.map((message) => toMessageData(message, newMessageId())), retries);
+  }
+
+  /**
+   * Sends a transactional message (RocketMQ's sendMessageInTransaction): the broker keeps it as a
+   * half message, invisible to consumers; `execute` runs the local transaction and decides. COMMIT
+   * delivers the message, ROLLBACK drops it, UNKNOWN (or a throw) leaves it to the broker's checks
+   * (the `transactionChecker` option answers them). A transactional send is not retried.
+   */
+  async sendInTransaction(message: Message, execute: (sent: SendResult) => TransactionResolution | Promise<TransactionResolution>): Promise<{ sent: SendResult; resolution: TransactionResolution }> {
+    if (this.closed) throw new LedgerError('BAD_REQUEST', 'the producer is shut down');
+    if (message.messageGroup || message.deliveryTimestampMs || message.delayLevel !== undefined) {
+      throw new LedgerError('MESSAGE_PROPERTY_CONFLICT_WITH_TYPE', 'a transactional message cannot have a message group or a delivery time');
+    }
+    const [sent] = await this.sendData(message.topic, '', [toMessageData(message, newMessageId(), MessageType.TRANSACTION)], 0);
+    let resolution: TransactionResolution;
+    try {
+      resolution = await execute(sent);
+    } catch {
+      resolution = 'UNKNOWN';
+    }
+    if (resolution !== 'UNKNOWN') await this.endTransaction(message.topic, sent, resolution === 'COMMIT', false);
+    return { sent, resolution };
+  }
+
+  /** Commits or rolls back a half message sent by {@link sendInTransaction} (or named by a check). */
+  async endTransaction(topic: string, sent: Pick<SendResult, 'brokerGroup' | 'messageId' | 'transactionId'>, commit: boolean, fromCheck: boolean): Promise<void> {
+    if (!sent.transactionId) throw new LedgerError('INVALID_TRANSACTION_ID', 'the send result carries no transaction id');
+    await this.context.gateway.endTransaction(sent.brokerGroup, { topic, messageId: sent.messageId, transactionId: sent.transactionId, commit, fromCheck }, this.context.requestTimeoutMs);
+  }
+
+  /** Answers one transaction check with the application's checker. */
+  private async answerCheck(event: TransactionCheckEvent, checker: TransactionCheckerOptions): Promise<void> {
+    const data = event.check.message;
+    if (!data) return;
+    const message = fromMessageData(data, event.brokerGroup, 0, 0);
+    const resolution = await checker.check(message);
+    if (resolution === 'UNKNOWN') return;
+    await this.endTransaction(message.topic, { brokerGroup: event.brokerGroup, messageId: message.messageId, transactionId: event.check.transactionId }, resolution === 'COMMIT', true);
+  }
+
+  private async sendData(topic: string, messageGroup: string, data: MessageData[], retries: number): Promise<SendResult[]> {
     let lastError: unknown = null;
     let avoid: string | null = null;
     for (let attempt = 0; attempt <= retries; attempt++) {
@@ -127,7 +193,10 @@ export class Producer {
           target.brokerGroup, (c) => (r, o, cb) => c.SendMessages(r, o, cb), request, this.context.requestTimeoutMs,
         );
         this.faults.record(target.brokerGroup, Date.now() - started, false);
-        return response.entries.map((entry) => ({ messageId: entry.messageId, brokerGroup: target.brokerGroup, queueId: entry.queueId, queueOffset: Number(entry.queueOffset) }));
+        return response.entries.map((entry) => ({
+          messageId: entry.messageId, brokerGroup: target.brokerGroup, queueId: entry.queueId, queueOffset: Number(entry.queueOffset),
+          ...(entry.transactionId ? { transactionId: entry.transactionId } : {}),
+        }));
       } catch (error) {
         lastError = error;
         this.faults.record(target.brokerGroup, Date.now() - started, true);
@@ -170,6 +239,7 @@ export class Producer {
   shutdown(): void {
     if (this.closed) return;
     this.batcher?.flushAll();
+    this.checks?.stop();
     this.closed = true;
     this.context.close();
   }

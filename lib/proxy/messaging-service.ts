@@ -14,6 +14,10 @@ import type { MessagingServiceHandlers } from '../gen/v2/apache/rocketmq/v2/Mess
 import type { Status as V2StatusType } from '../gen/v2/apache/rocketmq/v2/Status.js';
 import type { TelemetryCommand__Output } from '../gen/v2/apache/rocketmq/v2/TelemetryCommand.js';
 import { checkGroupName, checkTopicName } from '../broker/name-rules.js';
+import { brokerGroupOfTransaction } from '../broker/transaction-id.js';
+import { TransactionCheckWatch } from '../client/transaction-check-watch.js';
+import type { MessageData__Output } from '../gen/internal/ledgermq/v1/MessageData.js';
+import type { Message as V2Message } from '../gen/v2/apache/rocketmq/v2/Message.js';
 import { messageGroupSlot } from '../common/message-group-hash.js';
 import { peekBrokerGroup } from '../broker/receipt-handle.js';
 import type { BrokerGateway } from '../client/broker-gateway.js';
@@ -154,7 +158,7 @@ export function messagingServiceHandlers(options: MessagingServiceOptions): Mess
           : groups[nextGroup++ % groups.length];
         const response = await gateway.sendMessages(target.group, { topic, queueId: -1, messages }, options.brokerTimeoutMs);
         return {
-          entries: response.entries.map((entry) => ({ status: V2_OK, messageId: entry.messageId, transactionId: '', offset: entry.queueOffset })),
+          entries: response.entries.map((entry) => ({ status: V2_OK, messageId: entry.messageId, transactionId: entry.transactionId, offset: entry.queueOffset })),
         };
       });
     },
@@ -270,9 +274,23 @@ export function messagingServiceHandlers(options: MessagingServiceOptions): Mess
       callback(null, { status: V2_OK });
     },
     Telemetry(call) {
+      // A producer session relays transaction checks of its topics (RecoverOrphanedTransactionCommand).
+      let checks: TransactionCheckWatch | null = null;
+      const stopChecks = (): void => {
+        checks?.stop();
+        checks = null;
+      };
       call.on('data', (command: TelemetryCommand__Output) => {
         if (!command.settings) return;
         const settings = command.settings;
+        const published = settings.publishing?.topics.map((t) => t.name).filter((name) => name !== '') ?? [];
+        if (published.length > 0) {
+          stopChecks();
+          checks = new TransactionCheckWatch(gateway, routes, published, ({ brokerGroup, check }) => {
+            if (check.message) call.write({ recoverOrphanedTransactionCommand: { message: checkedMessage(check.message, brokerGroup), transactionId: check.transactionId } });
+          }, logger);
+          checks.start().catch((error: unknown) => logger.warn({ err: error }, 'transaction-check relay could not start'));
+        }
         const group = settings.subscription?.group?.name;
         const reply = (policy: GroupConsumePolicy | null): void => {
           call.write({ status: V2_OK, settings: settingsFor(settings, options.limits, policy) });
@@ -283,10 +301,25 @@ export function messagingServiceHandlers(options: MessagingServiceOptions): Mess
         }
         ensureGroup(group).then(reply, (error: unknown) => call.write({ status: v2StatusOf(error) }));
       });
-      call.on('end', () => call.end());
-      call.on('error', () => undefined);
+      call.on('end', () => {
+        stopChecks();
+        call.end();
+      });
+      call.on('error', stopChecks);
+      call.on('cancelled', stopChecks);
     },
-    EndTransaction: notImplemented('EndTransaction (transactional messages arrive with the message-features issue)'),
+    EndTransaction(call, callback) {
+      unary(callback, async () => {
+        const { topic, messageId, transactionId, resolution, source } = call.request;
+        const brokerGroup = brokerGroupOfTransaction(transactionId);
+        if (!brokerGroup) throw new LedgerError('INVALID_TRANSACTION_ID', `transaction id ${JSON.stringify(transactionId)} is not one this cluster issued`);
+        if (resolution !== 'COMMIT' && resolution !== 'ROLLBACK') throw new LedgerError('BAD_REQUEST', 'resolution must be COMMIT or ROLLBACK');
+        await gateway.endTransaction(brokerGroup, {
+          topic: topic?.name ?? '', messageId, transactionId, commit: resolution === 'COMMIT', fromCheck: source === 'SOURCE_SERVER_CHECK',
+        }, options.brokerTimeoutMs);
+        return {};
+      });
+    },
     GetOffset: notImplemented('GetOffset'),
     QueryOffset: notImplemented('QueryOffset'),
     UpdateOffset: notImplemented('UpdateOffset'),
@@ -297,6 +330,11 @@ export function messagingServiceHandlers(options: MessagingServiceOptions): Mess
       call.end();
     },
   };
+}
+
+/** A checked half message as the v2 message an official client's TransactionChecker reads. */
+function checkedMessage(message: MessageData__Output, brokerGroup: string): V2Message {
+  return toV2Message({ message, queueId: 0, queueOffset: '0', receiptHandle: '', deliveryAttempt: 1, storeTimestampMs: '0', invisibleUntilMs: '0' }, brokerGroup, 0);
 }
 
 function splitAddress(address: string): [string, number] {

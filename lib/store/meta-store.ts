@@ -18,6 +18,7 @@
  * | fences    | kind NUL name (kind: topic, group)                | [{ from, to }] dead intervals of a deleted topic or group (lib/broker/deletion-fences.ts) |
  * | msgindex  | see lib/store/message-index.ts                    | where each message is, by key and by id |
  * | timers    | see lib/store/timer-index.ts                      | delayed messages by due time       |
+ * | txns      | see lib/store/transaction-table.ts                | pending transactional (half) messages |
  * | raft      | 'wasMember'                                       | present once a membership naming this node was applied |
  * | raft      | 'membership'                                      | { members: [{ id, raftAddress, voter }] } (the last applied CONFIG_CHANGE; absent: the configured peers) |
  */
@@ -31,6 +32,8 @@ import { MessageIndex } from './message-index.js';
 import type { IndexedMessage } from './message-index.js';
 import { TimerIndex } from './timer-index.js';
 import type { TimerRow } from './timer-index.js';
+import { TransactionTable } from './transaction-table.js';
+import type { HalfMessage } from './transaction-table.js';
 
 /** A position in the CommitLog: the last entry covered and where the next one starts. */
 export interface LogCheckpoint {
@@ -102,6 +105,8 @@ export class MetaStore {
     readonly messageIndex: MessageIndex,
     /** The timer index (lib/store/timer-index.ts), ordered with the checkpoints the same way. */
     readonly timerIndex: TimerIndex,
+    /** Pending transactions (lib/store/transaction-table.ts), ordered with the checkpoints the same way. */
+    readonly transactions: TransactionTable,
   ) {}
 
   /** Opens (creating) the environment in `dir`. */
@@ -118,6 +123,7 @@ export class MetaStore {
       root.openDB<DeadInterval[], string>({ name: 'fences' }),
       new MessageIndex(root.openDB<IndexedMessage, string>({ name: 'msgindex' })),
       new TimerIndex(root.openDB<TimerRow, string>({ name: 'timers' })),
+      new TransactionTable(root.openDB<HalfMessage, string>({ name: 'txns' })),
     );
   }
 
