@@ -118,6 +118,27 @@ describe('delayed messages: delivered at their time, never early, across failure
     expect(await storedCount(cluster, topic)).to.equal(dueAtMs.size);
   });
 
+  it('recalls waiting delayed messages (official client and ours): they are never delivered; a second recall is refused', async () => {
+    const topic = 'DelayRecall';
+    await delayTopic(topic);
+    const official = await startProducer(cluster, topic, owned);
+    const due = Date.now() + 4_000;
+    const kept = await official.send({ topic, body: Buffer.from('kept'), deliveryTimestamp: new Date(due) });
+    const recalledOfficial = await official.send({ topic, body: Buffer.from('recalled-official'), deliveryTimestamp: new Date(due) });
+    expect(recalledOfficial.recallHandle).to.not.equal('');
+    expect((await official.recallMessage(topic, recalledOfficial.recallHandle)).messageId).to.equal(recalledOfficial.messageId);
+    const ours = new Producer({ nameServers: cluster.description.namesrv });
+    owned.push({ shutdown: () => Promise.resolve(ours.shutdown()) });
+    const [recalledOurs] = await ours.sendBatch([{ topic, body: 'recalled-ours', deliveryTimestampMs: due }], 0);
+    expect(await ours.recallMessage(topic, recalledOurs.recallHandle ?? '')).to.equal(recalledOurs.messageId);
+    expect(await outcomeCode(ours.recallMessage(topic, recalledOurs.recallHandle ?? ''))).to.equal('MESSAGE_NOT_FOUND');
+    const arrivals = await receiveAll('delay-recall', topic, 1, 30_000);
+    await new Promise((resolve) => setTimeout(resolve, 2_000)); // a recalled one would come at the same time
+    expect([...arrivals.firstAtMs.keys()]).to.deep.equal(['kept']);
+    expect(await storedCount(cluster, topic)).to.equal(1);
+    expect(kept.recallHandle).to.not.equal('');
+  });
+
   it('refuses bad delivery times and delayed messages on a NORMAL topic', async () => {
     const producer = new Producer({ nameServers: cluster.description.namesrv });
     owned.push({ shutdown: () => Promise.resolve(producer.shutdown()) });

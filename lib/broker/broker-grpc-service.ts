@@ -27,12 +27,16 @@ import type { TopicService } from './topic-service.js';
 import { adminServiceHandlers } from './broker-grpc-admin.js';
 import { transactionServiceHandlers } from './broker-grpc-transactions.js';
 import type { TransactionService } from './transaction-service.js';
+import type { TimerService } from './timer-service.js';
+import { decodeRecallHandle } from './recall-handle.js';
+import { checkTopicName } from './name-rules.js';
 import type { TransactionWatchers } from './transaction-watchers.js';
 import type { AdminHandlerDeps } from './broker-grpc-admin.js';
 
 export interface BrokerGrpcDeps extends AdminHandlerDeps {
   producer: ProduceService;
   transactions: TransactionService;
+  timers: TimerService;
   transactionWatchers: TransactionWatchers;
   popper: PopService;
   puller: PullService;
@@ -67,7 +71,7 @@ export function brokerServiceHandlers(deps: BrokerGrpcDeps): BrokerServiceHandle
         const results = await deps.producer.send(request.topic, request.queueId, request.messages.map(toIncoming));
         deps.metrics.messagesIn.inc({ topic: request.topic }, results.length);
         deps.metrics.bytesIn.inc({ topic: request.topic }, request.messages.reduce((sum, m) => sum + m.body.length, 0));
-        return { entries: results.map((r) => ({ messageId: r.messageId, queueId: r.queueId, queueOffset: r.queueOffset, transactionId: r.transactionId ?? '' })) };
+        return { entries: results.map((r) => ({ messageId: r.messageId, queueId: r.queueId, queueOffset: r.queueOffset, transactionId: r.transactionId ?? '', recallHandle: r.recallHandle ?? '' })) };
       });
     },
     PopMessages(call, callback) {
@@ -162,6 +166,12 @@ export function brokerServiceHandlers(deps: BrokerGrpcDeps): BrokerServiceHandle
     GetGroup(call, callback) {
       answer(logger, callback, async () => {
         return { group: groupToWire(await deps.topics.group(call.request.name, call.request.autoCreate)) };
+      });
+    },
+    RecallMessage(call, callback) {
+      answer(logger, callback, async () => {
+        checkTopicName(call.request.topic);
+        return { messageId: await deps.timers.recall(call.request.topic, decodeRecallHandle(call.request.recallHandle)) };
       });
     },
     ...adminServiceHandlers(deps),

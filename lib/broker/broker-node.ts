@@ -247,7 +247,7 @@ export class BrokerNode {
     const configEditor = new BrokerConfigEditor(config, config.dataDir);
     const server = new grpc.Server({ 'grpc.max_receive_message_length': config.maxBatchBytes + 1024 * 1024 });
     server.addService(loadInternal().ledgermq.v1.BrokerService.service, timedHandlers(brokerServiceHandlers({
-      producer, transactions: deferred.transactions, transactionWatchers: deferred.transactionWatchers, popper, puller, topics, offsets, consumers, retries, log, metrics, logger, maxPullsPerStream: config.maxPullsPerStream, pullStreams,
+      producer, timers: deferred.timers, transactions: deferred.transactions, transactionWatchers: deferred.transactionWatchers, popper, puller, topics, offsets, consumers, retries, log, metrics, logger, maxPullsPerStream: config.maxPullsPerStream, pullStreams,
       transferLeadership: raft === null ? null : (target) => transferLeadership(raft, log, target, TRANSFER_TIMEOUT_MS),
       nodeId: config.nodeId,
       query: new MessageQuery({ index: metaStore.messageIndex, reader, fences }),

@@ -23,6 +23,7 @@ import { DELAY_LEVEL_PROPERTY, MessageType, checkTopicAccepts, checkTypeProperti
 import type { IncomingMessage } from './message-validator.js';
 import { validateBatch } from './message-validator.js';
 import { ScheduleProperty } from './schedule-service.js';
+import { encodeRecallHandle } from './recall-handle.js';
 import { SystemProperty } from './system-properties.js';
 import { transactionIdOf } from './transaction-id.js';
 import { HALF_TOPIC } from '../store/transaction-table.js';
@@ -95,7 +96,8 @@ export class ProduceService {
       delete properties[DELAY_LEVEL_PROPERTY];
       return { ...message, topic: TIMER_TOPIC, properties, deliveryTimestampMs: dueTimes[i] };
     });
-    return this.deps.sender.send(TIMER_TOPIC, 0, waiting);
+    const results = await this.deps.sender.send(TIMER_TOPIC, 0, waiting);
+    return results.map((result, i) => ({ ...result, recallHandle: encodeRecallHandle({ brokerGroup: this.deps.config.group, dueMs: dueTimes[i], messageId: result.messageId }) }));
   }
 
   /** The delivery time of a DELAY message: its timestamp, or now plus its level's delay. */

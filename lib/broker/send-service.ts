@@ -18,6 +18,8 @@ export interface SendResult {
   queueOffset: number;
   /** Transactional (half) messages only: what EndTransaction names it by. */
   transactionId?: string;
+  /** Delayed messages still waiting only: what RecallMessage names it by. */
+  recallHandle?: string;
 }
 
 /**

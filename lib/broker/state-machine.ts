@@ -233,7 +233,10 @@ export class StateMachine {
         entryIndex: entry.index, messageId: message.messageId, keys: message.keys,
       });
       if (message.topic === TIMER_TOPIC) {
-        timerRows.push({ dueMs: message.deliveryTimestampMs, position: bodyPosition + offset, size, queueOffset, entryIndex: entry.index });
+        timerRows.push({
+          dueMs: message.deliveryTimestampMs, position: bodyPosition + offset, size, queueOffset, entryIndex: entry.index,
+          topic: message.properties[SystemProperty.REAL_TOPIC] ?? '', messageId: message.messageId,
+        });
       }
       if (message.topic === HALF_TOPIC) {
         this.options.metaStore.transactions.add({

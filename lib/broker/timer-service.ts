@@ -21,12 +21,14 @@ import type { TimerIndex, TimerRow } from '../store/timer-index.js';
 import type { BrokerConfig } from './broker-config.js';
 import type { CommitPipeline } from './commit-pipeline.js';
 import type { MessageReader } from './message-reader.js';
+import { requireLeader } from './replicated-log.js';
 import type { ReplicatedLog } from './replicated-log.js';
+import type { RecallHandle } from './recall-handle.js';
 import { ScheduleProperty } from './schedule-service.js';
 import type { SendService } from './send-service.js';
 
 export interface TimerServiceDeps {
-  config: Pick<BrokerConfig, 'maxBatchMessages' | 'maxBatchBytes'>;
+  config: Pick<BrokerConfig, 'group' | 'maxBatchMessages' | 'maxBatchBytes'>;
   log: ReplicatedLog;
   index: TimerIndex;
   reader: MessageReader;
@@ -71,6 +73,19 @@ export class TimerService {
 
   stop(): void {
     this.loop.stop();
+  }
+
+  /**
+   * Cancels a waiting delayed message of `topic` (v2 RecallMessage); answers its message id.
+   * MESSAGE_NOT_FOUND when it was delivered or recalled already, or the handle names none.
+   */
+  async recall(topic: string, handle: RecallHandle): Promise<string> {
+    requireLeader(this.deps.log);
+    if (handle.brokerGroup !== this.deps.config.group) throw new LedgerError('BAD_REQUEST', `recall handle of broker group ${handle.brokerGroup}, not ${this.deps.config.group}`);
+    const rows = this.deps.index.dueAt(handle.dueMs, 1_000).filter(({ row }) => row.messageId === handle.messageId && row.topic === topic);
+    if (rows.length === 0) throw new LedgerError('MESSAGE_NOT_FOUND', `no delayed message ${handle.messageId} of topic ${topic} is waiting (delivered or recalled already)`);
+    await this.deps.pipeline.submitMeta([{ kind: 'timer.cancel', rows: rows.map((r) => r.key) }]);
+    return handle.messageId;
   }
 
   /** Messages waiting for their time on this node. */

@@ -5,6 +5,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { LedgerError, NotLeaderError, fromWireStatus } from '../common/errors.js';
+import type { RecallMessageRequest } from '../gen/internal/ledgermq/v1/RecallMessageRequest.js';
+import type { RecallMessageResponse__Output } from '../gen/internal/ledgermq/v1/RecallMessageResponse.js';
 import type { EndTransactionRequest } from '../gen/internal/ledgermq/v1/EndTransactionRequest.js';
 import type { EndTransactionResponse__Output } from '../gen/internal/ledgermq/v1/EndTransactionResponse.js';
 import type { WireStatus } from '../common/errors.js';
@@ -275,6 +277,10 @@ export class BrokerGateway {
 
   endTransaction(group: string, request: EndTransactionRequest, timeoutMs: number): Promise<EndTransactionResponse__Output> {
     return this.call(group, (c) => (r, o, cb) => c.EndTransaction(r, o, cb), request, timeoutMs);
+  }
+
+  recallMessage(group: string, request: RecallMessageRequest, timeoutMs: number): Promise<RecallMessageResponse__Output> {
+    return this.call(group, (c) => (r, o, cb) => c.RecallMessage(r, o, cb), request, timeoutMs);
   }
 
   getGroup(group: string, request: GetGroupRequest, timeoutMs: number): Promise<GetGroupResponse__Output> {

@@ -37,6 +37,8 @@ export interface SendResult {
   brokerGroup: string;
   /** A transactional (half) message's id for EndTransaction. */
   transactionId?: string;
+  /** A delayed message still waiting: the handle {@link Producer.recallMessage} cancels it by. */
+  recallHandle?: string;
   queueId: number;
   queueOffset: number;
 }

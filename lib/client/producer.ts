@@ -162,6 +162,18 @@ export class Producer {
     await this.context.gateway.endTransaction(sent.brokerGroup, { topic, messageId: sent.messageId, transactionId: sent.transactionId, commit, fromCheck }, this.context.requestTimeoutMs);
   }
 
+  /**
+   * Cancels a delayed message that is still waiting (RocketMQ 5's recallMessage), by the
+   * `recallHandle` its send answered; resolves with its message id. MESSAGE_NOT_FOUND when it was
+   * delivered or recalled already.
+   */
+  async recallMessage(topic: string, recallHandle: string): Promise<string> {
+    const brokerGroup = recallHandle.slice(0, recallHandle.lastIndexOf(':', recallHandle.lastIndexOf(':') - 1));
+    if (brokerGroup === '') throw new LedgerError('BAD_REQUEST', 'invalid recall handle');
+    const response = await this.context.gateway.recallMessage(brokerGroup, { topic, recallHandle }, this.context.requestTimeoutMs);
+    return response.messageId;
+  }
+
   /** Answers one transaction check with the application's checker. */
   private async answerCheck(event: TransactionCheckEvent, checker: TransactionCheckerOptions): Promise<void> {
     const data = event.check.message;
@@ -196,6 +208,7 @@ export class Producer {
         return response.entries.map((entry) => ({
           messageId: entry.messageId, brokerGroup: target.brokerGroup, queueId: entry.queueId, queueOffset: Number(entry.queueOffset),
           ...(entry.transactionId ? { transactionId: entry.transactionId } : {}),
+          ...(entry.recallHandle ? { recallHandle: entry.recallHandle } : {}),
         }));
       } catch (error) {
         lastError = error;

@@ -15,6 +15,7 @@ import type { Status as V2StatusType } from '../gen/v2/apache/rocketmq/v2/Status
 import type { TelemetryCommand__Output } from '../gen/v2/apache/rocketmq/v2/TelemetryCommand.js';
 import { checkGroupName, checkTopicName } from '../broker/name-rules.js';
 import { brokerGroupOfTransaction } from '../broker/transaction-id.js';
+import { decodeRecallHandle } from '../broker/recall-handle.js';
 import { TransactionCheckWatch } from '../client/transaction-check-watch.js';
 import type { MessageData__Output } from '../gen/internal/ledgermq/v1/MessageData.js';
 import type { Message as V2Message } from '../gen/v2/apache/rocketmq/v2/Message.js';
@@ -158,7 +159,7 @@ export function messagingServiceHandlers(options: MessagingServiceOptions): Mess
           : groups[nextGroup++ % groups.length];
         const response = await gateway.sendMessages(target.group, { topic, queueId: -1, messages }, options.brokerTimeoutMs);
         return {
-          entries: response.entries.map((entry) => ({ status: V2_OK, messageId: entry.messageId, transactionId: entry.transactionId, offset: entry.queueOffset })),
+          entries: response.entries.map((entry) => ({ status: V2_OK, messageId: entry.messageId, transactionId: entry.transactionId, offset: entry.queueOffset, recallHandle: entry.recallHandle })),
         };
       });
     },
@@ -323,7 +324,15 @@ export function messagingServiceHandlers(options: MessagingServiceOptions): Mess
     GetOffset: notImplemented('GetOffset'),
     QueryOffset: notImplemented('QueryOffset'),
     UpdateOffset: notImplemented('UpdateOffset'),
-    RecallMessage: notImplemented('RecallMessage'),
+    RecallMessage(call, callback) {
+      unary(callback, async () => {
+        const topic = call.request.topic?.name ?? '';
+        checkTopicName(topic);
+        const { brokerGroup } = decodeRecallHandle(call.request.recallHandle);
+        const response = await gateway.recallMessage(brokerGroup, { topic, recallHandle: call.request.recallHandle }, options.brokerTimeoutMs);
+        return { messageId: response.messageId };
+      });
+    },
     SyncLiteSubscription: notImplemented('SyncLiteSubscription (lite topics are not supported)'),
     PullMessage(call) {
       call.write({ status: v2Status('NOT_IMPLEMENTED', 'PullMessage is not implemented yet') });

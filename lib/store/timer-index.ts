@@ -32,6 +32,9 @@ export interface TimerRow {
   queueOffset: number;
   /** Raft log index of the entry that stored it. */
   entryIndex: number;
+  /** The real topic and the message id (RecallMessage finds the row by them). Absent in rows of older builds. */
+  topic?: string;
+  messageId?: string;
 }
 
 const pad = (value: number, digits: number): string => String(Math.max(0, Math.floor(value))).padStart(digits, '0');
@@ -94,6 +97,14 @@ export class TimerIndex {
     const left = (this.removing.get(key) ?? 1) - 1;
     if (left > 0) this.removing.set(key, left);
     else this.removing.delete(key);
+  }
+
+  /** Rows due exactly at `dueMs` (a recall handle names one of them), at most `limit`. */
+  dueAt(dueMs: number, limit: number): Array<{ key: string; row: TimerRow }> {
+    const prefix = `${pad(Math.min(dueMs, 999_999_999_999_999), 15)}\u0000`;
+    const rows: Array<{ key: string; row: TimerRow }> = [];
+    for (const entry of this.db.getRange({ start: prefix, end: `${prefix}\uffff`, limit })) if (!this.removing.has(entry.key)) rows.push({ key: entry.key, row: entry.value });
+    return rows;
   }
 
   /** The earliest waiting row, or undefined when none waits. */
