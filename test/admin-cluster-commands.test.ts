@@ -53,7 +53,7 @@ describe('admin read commands: clusterList, topicList, topicRoute, topicStatus, 
     });
     const orders = topics.find((t) => t.topic === 'AdminOrders')!;
     expect(orders.kind).to.equal('normal');
-    expect(orders.groups).to.deep.equal([{ group: 'broker-a', readQueues: 4, writeQueues: 4, perm: 6 }]);
+    expect(orders.groups).to.deep.equal([{ group: 'broker-a', readQueues: 4, writeQueues: 4, perm: 6, messageType: 'NORMAL' }]);
 
     const route = await json<{ topic: string; groups: Array<{ leaderId: string; nodes: Array<{ nodeId: string }>; readQueues: number }> }>('topicRoute', '-t', 'AdminOrders');
     expect(route.topic).to.equal('AdminOrders');

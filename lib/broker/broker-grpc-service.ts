@@ -28,7 +28,9 @@ import { adminServiceHandlers } from './broker-grpc-admin.js';
 import { transactionServiceHandlers } from './broker-grpc-transactions.js';
 import type { TransactionService } from './transaction-service.js';
 import type { TimerService } from './timer-service.js';
-import { decodeRecallHandle } from './recall-handle.js';
+import { decodeRecallHandle } from '../common/recall-handle.js';
+import { queueLockHandlers } from './broker-grpc-locks.js';
+import type { QueueLocks } from './queue-locks.js';
 import { checkTopicName } from './name-rules.js';
 import type { TransactionWatchers } from './transaction-watchers.js';
 import type { AdminHandlerDeps } from './broker-grpc-admin.js';
@@ -37,6 +39,7 @@ export interface BrokerGrpcDeps extends AdminHandlerDeps {
   producer: ProduceService;
   transactions: TransactionService;
   timers: TimerService;
+  queueLocks: QueueLocks;
   transactionWatchers: TransactionWatchers;
   popper: PopService;
   puller: PullService;
@@ -174,6 +177,7 @@ export function brokerServiceHandlers(deps: BrokerGrpcDeps): BrokerServiceHandle
         return { messageId: await deps.timers.recall(call.request.topic, decodeRecallHandle(call.request.recallHandle)) };
       });
     },
+    ...queueLockHandlers({ locks: deps.queueLocks, log: deps.log, logger }),
     ...adminServiceHandlers(deps),
     ...transactionServiceHandlers({ transactions: deps.transactions, watchers: deps.transactionWatchers, log: deps.log, logger }),
     ...pullServiceHandlers({ puller: deps.puller, metrics: deps.metrics, logger, maxPullsPerStream: deps.maxPullsPerStream, streams: deps.pullStreams }),

@@ -15,6 +15,7 @@ import type { ReplicatedLog } from './replicated-log.js';
 import type { TransactionService } from './transaction-service.js';
 import type { TransactionWatchers } from './transaction-watchers.js';
 
+/** What the transaction handlers call. */
 export interface TransactionHandlerDeps {
   transactions: TransactionService;
   watchers: TransactionWatchers;
@@ -25,6 +26,7 @@ export interface TransactionHandlerDeps {
 /** Topics one watch stream may name at most. */
 const MAX_WATCHED_TOPICS = 1_024;
 
+/** EndTransaction and WatchTransactionChecks. */
 export function transactionServiceHandlers(deps: TransactionHandlerDeps): Pick<BrokerServiceHandlers, 'EndTransaction' | 'WatchTransactionChecks'> {
   return {
     EndTransaction(call, callback) {

@@ -44,6 +44,7 @@ import { parseDelayLevels } from './delay-levels.js';
 import { RetryService } from './retry-service.js';
 import { DeferredDelivery } from './deferred-delivery.js';
 import { ProduceService } from './produce-service.js';
+import { QueueLocks } from './queue-locks.js';
 import { PopService } from './pop-service.js';
 import { PullService } from './pull-service.js';
 import { PopState } from './pop-state.js';
@@ -236,7 +237,8 @@ export class BrokerNode {
     const delayLevels = parseDelayLevels(config.messageDelayLevel);
     const retries = new RetryService({ log, consumeQueues, topics, sender, reader, delayLevels });
     const deferred = new DeferredDelivery({ config, log, commitLog, consumeQueues, popState, metaStore, stateMachine, pipeline, sender, reader, delayLevels, logger });
-    const producer = new ProduceService({ config, sender, topics, delayLevels });
+    const producer = new ProduceService({ config, sender, topics, delayLevels, openTransactions: () => metaStore.transactions.size });
+    const queueLocks = new QueueLocks();
     const puller = new PullService({
       config, log, commitLog, consumeQueues, topics, waiters, reader, popState,
       replicas: raft === null ? null : { followersHolding: (index) => raft.followersHolding(index) },
@@ -247,7 +249,7 @@ export class BrokerNode {
     const configEditor = new BrokerConfigEditor(config, config.dataDir);
     const server = new grpc.Server({ 'grpc.max_receive_message_length': config.maxBatchBytes + 1024 * 1024 });
     server.addService(loadInternal().ledgermq.v1.BrokerService.service, timedHandlers(brokerServiceHandlers({
-      producer, timers: deferred.timers, transactions: deferred.transactions, transactionWatchers: deferred.transactionWatchers, popper, puller, topics, offsets, consumers, retries, log, metrics, logger, maxPullsPerStream: config.maxPullsPerStream, pullStreams,
+      producer, queueLocks, timers: deferred.timers, transactions: deferred.transactions, transactionWatchers: deferred.transactionWatchers, popper, puller, topics, offsets, consumers, retries, log, metrics, logger, maxPullsPerStream: config.maxPullsPerStream, pullStreams,
       transferLeadership: raft === null ? null : (target) => transferLeadership(raft, log, target, TRANSFER_TIMEOUT_MS),
       nodeId: config.nodeId,
       query: new MessageQuery({ index: metaStore.messageIndex, reader, fences }),
@@ -301,6 +303,7 @@ export class BrokerNode {
         } else {
           const view = log.leadership();
           deferred.leadershipLost(view.leaderId, view.leaderAddress);
+          queueLocks.clear();
         }
       }, (index) => stateMachine.waitApplied(index));
     }

@@ -22,6 +22,7 @@ import { TimerService } from './timer-service.js';
 import { TransactionService } from './transaction-service.js';
 import { TransactionWatchers } from './transaction-watchers.js';
 
+/** What the deferred-delivery jobs work with. */
 export interface DeferredDeliveryDeps {
   config: BrokerConfig;
   log: ReplicatedLog;

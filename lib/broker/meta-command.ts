@@ -150,6 +150,8 @@ export interface CancelTimersCommand {
 export interface TransactionCommand {
   kind: 'txn.rollback' | 'txn.checked';
   keys: string[];
+  /** txn.checked: each transaction's check count after this check (absolute, so a replay sets, not adds). */
+  counts?: number[];
 }
 
 export type MetaCommand =

@@ -242,11 +242,17 @@ export class PopService {
       const queue = consumeQueues.queue(request.topic, queueId);
       const offsets: number[] = [];
       const exhausted: Array<{ offset: number; message: StoredMessage; handleSeq: number }> = [];
+      // FIFO: at most one message per message group in flight, and nothing past a message that cannot be read.
+      const groupsPicked = new Set<string>();
+      let blocked = false;
       for (const offset of state.expired(now, remaining)) {
         const [unit] = await queue.read(offset, 1);
-        if (!unit) continue;
-        const message = await this.deps.reader.readOrNull(request.topic, queueId, unit.offset, unit.position, unit.size);
-        if (!message) continue;
+        const message = unit ? await this.deps.reader.readOrNull(request.topic, queueId, unit.offset, unit.position, unit.size) : null;
+        if (!message) {
+          blocked = orderly;
+          if (orderly) break;
+          continue;
+        }
         const entry = state.inflight.get(offset);
         if (entry && entry.attempts >= maxDeliveryAttempts) {
           exhausted.push({ offset, message, handleSeq: entry.handleSeq });
@@ -254,10 +260,11 @@ export class PopService {
         }
         offsets.push(offset);
         picked.push({ queueId, offset, message });
+        groupsPicked.add(message.messageGroup);
       }
       await this.deadLetterExhausted(request.group, request.topic, queueId, exhausted);
       let newPopOffset = state.popOffset;
-      if (state.inflight.size < config.maxInflightPerQueue && offsets.length < remaining && queue.maxOffset > state.popOffset) {
+      if (!blocked && state.inflight.size < config.maxInflightPerQueue && offsets.length < remaining && queue.maxOffset > state.popOffset) {
         const units = await queue.read(state.popOffset, Math.min(MAX_SCAN_UNITS, Math.max(remaining * 4, 32)));
         for (const unit of units) {
           if (offsets.length >= remaining) break;
@@ -267,10 +274,13 @@ export class PopService {
           }
           const message = await this.deps.reader.readOrNull(request.topic, queueId, unit.offset, unit.position, unit.size);
           if (!message) break; // never skip an unreadable message: this queue stops here until repaired
+          // FIFO: the next message of a group already handed out waits for the next pop.
+          if (orderly && filter.matchesTag(message.tag) && groupsPicked.has(message.messageGroup)) break;
           newPopOffset = unit.offset + 1;
           if (!filter.matchesTag(message.tag)) continue;
           offsets.push(unit.offset);
           picked.push({ queueId, offset: unit.offset, message });
+          groupsPicked.add(message.messageGroup);
         }
       }
       if (offsets.length > 0 || newPopOffset > state.popOffset) {

@@ -22,22 +22,27 @@ import type { BrokerConfig } from './broker-config.js';
 import { DELAY_LEVEL_PROPERTY, MessageType, checkTopicAccepts, checkTypeProperties, effectiveType } from './message-types.js';
 import type { IncomingMessage } from './message-validator.js';
 import { validateBatch } from './message-validator.js';
-import { ScheduleProperty } from './schedule-service.js';
-import { encodeRecallHandle } from './recall-handle.js';
-import { SystemProperty } from './system-properties.js';
-import { transactionIdOf } from './transaction-id.js';
+import { encodeRecallHandle } from '../common/recall-handle.js';
+import { RESERVED_PROPERTIES, SystemProperty } from './system-properties.js';
+import { transactionIdOf } from '../common/transaction-id.js';
 import { HALF_TOPIC } from '../store/transaction-table.js';
 import type { SendResult, SendService } from './send-service.js';
 import type { TopicService } from './topic-service.js';
 
+/** What the ProduceService works with. */
 export interface ProduceServiceDeps {
   config: BrokerConfig;
   sender: SendService;
   topics: TopicService;
   /** Delay levels in ms (level n is `delayLevels[n - 1]`). */
   delayLevels: readonly number[];
+  /** Transactions open on this node now (a new half message is refused past MAX_OPEN_TRANSACTIONS). */
+  openTransactions: () => number;
   clock?: () => number;
 }
+
+/** Open transactions a broker group keeps at most (each costs memory on every node). */
+const MAX_OPEN_TRANSACTIONS = 1_000_000;
 
 /** See the file comment. */
 export class ProduceService {
@@ -50,6 +55,11 @@ export class ProduceService {
   /** Stores a producer's batch (all-or-nothing); `queueId` -1 lets the broker choose. */
   async send(topicName: string, queueId: number, messages: readonly IncomingMessage[]): Promise<SendResult[]> {
     validateBatch(topicName, messages, this.deps.config);
+    for (const message of messages) {
+      for (const name of Object.keys(message.properties)) {
+        if (RESERVED_PROPERTIES.has(name)) throw new LedgerError('ILLEGAL_MESSAGE_PROPERTY_KEY', `property ${name} is reserved for the broker`);
+      }
+    }
     const type = effectiveType(messages[0]);
     for (const message of messages) {
       if (effectiveType(message) !== type) throw new LedgerError('BAD_REQUEST', 'every message of a batch must have the same message type');
@@ -71,6 +81,9 @@ export class ProduceService {
   /** TRANSACTION: half messages, delivered once their producer commits them. */
   private async sendHalf(topicName: string, queueId: number, messages: readonly IncomingMessage[]): Promise<SendResult[]> {
     if (messages.length !== 1) throw new LedgerError('BAD_REQUEST', 'a transactional send carries exactly one message');
+    if (this.deps.openTransactions() >= MAX_OPEN_TRANSACTIONS) {
+      throw new LedgerError('TOO_MANY_REQUESTS', `${MAX_OPEN_TRANSACTIONS} transactions are open on this broker group; commit or roll back some first`);
+    }
     await this.deps.topics.systemTopic(HALF_TOPIC, 1);
     const half = messages.map((message) => ({
       ...message,
@@ -92,7 +105,7 @@ export class ProduceService {
     if (dueTimes.every((due) => due <= now)) return this.deps.sender.send(topicName, queueId, messages.map((m, i) => ({ ...m, deliveryTimestampMs: dueTimes[i] })));
     await this.deps.topics.systemTopic(TIMER_TOPIC, 1);
     const waiting = messages.map((message, i) => {
-      const properties: Record<string, string> = { ...message.properties, [ScheduleProperty.REAL_TOPIC]: topicName, [ScheduleProperty.REAL_QUEUE_ID]: String(queueId) };
+      const properties: Record<string, string> = { ...message.properties, [SystemProperty.REAL_TOPIC]: topicName, [SystemProperty.REAL_QUEUE_ID]: String(queueId) };
       delete properties[DELAY_LEVEL_PROPERTY];
       return { ...message, topic: TIMER_TOPIC, properties, deliveryTimestampMs: dueTimes[i] };
     });

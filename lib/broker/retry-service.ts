@@ -14,7 +14,8 @@ import type { IncomingMessage } from './message-validator.js';
 import { checkGroupName, checkTopicName } from './name-rules.js';
 import { requireLeader } from './replicated-log.js';
 import type { ReplicatedLog } from './replicated-log.js';
-import { SCHEDULE_TOPIC, ScheduleProperty } from './schedule-service.js';
+import { SCHEDULE_TOPIC } from './schedule-service.js';
+import { SystemProperty } from './system-properties.js';
 import type { SendService } from './send-service.js';
 import type { TopicService } from './topic-service.js';
 import { retryLevel } from './delay-levels.js';
@@ -98,9 +99,9 @@ export class RetryService {
     const retryTopic = retryTopicOf(group);
     await this.deps.topics.systemTopic(retryTopic, 1);
     await this.deps.topics.systemTopic(SCHEDULE_TOPIC, delayLevels.length);
-    properties[ScheduleProperty.REAL_TOPIC] = retryTopic;
-    properties[ScheduleProperty.REAL_QUEUE_ID] = '0';
-    properties[ScheduleProperty.DELAY_LEVEL] = String(level);
+    properties[SystemProperty.REAL_TOPIC] = retryTopic;
+    properties[SystemProperty.REAL_QUEUE_ID] = '0';
+    properties[SystemProperty.DELAY_LEVEL] = String(level);
     await this.deps.sender.send(SCHEDULE_TOPIC, level - 1, [{ ...copy, properties, topic: SCHEDULE_TOPIC }]);
     return { destination: 'RETRY', reconsumeTimes: reconsumeTimes + 1, deliverAfterMs: delayLevels[level - 1] };
   }

@@ -23,8 +23,6 @@ export const SCHEDULE_TOPIC = 'SCHEDULE_TOPIC_XXXX';
 /** The pseudo group whose committed offsets are the schedule's progress per level. */
 export const SCHEDULE_GROUP = 'SCHEDULE_CONSUMER';
 
-/** Properties a scheduled copy carries (see system-properties.ts). */
-export const ScheduleProperty = SystemProperty;
 
 export interface ScheduleServiceDeps {
   log: ReplicatedLog;
@@ -92,11 +90,11 @@ export class ScheduleService {
       }
       const message = await this.deps.reader.read(SCHEDULE_TOPIC, queueId, unit.offset, unit.position, unit.size);
       const properties = { ...message.properties };
-      const realTopic = properties[ScheduleProperty.REAL_TOPIC];
-      const realQueueId = Number(properties[ScheduleProperty.REAL_QUEUE_ID] ?? -1);
-      delete properties[ScheduleProperty.REAL_TOPIC];
-      delete properties[ScheduleProperty.REAL_QUEUE_ID];
-      delete properties[ScheduleProperty.DELAY_LEVEL];
+      const realTopic = properties[SystemProperty.REAL_TOPIC];
+      const realQueueId = Number(properties[SystemProperty.REAL_QUEUE_ID] ?? -1);
+      delete properties[SystemProperty.REAL_TOPIC];
+      delete properties[SystemProperty.REAL_QUEUE_ID];
+      delete properties[SystemProperty.DELAY_LEVEL];
       if (realTopic) {
         await this.deps.sender.send(realTopic, Number.isInteger(realQueueId) ? realQueueId : -1, [{ ...message, topic: realTopic, properties }]);
       } else {

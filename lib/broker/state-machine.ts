@@ -195,7 +195,7 @@ export class StateMachine {
           // Timer rows and transactions change in dispatch order too (lib/store/timer-index.ts, transaction-table.ts).
           if (command.kind === 'timer.cancel') this.options.metaStore.timerIndex.remove(command.rows, this.options.onFatal);
           if (command.kind === 'txn.rollback') for (const key of command.keys) this.options.metaStore.transactions.end(key, 'ROLLBACK', this.options.onFatal);
-          if (command.kind === 'txn.checked') this.options.metaStore.transactions.checked(command.keys, this.options.onFatal);
+          if (command.kind === 'txn.checked') this.options.metaStore.transactions.checked(command.keys, command.counts ?? [], this.options.onFatal);
         }
       }
       if (entry.index > this.metaCheckpoint.index) result = this.applyMeta(commands, { index: entry.index, nextPosition });

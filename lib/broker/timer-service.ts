@@ -10,7 +10,9 @@
  * committed has removed its row (a new leader first applies every earlier entry, behind an empty
  * entry of its own term), a copy that did not leaves the row for the next leader. A message
  * is never delivered before its time (on the leader's clock). A row whose real topic is gone or
- * refuses writes is cancelled through the log (META timer.cancel).
+ * refuses it (after a try alone and on any queue) is cancelled through the log (META timer.cancel);
+ * an unreadable row is set aside and tried again later, so one bad row never holds up the others.
+ * A write whose outcome is unknown (a timeout) makes the next write wait for a new barrier entry.
  */
 import { LedgerError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
@@ -21,12 +23,14 @@ import type { TimerIndex, TimerRow } from '../store/timer-index.js';
 import type { BrokerConfig } from './broker-config.js';
 import type { CommitPipeline } from './commit-pipeline.js';
 import type { MessageReader } from './message-reader.js';
+import { LeaderBarrier, isUncertain } from './leader-barrier.js';
 import { requireLeader } from './replicated-log.js';
 import type { ReplicatedLog } from './replicated-log.js';
-import type { RecallHandle } from './recall-handle.js';
-import { ScheduleProperty } from './schedule-service.js';
+import type { RecallHandle } from '../common/recall-handle.js';
+import { SystemProperty } from './system-properties.js';
 import type { SendService } from './send-service.js';
 
+/** What the TimerService works with. */
 export interface TimerServiceDeps {
   config: Pick<BrokerConfig, 'group' | 'maxBatchMessages' | 'maxBatchBytes'>;
   log: ReplicatedLog;
@@ -41,8 +45,9 @@ export interface TimerServiceDeps {
 /** Rows read per round. */
 const ROUND_ROWS = 512;
 const ERROR_PAUSE_MS = 1_000;
-/** Errors that will not pass by retrying: the row is cancelled. */
-const PERMANENT = new Set(['TOPIC_NOT_FOUND', 'ILLEGAL_TOPIC', 'FORBIDDEN', 'BAD_REQUEST']);
+/** How long an unreadable row waits before it is tried again, and how many such rows are remembered. */
+const SET_ASIDE_MS = 5_000;
+const MAX_SET_ASIDE = 10_000;
 
 /** A due message on its way to its real topic. */
 interface DueCopy {
@@ -58,11 +63,15 @@ export class TimerService {
   private readonly clock: () => number;
   /** Messages delivered by this node (for status and metrics). */
   delivered = 0;
-  /** The leadership term in which every entry committed before it is known applied here. */
-  private readyTerm = -1;
+  private readonly barrier: LeaderBarrier;
+  /** Rows being sent now (a recall of them is refused). */
+  private readonly delivering = new Set<string>();
+  /** Rows that could not be read, with when to try again. */
+  private readonly setAside = new Map<string, number>();
 
   constructor(private readonly deps: TimerServiceDeps) {
     this.clock = deps.clock ?? Date.now;
+    this.barrier = new LeaderBarrier(deps.log, deps.pipeline);
     this.loop = new WakeableLoop(() => this.round(), (error) => deps.logger.warn({ err: error }, 'timer round failed; retrying'), ERROR_PAUSE_MS);
   }
 
@@ -77,14 +86,18 @@ export class TimerService {
 
   /**
    * Cancels a waiting delayed message of `topic` (v2 RecallMessage); answers its message id.
-   * MESSAGE_NOT_FOUND when it was delivered or recalled already, or the handle names none.
+   * MESSAGE_NOT_FOUND when it was delivered, is being delivered or was recalled already, or the
+   * handle names none.
    */
   async recall(topic: string, handle: RecallHandle): Promise<string> {
     requireLeader(this.deps.log);
     if (handle.brokerGroup !== this.deps.config.group) throw new LedgerError('BAD_REQUEST', `recall handle of broker group ${handle.brokerGroup}, not ${this.deps.config.group}`);
-    const rows = this.deps.index.dueAt(handle.dueMs, 1_000).filter(({ row }) => row.messageId === handle.messageId && row.topic === topic);
-    if (rows.length === 0) throw new LedgerError('MESSAGE_NOT_FOUND', `no delayed message ${handle.messageId} of topic ${topic} is waiting (delivered or recalled already)`);
-    await this.deps.pipeline.submitMeta([{ kind: 'timer.cancel', rows: rows.map((r) => r.key) }]);
+    await this.barrier.ready();
+    const rows = this.deps.index.dueAt(handle.dueMs, ({ row }) => row.messageId === handle.messageId && row.topic === topic);
+    if (rows.length === 0 || rows.some((r) => this.delivering.has(r.key))) {
+      throw new LedgerError('MESSAGE_NOT_FOUND', `no delayed message ${handle.messageId} of topic ${topic} is waiting (delivered, being delivered or recalled already)`);
+    }
+    await this.barrier.certain(this.deps.pipeline.submitMeta([{ kind: 'timer.cancel', rows: rows.map((r) => r.key) }]));
     return handle.messageId;
   }
 
@@ -93,40 +106,79 @@ export class TimerService {
     return this.deps.index.count();
   }
 
-  /** Delivers one batch of due rows; returns ms until the next round (0: more are due), or null when none waits. */
+  /** Delivers due rows, one bounded batch at a time; returns ms until the next round (0: more are due), or null when none waits. */
   private async round(): Promise<number | null> {
     if (!this.deps.log.isLeader()) return null;
-    // A new leader may not have applied every committed entry yet (a delivered copy whose row is
-    // still here): an empty entry of its own term, once applied, covers them all.
-    const term = this.deps.log.leadership().term;
-    if (this.readyTerm !== term) {
-      await this.deps.pipeline.submitMeta([]);
-      this.readyTerm = term;
-    }
-    const due = this.deps.index.due(this.clock(), ROUND_ROWS);
+    await this.barrier.ready();
+    const now = this.clock();
+    const due = this.deps.index.due(now, ROUND_ROWS, (key) => (this.setAside.get(key) ?? 0) > now);
     if (due.length === 0) {
-      const next = this.deps.index.first();
-      return next === undefined ? null : Math.max(0, next.dueMs - this.clock());
+      const next = this.deps.index.first((key) => (this.setAside.get(key) ?? 0) > now);
+      return next === undefined ? (this.setAside.size > 0 ? SET_ASIDE_MS : null) : Math.max(0, next.dueMs - now);
     }
-    const copies: DueCopy[] = [];
+    let batch: DueCopy[] = [];
+    let bytes = 0;
     for (const { key, row } of due) {
       const copy = await this.copyOf(key, row);
-      if (copy === null) return ERROR_PAUSE_MS; // unreadable while the log is repaired: later
-      copies.push(copy);
+      if (copy === null) {
+        this.putAside(key, now, 'unreadable (the log is being repaired?)');
+        continue;
+      }
+      const size = copy.message.body.length;
+      const fits = batch.length > 0 && batch[0].topic === copy.topic && batch[0].queueId === copy.queueId && batch.length < this.deps.config.maxBatchMessages && bytes + size <= this.deps.config.maxBatchBytes;
+      if (!fits && batch.length > 0) {
+        await this.deliver(batch);
+        batch = [];
+        bytes = 0;
+      }
+      batch.push(copy);
+      bytes += size;
     }
-    const cancelled: string[] = [];
-    for (const batch of this.batches(copies)) {
+    if (batch.length > 0) await this.deliver(batch);
+    return 0;
+  }
+
+  /** Sends one batch of copies; a refused batch is retried message by message, and a refused message is cancelled. */
+  private async deliver(batch: DueCopy[]): Promise<void> {
+    for (const copy of batch) this.delivering.add(copy.key);
+    try {
+      await this.barrier.certain(this.deps.sender.send(batch[0].topic, batch[0].queueId, batch.map((c) => c.message)));
+      this.delivered += batch.length;
+    } catch (error) {
+      if (!(error instanceof LedgerError) || isUncertain(error)) throw error;
+      if (batch.length === 1) {
+        await this.deliverAlone(batch[0], error);
+      } else {
+        for (const copy of batch) await this.deliverAlone(copy, error);
+      }
+    } finally {
+      for (const copy of batch) this.delivering.delete(copy.key);
+    }
+  }
+
+  /** One copy refused in a batch: alone, then to any queue of its topic; cancelled when still refused. */
+  private async deliverAlone(copy: DueCopy, batchError: LedgerError): Promise<void> {
+    let lastError: unknown = batchError;
+    for (const queueId of copy.queueId >= 0 ? [copy.queueId, -1] : [-1]) {
       try {
-        await this.deps.sender.send(batch[0].topic, batch[0].queueId, batch.map((c) => c.message));
-        this.delivered += batch.length;
+        await this.barrier.certain(this.deps.sender.send(copy.topic, queueId, [copy.message]));
+        this.delivered += 1;
+        return;
       } catch (error) {
-        if (!(error instanceof LedgerError) || !PERMANENT.has(error.code)) throw error;
-        this.deps.logger.warn({ err: error, topic: batch[0].topic, messages: batch.length }, 'delayed messages cannot be delivered to their topic; dropped');
-        cancelled.push(...batch.map((c) => c.key));
+        if (!(error instanceof LedgerError) || isUncertain(error)) throw error;
+        lastError = error;
       }
     }
-    if (cancelled.length > 0) await this.deps.pipeline.submitMeta([{ kind: 'timer.cancel', rows: cancelled }]);
-    return 0;
+    this.deps.logger.warn({ err: lastError, topic: copy.topic, messageId: copy.message.messageId }, 'delayed message refused by its topic; dropped');
+    await this.barrier.certain(this.deps.pipeline.submitMeta([{ kind: 'timer.cancel', rows: [copy.key] }]));
+  }
+
+  /** Leaves a row for later (bounded: the oldest set-aside row is forgotten first). */
+  private putAside(key: string, now: number, why: string): void {
+    if (!this.setAside.has(key)) this.deps.logger.warn({ row: key }, `delayed message ${why}; retried later`);
+    this.setAside.delete(key);
+    this.setAside.set(key, now + SET_ASIDE_MS);
+    if (this.setAside.size > MAX_SET_ASIDE) this.setAside.delete(this.setAside.keys().next().value as string);
   }
 
   /** The copy to deliver for one row; null when its message cannot be read now. */
@@ -134,30 +186,11 @@ export class TimerService {
     const message = await this.deps.reader.readOrNull(TIMER_TOPIC, 0, row.queueOffset, row.position, row.size);
     if (message === null) return null;
     const properties = { ...message.properties };
-    const topic = properties[ScheduleProperty.REAL_TOPIC] ?? '';
-    const queueId = Number(properties[ScheduleProperty.REAL_QUEUE_ID] ?? -1);
-    delete properties[ScheduleProperty.REAL_TOPIC];
-    delete properties[ScheduleProperty.REAL_QUEUE_ID];
+    const topic = properties[SystemProperty.REAL_TOPIC] ?? '';
+    const queueId = Number(properties[SystemProperty.REAL_QUEUE_ID] ?? -1);
+    delete properties[SystemProperty.REAL_TOPIC];
+    delete properties[SystemProperty.REAL_QUEUE_ID];
     properties[TIMER_ROW_PROPERTY] = key;
     return { key, topic, queueId: Number.isInteger(queueId) ? queueId : -1, message: { ...message, topic, properties } };
-  }
-
-  /** Splits copies into sends of one topic and queue within the batch limits, in due order. */
-  private *batches(copies: readonly DueCopy[]): Generator<DueCopy[]> {
-    const { maxBatchMessages, maxBatchBytes } = this.deps.config;
-    let batch: DueCopy[] = [];
-    let bytes = 0;
-    for (const copy of copies) {
-      const size = copy.message.body.length;
-      const fits = batch.length > 0 && batch[0].topic === copy.topic && batch[0].queueId === copy.queueId && batch.length < maxBatchMessages && bytes + size <= maxBatchBytes;
-      if (!fits && batch.length > 0) {
-        yield batch;
-        batch = [];
-        bytes = 0;
-      }
-      batch.push(copy);
-      bytes += size;
-    }
-    if (batch.length > 0) yield batch;
   }
 }

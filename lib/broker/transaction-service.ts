@@ -14,8 +14,9 @@
  *   rolled back (or committed, with transactionCommitWhenUnresolved).
  *
  * Transaction ids are `<broker group>:<message id>`: the Proxy routes EndTransaction by them.
- * Before it acts in a new term, the leader commits an empty entry and so has applied every
- * earlier commit and rollback.
+ * Before it acts in a new term, or after a write whose outcome is unknown, the leader commits an
+ * empty entry (LeaderBarrier) and so has applied every earlier commit and rollback: a repeated or
+ * retried decision never commits a second copy or a rolled-back transaction.
  */
 import { LedgerError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
@@ -27,13 +28,15 @@ import type { BrokerConfig } from './broker-config.js';
 import type { CommitPipeline } from './commit-pipeline.js';
 import type { MessageReader } from './message-reader.js';
 import { toMessageData } from './message-wire.js';
+import { LeaderBarrier } from './leader-barrier.js';
 import { requireLeader } from './replicated-log.js';
 import type { ReplicatedLog } from './replicated-log.js';
 import type { SendService } from './send-service.js';
 import { SystemProperty } from './system-properties.js';
 import type { TransactionWatchers } from './transaction-watchers.js';
-import { transactionIdOf } from './transaction-id.js';
+import { transactionIdOf } from '../common/transaction-id.js';
 
+/** What the TransactionService works with. */
 export interface TransactionServiceDeps {
   config: Pick<BrokerConfig, 'group' | 'transactionTimeoutMs' | 'transactionCheckIntervalMs' | 'transactionCheckMax' | 'transactionCommitWhenUnresolved'>;
   log: ReplicatedLog;
@@ -57,10 +60,11 @@ export class TransactionService {
   private readonly clock: () => number;
   /** Transactions this leader is committing or rolling back now (key → the outcome's promise). */
   private readonly ending = new Map<string, Promise<void>>();
-  private readyTerm = -1;
+  private readonly barrier: LeaderBarrier;
 
   constructor(private readonly deps: TransactionServiceDeps) {
     this.clock = deps.clock ?? Date.now;
+    this.barrier = new LeaderBarrier(deps.log, deps.pipeline);
     this.loop = new WakeableLoop(() => this.round(), (error) => deps.logger.warn({ err: error }, 'transaction check round failed; retrying'));
   }
 
@@ -83,7 +87,7 @@ export class TransactionService {
     if (transactionId !== transactionIdOf(this.deps.config.group, messageId)) {
       throw new LedgerError('INVALID_TRANSACTION_ID', `transaction id ${JSON.stringify(transactionId)} does not name message ${messageId} of broker group ${this.deps.config.group}`);
     }
-    await this.ready();
+    await this.barrier.ready();
     const key = transactionKey(topic, messageId);
     const running = this.ending.get(key);
     if (running) await running.catch(() => undefined);
@@ -104,7 +108,11 @@ export class TransactionService {
   }
 
   private endOnce(key: string, half: HalfMessage, commit: boolean): Promise<void> {
-    const work = (commit ? this.commit(key, half) : this.rollback([key])).finally(() => this.ending.delete(key));
+    const work = (commit ? this.commit(key, half) : this.rollback([key])).finally(() => {
+      this.ending.delete(key);
+      // A failed end leaves the transaction pending: its checks go on.
+      this.wake();
+    });
     this.ending.set(key, work);
     return work;
   }
@@ -116,7 +124,7 @@ export class TransactionService {
     delete properties[SystemProperty.REAL_TOPIC];
     delete properties[SystemProperty.REAL_QUEUE_ID];
     try {
-      await this.deps.sender.send(half.topic, Number.isInteger(queueId) ? queueId : -1, [{ ...message, topic: half.topic, properties }]);
+      await this.barrier.certain(this.deps.sender.send(half.topic, Number.isInteger(queueId) ? queueId : -1, [{ ...message, topic: half.topic, properties }]));
     } catch (error) {
       if (!(error instanceof LedgerError) || !PERMANENT.has(error.code)) throw error;
       this.deps.logger.warn({ err: error, topic: half.topic, messageId: half.messageId }, 'committed transaction cannot be delivered to its topic; rolled back');
@@ -126,24 +134,16 @@ export class TransactionService {
   }
 
   private async rollback(keys: string[]): Promise<void> {
-    await this.deps.pipeline.submitMeta([{ kind: 'txn.rollback', keys }]);
-  }
-
-  /** Once per term: an empty entry of the term, applied, covers every earlier commit and rollback. */
-  private async ready(): Promise<void> {
-    const term = this.deps.log.leadership().term;
-    if (this.readyTerm === term) return;
-    await this.deps.pipeline.submitMeta([]);
-    this.readyTerm = term;
+    await this.barrier.certain(this.deps.pipeline.submitMeta([{ kind: 'txn.rollback', keys }]));
   }
 
   /** Checks or resolves due transactions; returns ms until the next is due, or null when none is pending. */
   private async round(): Promise<number | null> {
     if (!this.deps.log.isLeader()) return null;
-    await this.ready();
+    await this.barrier.ready();
     const { transactionTimeoutMs, transactionCheckIntervalMs, transactionCheckMax, transactionCommitWhenUnresolved } = this.deps.config;
     const now = this.clock();
-    const checked: string[] = [];
+    const checked: Array<{ key: string; checks: number }> = [];
     const unresolved: Array<[string, HalfMessage]> = [];
     let next: number | null = null;
     let handled = 0;
@@ -161,9 +161,9 @@ export class TransactionService {
       }
       // A check no producer listens to still counts (RocketMQ does the same).
       await this.sendCheck(half);
-      checked.push(key);
+      checked.push({ key, checks: half.checks + 1 });
     }
-    if (checked.length > 0) await this.deps.pipeline.submitMeta([{ kind: 'txn.checked', keys: checked }]);
+    if (checked.length > 0) await this.barrier.certain(this.deps.pipeline.submitMeta([{ kind: 'txn.checked', keys: checked.map((c) => c.key), counts: checked.map((c) => c.checks) }]));
     for (const [key, half] of unresolved) {
       this.deps.logger.warn({ topic: half.topic, messageId: half.messageId, checks: half.checks }, `transaction unresolved after its checks; ${transactionCommitWhenUnresolved ? 'committed' : 'rolled back'}`);
       await this.endOnce(key, half, transactionCommitWhenUnresolved).catch((error: unknown) => this.deps.logger.warn({ err: error }, 'ending an unresolved transaction failed'));

@@ -41,6 +41,8 @@ export interface ConsumeSettings {
   suspendMs: number;
   /** Multiplies RocketMQ's retry delays (1 s, 5 s, 10 s, 30 s, 1 min, ...); tests scale them down. */
   retryDelayScale: number;
+  /** Orderly: whether this instance holds the queue's lock (queue-lock-keeper.ts); absent: always. */
+  holdsLock?: (queue: MessageQueue) => boolean;
 }
 
 /** RocketMQ's messageDelayLevel from level 3 (where retries start): 10s 30s 1m 2m ... 2h. */
@@ -55,6 +57,8 @@ interface OwnedQueue {
   attempts: Map<number, number>;
   /** Orderly: a worker is draining this queue. */
   draining: boolean;
+  /** Orderly: settles when the worker draining this queue stops (its running batch finished). */
+  idle: Promise<void>;
 }
 
 export class ConsumeService {
@@ -74,19 +78,24 @@ export class ConsumeService {
 
   /** Starts consuming a queue's buffer. */
   add(queue: MessageQueue, processQueue: ProcessQueue): void {
-    this.owned.set(processQueue, { queue, processQueue, running: new Set(), attempts: new Map(), draining: false });
+    this.owned.set(processQueue, { queue, processQueue, running: new Set(), attempts: new Map(), draining: false, idle: Promise.resolve() });
   }
 
-  /** Stops handing out a queue's messages (batches already running finish). */
-  remove(processQueue: ProcessQueue): void {
+  /**
+   * Stops handing out a queue's messages; resolves once none of them is in the listener any more
+   * (orderly: the running batch finished; concurrent batches are not waited for).
+   */
+  remove(processQueue: ProcessQueue): Promise<void> {
+    const owned = this.owned.get(processQueue);
     this.owned.delete(processQueue);
+    return owned?.idle ?? Promise.resolve();
   }
 
   /** Messages just fetched into `processQueue`. */
   submit(processQueue: ProcessQueue): void {
     const owned = this.owned.get(processQueue);
     if (!owned) return;
-    if (this.settings.orderly) void this.drainOrderly(owned);
+    if (this.settings.orderly) this.drainOrderly(owned);
     else this.dispatchConcurrently(owned);
   }
 
@@ -147,34 +156,38 @@ export class ConsumeService {
     });
   }
 
-  private async drainOrderly(owned: OwnedQueue): Promise<void> {
+  private drainOrderly(owned: OwnedQueue): void {
     if (owned.draining) return;
     owned.draining = true;
-    try {
-      while (!this.stopped && !owned.processQueue.dropped && this.owned.get(owned.processQueue) === owned) {
-        const batch = owned.processQueue.oldest(this.settings.batchSize, new Set());
-        if (batch.length === 0) return;
-        const reconsumeTimes = owned.attempts.get(batch[0].queueOffset) ?? 0;
-        await this.acquire();
-        let result: ConsumeResult;
-        try {
-          result = await this.listener(batch, { queue: owned.queue, reconsumeTimes });
-        } catch (error) {
-          this.onError(error);
-          result = 'RETRY';
-        } finally {
-          this.release();
-        }
-        if (result === 'SUCCESS') {
-          owned.attempts.delete(batch[0].queueOffset);
-          owned.processQueue.remove(batch.map((m) => m.queueOffset));
-        } else {
-          owned.attempts.set(batch[0].queueOffset, reconsumeTimes + 1);
-          await new Promise<void>((resolve) => this.later(this.settings.suspendMs, resolve));
-        }
-      }
-    } finally {
+    owned.idle = this.runOrderly(owned).finally(() => {
       owned.draining = false;
+    });
+  }
+
+  private async runOrderly(owned: OwnedQueue): Promise<void> {
+    while (!this.stopped && !owned.processQueue.dropped && this.owned.get(owned.processQueue) === owned) {
+      // Not locked (yet, or any more): the lock keeper submits the queue again once it is.
+      if (this.settings.holdsLock && !this.settings.holdsLock(owned.queue)) return;
+      const batch = owned.processQueue.oldest(this.settings.batchSize, new Set());
+      if (batch.length === 0) return;
+      const reconsumeTimes = owned.attempts.get(batch[0].queueOffset) ?? 0;
+      await this.acquire();
+      let result: ConsumeResult;
+      try {
+        result = await this.listener(batch, { queue: owned.queue, reconsumeTimes });
+      } catch (error) {
+        this.onError(error);
+        result = 'RETRY';
+      } finally {
+        this.release();
+      }
+      if (result === 'SUCCESS') {
+        owned.attempts.delete(batch[0].queueOffset);
+        owned.processQueue.remove(batch.map((m) => m.queueOffset));
+      } else {
+        owned.attempts.set(batch[0].queueOffset, reconsumeTimes + 1);
+        await new Promise<void>((resolve) => this.later(this.settings.suspendMs, resolve));
+      }
     }
   }
 

@@ -9,6 +9,7 @@
  * An acknowledged send is committed: durable (fsynced) on a majority of the group.
  */
 import { messageGroupSlot } from '../common/message-group-hash.js';
+import { decodeRecallHandle } from '../common/recall-handle.js';
 import { LedgerError } from '../common/errors.js';
 import type { SendMessagesRequest } from '../gen/internal/ledgermq/v1/SendMessagesRequest.js';
 import type { SendMessagesResponse__Output } from '../gen/internal/ledgermq/v1/SendMessagesResponse.js';
@@ -50,6 +51,7 @@ export interface ProducerOptions extends ClientOptions {
 /** How a local transaction ended: UNKNOWN leaves the decision to a later check. */
 export type TransactionResolution = 'COMMIT' | 'ROLLBACK' | 'UNKNOWN';
 
+/** Our Producer's answer to transaction checks: which topics it answers for, and how it decides. */
 export interface TransactionCheckerOptions {
   topics: string[];
   check: (message: ReceivedMessage) => TransactionResolution | Promise<TransactionResolution>;
@@ -84,7 +86,7 @@ export class Producer {
         this.answerCheck(event, checker).catch(() => undefined); // unanswered: the broker checks again later
       });
       this.checks = watch;
-      watch.start().catch(() => undefined);
+      watch.start();
     }
   }
 
@@ -168,8 +170,7 @@ export class Producer {
    * delivered or recalled already.
    */
   async recallMessage(topic: string, recallHandle: string): Promise<string> {
-    const brokerGroup = recallHandle.slice(0, recallHandle.lastIndexOf(':', recallHandle.lastIndexOf(':') - 1));
-    if (brokerGroup === '') throw new LedgerError('BAD_REQUEST', 'invalid recall handle');
+    const { brokerGroup } = decodeRecallHandle(recallHandle);
     const response = await this.context.gateway.recallMessage(brokerGroup, { topic, recallHandle }, this.context.requestTimeoutMs);
     return response.messageId;
   }
@@ -248,10 +249,10 @@ export class Producer {
     }
   }
 
-  /** Closes connections; later sends fail. Idempotent. */
+  /** Closes connections; sends still waiting in a batch and later sends fail (BAD_REQUEST). Idempotent. */
   shutdown(): void {
     if (this.closed) return;
-    this.batcher?.flushAll();
+    this.batcher?.failAll(new LedgerError('BAD_REQUEST', 'the producer is shut down'));
     this.checks?.stop();
     this.closed = true;
     this.context.close();
@@ -270,9 +271,15 @@ export class Producer {
   }
 }
 
-/** The queue a FIFO message group always goes to (stable while the topic's queues do not change). */
+/**
+ * Where a FIFO message group goes: its broker group (by the group hash over the topic's broker
+ * groups, sorted by name, as the v2 Proxy picks it), queue -1 so that the broker picks the queue
+ * by the same hash. Stable while the topic's groups and queue counts do not change.
+ */
 function queueOfGroup(queues: readonly MessageQueue[], messageGroup: string): MessageQueue {
-  return queues[messageGroupSlot(messageGroup, queues.length)];
+  const groups = [...new Set(queues.map((q) => q.brokerGroup))].sort();
+  const brokerGroup = groups[messageGroupSlot(messageGroup, groups.length)];
+  return { topic: queues[0].topic, brokerGroup, queueId: -1 };
 }
 
 function pause(ms: number): Promise<void> {

@@ -29,6 +29,7 @@ import { ProcessQueue } from './process-queue.js';
 import { queueKey } from './queue-allocation.js';
 import type { MessageQueue } from './queue-allocation.js';
 import { QueueFetchLoop } from './queue-fetch-loop.js';
+import { QueueLockKeeper } from './queue-lock-keeper.js';
 import { QueueReader } from './queue-reader.js';
 import { RebalanceService } from './rebalance-service.js';
 import type { ConsumeMode, TopicSubscription } from './rebalance-service.js';
@@ -89,6 +90,8 @@ export class PushConsumer {
   private committing: Promise<void> = Promise.resolve();
   private readonly mode: ConsumeMode;
   private readonly onError: (error: unknown) => void;
+  /** Orderly clustering consumers only: the queue locks (queue-lock-keeper.ts). */
+  private readonly locks: QueueLockKeeper | null;
   /** Messages served per source (`leader` or a follower address), for tests and diagnostics. */
   readonly servedBy = new Map<string, number>();
 
@@ -103,11 +106,23 @@ export class PushConsumer {
         concurrency: options.concurrency ?? 20,
         suspendMs: 1_000,
         retryDelayScale: options.retryDelayScale ?? 1,
+        holdsLock: (queue) => this.locks?.holds(queue) ?? true,
       },
       options.listener,
       this.onError,
       this.mode === 'CLUSTERING' ? (message) => this.sendBack(message) : null,
     );
+    this.locks = (options.orderly ?? false) && this.mode === 'CLUSTERING'
+      ? new QueueLockKeeper({
+        gateway: this.context.gateway, group: options.group, clientId: this.context.clientId, requestTimeoutMs: this.context.requestTimeoutMs, onError: this.onError,
+        onLocked: (queues) => {
+          for (const queue of queues) {
+            const state = this.queues.get(queueKey(queue));
+            if (state) this.consume.submit(state.processQueue);
+          }
+        },
+      })
+      : null;
     this.offsets = this.mode === 'CLUSTERING'
       ? new RemoteOffsetStore(this.context.gateway, options.group, this.context.requestTimeoutMs)
       : new LocalFileOffsetStore(join(options.offsetStoreDir ?? join(homedir(), '.ledgermq', 'offsets'), options.instanceName ?? 'DEFAULT', `${options.group}.json`));
@@ -134,6 +149,7 @@ export class PushConsumer {
       (queues) => this.applyAssignment(queues),
       this.onError,
     );
+    this.locks?.start();
     await this.rebalance.start();
     this.commitTimer = setInterval(() => void this.commitAll(), this.options.commitIntervalMs ?? 5_000);
   }
@@ -150,8 +166,12 @@ export class PushConsumer {
     const states = [...this.queues.values()];
     for (const state of states) state.processQueue.drop();
     await Promise.all(states.map((state) => state.loop.done));
+    // Orderly: running batches finish before the last commit and the unlock.
+    await Promise.all(states.map((state) => this.consume.remove(state.processQueue)));
     this.consume.stop();
     await this.commitAll();
+    this.locks?.stop();
+    await this.locks?.release(states.map((state) => state.queue));
     this.queues.clear();
     this.context.close();
   }
@@ -189,13 +209,18 @@ export class PushConsumer {
   private async applyAssignment(next: MessageQueue[]): Promise<void> {
     const nextKeys = new Set(next.map(queueKey));
     const revoked = [...this.queues.entries()].filter(([key]) => !nextKeys.has(key));
+    const finishing: Array<Promise<void>> = [];
     for (const [key, state] of revoked) {
       state.processQueue.drop();
-      this.consume.remove(state.processQueue);
+      finishing.push(this.consume.remove(state.processQueue));
       this.queues.delete(key);
     }
+    // Orderly: a revoked queue's running batch finishes before its commit and unlock, so the next
+    // owner (which waits for the lock) starts after it, where this one stopped.
+    await Promise.all(finishing);
     // Wait for revoked queues' commits so the next owner starts where this one stopped.
     if (revoked.length > 0) await (this.committing = this.committing.then(() => this.commit(revoked.map(([, state]) => state))));
+    if (revoked.length > 0) await this.locks?.release(revoked.map(([, state]) => state.queue));
     for (const queue of next) {
       const key = queueKey(queue);
       if (this.queues.has(key)) continue;
@@ -220,6 +245,7 @@ export class PushConsumer {
     const reader = new QueueReader(queue, this.context.gateway, this.context.requestTimeoutMs, this.options.followerReads ?? true);
     const subscription = this.subscriptions.get(queue.topic);
     this.consume.add(queue, processQueue);
+    this.locks?.track(queue);
     const loop = new QueueFetchLoop(
       processQueue,
       reader,

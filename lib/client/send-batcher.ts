@@ -73,9 +73,13 @@ export class SendBatcher {
     });
   }
 
-  /** Sends every open batch now (shutdown). */
-  flushAll(): void {
-    for (const key of [...this.open.keys()]) this.flush(key);
+  /** Fails every send still waiting in an open batch with `error` (the producer shuts down). */
+  failAll(error: unknown): void {
+    for (const batch of this.open.values()) {
+      batch.cancel();
+      for (const send of batch.sends) send.reject(error);
+    }
+    this.open.clear();
   }
 
   private flush(key: string): void {
@@ -104,8 +108,13 @@ export class SendBatcher {
         for (const s of sends) s.reject(error);
         return;
       }
-      // One bad message must not fail the others: each goes alone and gets its own outcome.
-      await Promise.all(sends.map((s) => this.sendBatch([s.message]).then(([result]) => s.resolve(result), s.reject)));
+      // One bad message must not fail the others: each goes alone and gets its own outcome (one
+      // after the other for a FIFO message group, so its order holds).
+      if (sends[0].message.messageGroup) {
+        for (const s of sends) await this.sendBatch([s.message]).then(([result]) => s.resolve(result), s.reject);
+      } else {
+        await Promise.all(sends.map((s) => this.sendBatch([s.message]).then(([result]) => s.resolve(result), s.reject)));
+      }
     }
   }
 }

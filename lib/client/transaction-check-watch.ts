@@ -11,6 +11,10 @@ import type { TransactionCheck__Output } from '../gen/internal/ledgermq/v1/Trans
 import type { BrokerGateway } from './broker-gateway.js';
 import type { RouteSource } from './route-source.js';
 
+const MAX_RETRY_MS = 10_000;
+/** A stream that lasted this long was healthy: the next one opens without backoff. */
+const HEALTHY_STREAM_MS = 10_000;
+
 /** One check: the half message (with its real topic) and its transaction id, from broker group `brokerGroup`. */
 export interface TransactionCheckEvent {
   brokerGroup: string;
@@ -32,9 +36,19 @@ export class TransactionCheckWatch {
     private readonly retryMs = 1_000,
   ) {}
 
-  /** Starts watching every broker group (returns once their list is known). */
-  async start(): Promise<void> {
-    for (const group of await this.routes.groups()) this.watch(group.group);
+  /** Starts watching every broker group, in the background (the NameServers are asked until they answer). */
+  start(): void {
+    void (async () => {
+      for (let failures = 0; !this.stopped; failures++) {
+        try {
+          for (const group of await this.routes.groups()) this.watch(group.group, 0);
+          return;
+        } catch (error) {
+          this.logger?.debug({ err: error }, 'transaction-check watch: no routes yet');
+          await new Promise((resolve) => this.later(() => resolve(undefined), failures));
+        }
+      }
+    })();
   }
 
   stop(): void {
@@ -45,11 +59,12 @@ export class TransactionCheckWatch {
     this.timers.clear();
   }
 
-  private watch(group: string): void {
+  private watch(group: string, failures: number): void {
     if (this.stopped) return;
     this.gateway.leaderAddress(group).then((address) => {
       if (this.stopped) return;
       const stream = this.gateway.client(address).WatchTransactionChecks({ topics: [...this.topics], clientId: '' });
+      const openedAt = Date.now();
       this.streams.add(stream);
       let retried = false;
       const again = (): void => {
@@ -57,7 +72,8 @@ export class TransactionCheckWatch {
         if (retried) return;
         retried = true;
         this.gateway.forgetLeader(group);
-        this.later(group);
+        const lasted = Date.now() - openedAt >= HEALTHY_STREAM_MS;
+        this.later(() => this.watch(group, lasted ? 0 : failures + 1), lasted ? 0 : failures);
       };
       stream.on('data', (check: TransactionCheck__Output) => {
         if (check.status) return; // the last message: why the stream ends
@@ -67,16 +83,18 @@ export class TransactionCheckWatch {
       stream.on('end', again);
     }, (error: unknown) => {
       this.logger?.debug({ err: error, group }, 'transaction-check watch: no leader yet');
-      this.later(group);
+      this.later(() => this.watch(group, failures + 1), failures);
     });
   }
 
-  private later(group: string): void {
+  /** Runs `run` after the backoff for `failures` earlier failures (jittered), unless stopped. */
+  private later(run: () => void, failures: number): void {
     if (this.stopped) return;
+    const base = Math.min(MAX_RETRY_MS, this.retryMs * 2 ** Math.min(failures, 10));
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      this.watch(group);
-    }, this.retryMs);
+      if (!this.stopped) run();
+    }, base * (0.5 + Math.random()));
     timer.unref();
     this.timers.add(timer);
   }

@@ -27,12 +27,15 @@ export class WakeableLoop {
     this.running = true;
     this.again = false;
     void this.round()
-      .then((nextMs) => this.schedule(this.again ? 0 : nextMs), (error: unknown) => {
+      .then((nextMs) => nextMs, (error: unknown) => {
         this.onError(error);
-        this.schedule(this.errorPauseMs);
+        return this.errorPauseMs;
       })
-      .finally(() => {
+      .then((nextMs) => {
+        // One callback ends the round: a wake() that came during it is never lost.
         this.running = false;
+        if (this.again) this.wake();
+        else this.schedule(nextMs);
       });
   }
 

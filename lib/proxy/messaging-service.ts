@@ -14,9 +14,9 @@ import type { MessagingServiceHandlers } from '../gen/v2/apache/rocketmq/v2/Mess
 import type { Status as V2StatusType } from '../gen/v2/apache/rocketmq/v2/Status.js';
 import type { TelemetryCommand__Output } from '../gen/v2/apache/rocketmq/v2/TelemetryCommand.js';
 import { checkGroupName, checkTopicName } from '../broker/name-rules.js';
-import { brokerGroupOfTransaction } from '../broker/transaction-id.js';
-import { decodeRecallHandle } from '../broker/recall-handle.js';
-import { TransactionCheckWatch } from '../client/transaction-check-watch.js';
+import { brokerGroupOfTransaction } from '../common/transaction-id.js';
+import { decodeRecallHandle } from '../common/recall-handle.js';
+import { TransactionCheckRelay } from './transaction-check-relay.js';
 import type { MessageData__Output } from '../gen/internal/ledgermq/v1/MessageData.js';
 import type { Message as V2Message } from '../gen/v2/apache/rocketmq/v2/Message.js';
 import { messageGroupSlot } from '../common/message-group-hash.js';
@@ -45,6 +45,8 @@ function v2StatusOf(error: unknown): V2StatusType {
   return toV2Status(toWireStatus(error));
 }
 
+/** A Telemetry stream with more unsent than this gets no transaction check (another producer, or the next check, will). */
+const MAX_TELEMETRY_BUFFERED_BYTES = 1024 * 1024;
 const PERM_READ = 4;
 const PERM_WRITE = 2;
 
@@ -58,6 +60,7 @@ function permissionOf(perm: number): 'READ_WRITE' | 'READ' | 'WRITE' | 'NONE' {
 export function messagingServiceHandlers(options: MessagingServiceOptions): MessagingServiceHandlers {
   const { gateway, routes, logger } = options;
   const [proxyHost, proxyPort] = splitAddress(options.accessPoint);
+  const checkRelay = new TransactionCheckRelay(gateway, routes, logger);
   let nextGroup = 0;
 
   /** One v2 MessageQueue per broker group: id 0, broker id 0, the Proxy's one address. */
@@ -275,11 +278,11 @@ export function messagingServiceHandlers(options: MessagingServiceOptions): Mess
       callback(null, { status: V2_OK });
     },
     Telemetry(call) {
-      // A producer session relays transaction checks of its topics (RecoverOrphanedTransactionCommand).
-      let checks: TransactionCheckWatch | null = null;
+      // A producer session answers transaction checks of its topics (RecoverOrphanedTransactionCommand).
+      let unregister: (() => void) | null = null;
       const stopChecks = (): void => {
-        checks?.stop();
-        checks = null;
+        unregister?.();
+        unregister = null;
       };
       call.on('data', (command: TelemetryCommand__Output) => {
         if (!command.settings) return;
@@ -287,10 +290,11 @@ export function messagingServiceHandlers(options: MessagingServiceOptions): Mess
         const published = settings.publishing?.topics.map((t) => t.name).filter((name) => name !== '') ?? [];
         if (published.length > 0) {
           stopChecks();
-          checks = new TransactionCheckWatch(gateway, routes, published, ({ brokerGroup, check }) => {
-            if (check.message) call.write({ recoverOrphanedTransactionCommand: { message: checkedMessage(check.message, brokerGroup), transactionId: check.transactionId } });
-          }, logger);
-          checks.start().catch((error: unknown) => logger.warn({ err: error }, 'transaction-check relay could not start'));
+          unregister = checkRelay.register(published, ({ brokerGroup, check }) => {
+            if (!check.message || call.writableLength > MAX_TELEMETRY_BUFFERED_BYTES) return false;
+            call.write({ recoverOrphanedTransactionCommand: { message: checkedMessage(check.message, brokerGroup), transactionId: check.transactionId } });
+            return true;
+          });
         }
         const group = settings.subscription?.group?.name;
         const reply = (policy: GroupConsumePolicy | null): void => {

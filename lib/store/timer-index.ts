@@ -81,12 +81,12 @@ export class TimerIndex {
     }
   }
 
-  /** Rows due at or before `nowMs`, earliest first, at most `limit` (rows being removed left out). */
-  due(nowMs: number, limit: number): Array<{ key: string; row: TimerRow }> {
+  /** Rows due at or before `nowMs`, earliest first, at most `limit` (rows being removed, and those `skip` names, left out). */
+  due(nowMs: number, limit: number, skip: (key: string) => boolean = () => false): Array<{ key: string; row: TimerRow }> {
     const end = `${pad(Math.min(nowMs, 999_999_999_999_999), 15)}\u0000\uffff`;
     const rows: Array<{ key: string; row: TimerRow }> = [];
-    for (const entry of this.db.getRange({ end, limit: limit + this.removing.size })) {
-      if (this.removing.has(entry.key)) continue;
+    for (const entry of this.db.getRange({ end })) {
+      if (this.removing.has(entry.key) || skip(entry.key)) continue;
       rows.push({ key: entry.key, row: entry.value });
       if (rows.length >= limit) break;
     }
@@ -99,17 +99,20 @@ export class TimerIndex {
     else this.removing.delete(key);
   }
 
-  /** Rows due exactly at `dueMs` (a recall handle names one of them), at most `limit`. */
-  dueAt(dueMs: number, limit: number): Array<{ key: string; row: TimerRow }> {
+  /** Rows due exactly at `dueMs` that `match` accepts (a recall handle names one of them). */
+  dueAt(dueMs: number, match: (entry: { key: string; row: TimerRow }) => boolean): Array<{ key: string; row: TimerRow }> {
     const prefix = `${pad(Math.min(dueMs, 999_999_999_999_999), 15)}\u0000`;
     const rows: Array<{ key: string; row: TimerRow }> = [];
-    for (const entry of this.db.getRange({ start: prefix, end: `${prefix}\uffff`, limit })) if (!this.removing.has(entry.key)) rows.push({ key: entry.key, row: entry.value });
+    for (const entry of this.db.getRange({ start: prefix, end: `${prefix}\uffff` })) {
+      const found = { key: entry.key, row: entry.value };
+      if (!this.removing.has(entry.key) && match(found)) rows.push(found);
+    }
     return rows;
   }
 
-  /** The earliest waiting row, or undefined when none waits. */
-  first(): TimerRow | undefined {
-    for (const entry of this.db.getRange({ limit: 1 + this.removing.size })) if (!this.removing.has(entry.key)) return entry.value;
+  /** The earliest waiting row (rows `skip` names left out), or undefined when none waits. */
+  first(skip: (key: string) => boolean = () => false): TimerRow | undefined {
+    for (const entry of this.db.getRange({})) if (!this.removing.has(entry.key) && !skip(entry.key)) return entry.value;
     return undefined;
   }
 

@@ -69,17 +69,18 @@ export class TransactionTable {
     this.db.remove(key).catch(onError);
   }
 
-  /** A check of each of `keys` was sent. */
-  checked(keys: readonly string[], onError: (error: unknown) => void): void {
-    for (const key of keys) {
+  /** Checks were sent: `keys[i]` has now had `counts[i]` checks (absolute: replaying it sets the same count). */
+  checked(keys: readonly string[], counts: readonly number[], onError: (error: unknown) => void): void {
+    keys.forEach((key, i) => {
       const half = this.pending.get(key);
-      if (!half) continue;
-      const next = { ...half, checks: half.checks + 1 };
+      if (!half || !Number.isInteger(counts[i])) return;
+      const next = { ...half, checks: counts[i] };
       this.pending.set(key, next);
       this.db.put(key, next).catch(onError);
-    }
+    });
   }
 
+  /** The pending half message of a transaction key, if it is pending. */
   get(key: string): HalfMessage | undefined {
     return this.pending.get(key);
   }

@@ -3,14 +3,16 @@
  * `<broker group>:<due time ms>:<message id>`. The broker group routes the recall (the v2 Proxy
  * reads it); the due time and message id find the waiting message in the timer index.
  */
-import { LedgerError } from '../common/errors.js';
+import { LedgerError } from './errors.js';
 
+/** What a recall handle names. */
 export interface RecallHandle {
   brokerGroup: string;
   dueMs: number;
   messageId: string;
 }
 
+/** The recall handle of a waiting delayed message. */
 export function encodeRecallHandle(handle: RecallHandle): string {
   return `${handle.brokerGroup}:${handle.dueMs}:${handle.messageId}`;
 }
