@@ -112,7 +112,7 @@ describe('transactional messages: half messages, commit, rollback, checks, failo
     expect(checked.filter((b) => ['committed-1', 'rolled-back-1'].includes(b))).to.deep.equal([]);
   });
 
-  it('our client: sendInTransaction commits and rolls back; the checker resolves open ones; an undecided one is rolled back after the last check', async () => {
+  it('our client: sendInTransaction commits and rolls back (also across a leader kill); the checker resolves open ones; an undecided one is rolled back after the last check', async () => {
     const topic = 'TxOurs';
     await transactionTopic(topic);
     const checks = new Map<string, number>();
@@ -135,7 +135,17 @@ describe('transactional messages: half messages, commit, rollback, checks, failo
     await producer.sendInTransaction({ topic, body: 'commit-later' }, () => 'UNKNOWN');
     await producer.sendInTransaction({ topic, body: 'rollback-later' }, () => { throw new Error('the local transaction failed'); });
     const undecided = await producer.sendInTransaction({ topic, body: 'never-decided' }, () => 'UNKNOWN');
-    const seen = await receivedWithin('tx-ours', topic, 30_000, (s) => s.has('local-commit') && s.has('commit-later'));
+    // The leader killed while the local transactions run: the decisions reach the new leader.
+    const acrossKill = await producer.sendInTransaction({ topic, body: 'local-commit-across-kill' }, async (): Promise<TransactionResolution> => {
+      await killLeaderAndRestart(cluster);
+      return 'COMMIT';
+    });
+    expect(acrossKill.resolution).to.equal('COMMIT');
+    await producer.sendInTransaction({ topic, body: 'local-rollback-across-kill' }, async (): Promise<TransactionResolution> => {
+      await killLeaderAndRestart(cluster);
+      return 'ROLLBACK';
+    });
+    const seen = await receivedWithin('tx-ours', topic, 30_000, (s) => s.has('local-commit') && s.has('commit-later') && s.has('local-commit-across-kill'));
     // The undecided one: 3 checks (2 s, then every 1 s), then rolled back: no transaction stays open.
     await waitFor('every transaction ended', async () => {
       const open = await Promise.all(cluster.nodes.map((n) => cluster.nodeStatus(n.id).then((s) => Number(s.openTransactions), () => -1)));
@@ -148,7 +158,7 @@ describe('transactional messages: half messages, commit, rollback, checks, failo
     expect(checks.has('local-commit')).to.equal(false);
     const more = await receivedWithin('tx-ours', topic, 2_000);
     for (const [body, n] of more) seen.set(body, (seen.get(body) ?? 0) + n);
-    expect(Object.fromEntries(seen)).to.deep.equal({ 'local-commit': 1, 'commit-later': 1 });
+    expect(Object.fromEntries(seen)).to.deep.equal({ 'local-commit': 1, 'commit-later': 1, 'local-commit-across-kill': 1 });
     // Repeating a decision is harmless; the other decision is refused.
     await producer.endTransaction(topic, committed.sent, true, false);
     const refused = await producer.endTransaction(topic, committed.sent, false, false).then(() => 'OK', (e: LedgerError) => e.code);
