@@ -45,6 +45,8 @@ export interface RaftStatus {
   commitIndex: number;
   lastIndex: number;
   catchingUp: boolean;
+  /** The node is cutting its log at a damaged record and rebuilding its core (the cut comes after the repair count moved). */
+  repairing: boolean;
   /** Entries this node stored from installs (bulk streams from the leader) since it started. */
   installedEntriesReceived: number;
   /** Times this node cut its log at a damaged record to refetch it, since it started. */
