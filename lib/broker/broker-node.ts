@@ -226,7 +226,7 @@ export class BrokerNode {
     const topics = new TopicService(config, topicTable, pipeline);
     const unsafeAck = process.env.LEDGERMQ_UNSAFE_TEST_ACK_BEFORE_COMMIT === '1';
     if (unsafeAck) logger.warn('LEDGERMQ_UNSAFE_TEST_ACK_BEFORE_COMMIT=1: sends are acknowledged BEFORE they are committed; acknowledged messages WILL be lost (test mode)');
-    const sender = new SendService(config, log, topics, pipeline, unsafeAck);
+    const sender = new SendService(log, topics, pipeline, unsafeAck);
     const reader = new MessageReader({
       commitLog, logger, corruptReads: metrics.corruptReads,
       onCorruptRead: raft === null ? undefined : (position, error) => raft.reportDamagedPosition(position, error),

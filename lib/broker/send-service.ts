@@ -2,9 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { LedgerError } from '../common/errors.js';
 import { encodeMessageBatch } from '../store/message-codec.js';
 import type { StoredMessage } from '../store/message-codec.js';
-import type { BrokerConfig } from './broker-config.js';
 import type { CommitPipeline } from './commit-pipeline.js';
-import { validateBatch } from './message-validator.js';
+import { checkTopicName } from './name-rules.js';
 import type { IncomingMessage } from './message-validator.js';
 import { requireLeader } from './replicated-log.js';
 import type { ReplicatedLog } from './replicated-log.js';
@@ -23,15 +22,16 @@ export interface SendResult {
 }
 
 /**
- * Producing: validates a batch, picks its queue (round robin unless the caller names one), commits
- * it as one MESSAGES entry and answers with each message's queue offset once the entry is
- * committed and dispatched. A batch is all-or-nothing.
+ * Storing: picks a batch's queue (round robin unless the caller names one), commits it as one
+ * MESSAGES entry and answers with each message's queue offset once the entry is committed and
+ * dispatched. A batch is all-or-nothing. It does not check messages against the producer limits:
+ * producers' batches come through ProduceService, which does; the broker's own copies (retries,
+ * dead letters, delayed and transactional deliveries) were checked when first sent.
  */
 export class SendService {
   private nextQueue = 0;
 
   constructor(
-    private readonly config: BrokerConfig,
     private readonly log: ReplicatedLog,
     private readonly topics: TopicService,
     private readonly pipeline: CommitPipeline,
@@ -44,7 +44,8 @@ export class SendService {
   ) {}
 
   async send(topicName: string, queueId: number, messages: readonly IncomingMessage[]): Promise<SendResult[]> {
-    validateBatch(topicName, messages, this.config);
+    checkTopicName(topicName);
+    if (messages.length === 0) throw new LedgerError('BAD_REQUEST', 'a send carries no message');
     requireLeader(this.log);
     const topic = await this.topics.topic(topicName, true);
     if ((topic.perm & PERM_WRITE) === 0) throw new LedgerError('FORBIDDEN', `topic ${topicName} is not writable`);

@@ -61,8 +61,6 @@ interface DueCopy {
 export class TimerService {
   private readonly loop: WakeableLoop;
   private readonly clock: () => number;
-  /** Messages delivered by this node (for status and metrics). */
-  delivered = 0;
   private readonly barrier: LeaderBarrier;
   /** Rows being sent now (a recall of them is refused). */
   private readonly delivering = new Set<string>();
@@ -143,7 +141,6 @@ export class TimerService {
     for (const copy of batch) this.delivering.add(copy.key);
     try {
       await this.barrier.certain(this.deps.sender.send(batch[0].topic, batch[0].queueId, batch.map((c) => c.message)));
-      this.delivered += batch.length;
     } catch (error) {
       if (!(error instanceof LedgerError) || isUncertain(error)) throw error;
       if (batch.length === 1) {
@@ -162,7 +159,6 @@ export class TimerService {
     for (const queueId of copy.queueId >= 0 ? [copy.queueId, -1] : [-1]) {
       try {
         await this.barrier.certain(this.deps.sender.send(copy.topic, queueId, [copy.message]));
-        this.delivered += 1;
         return;
       } catch (error) {
         if (!(error instanceof LedgerError) || isUncertain(error)) throw error;

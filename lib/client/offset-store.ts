@@ -12,7 +12,7 @@ import type { QueryOffsetsRequest } from '../gen/internal/ledgermq/v1/QueryOffse
 import type { QueryOffsetsResponse__Output } from '../gen/internal/ledgermq/v1/QueryOffsetsResponse.js';
 import type { BrokerGateway } from './broker-gateway.js';
 import type { MessageQueue } from './queue-allocation.js';
-import { queueKey } from './queue-allocation.js';
+import { byBrokerGroup, queueKey } from './queue-allocation.js';
 
 /** A queue's stored progress: -1 offset when none is stored; the queue's bounds when known. */
 export interface StoredOffset {
@@ -46,16 +46,12 @@ export class RemoteOffsetStore implements OffsetStore {
   }
 
   async commit(entries: ReadonlyArray<{ queue: MessageQueue; offset: number; resetVersion: number }>): Promise<void> {
-    const byGroup = new Map<string, CommitOffsetsRequest['commits']>();
-    for (const { queue, offset, resetVersion } of entries) {
-      const list = byGroup.get(queue.brokerGroup) ?? [];
-      list.push({ topic: queue.topic, queueId: queue.queueId, offset, resetVersion });
-      byGroup.set(queue.brokerGroup, list);
-    }
     await Promise.all(
-      [...byGroup].map(([brokerGroup, commits]) =>
+      [...byBrokerGroup(entries, (entry) => entry.queue)].map(([brokerGroup, list]) =>
         this.gateway.call<CommitOffsetsRequest, CommitOffsetsResponse__Output>(
-          brokerGroup, (c) => (r, o, cb) => c.CommitOffsets(r, o, cb), { group: this.group, commits }, this.timeoutMs,
+          brokerGroup, (c) => (r, o, cb) => c.CommitOffsets(r, o, cb),
+          { group: this.group, commits: list.map(({ queue, offset, resetVersion }) => ({ topic: queue.topic, queueId: queue.queueId, offset, resetVersion })) },
+          this.timeoutMs,
         ),
       ),
     );

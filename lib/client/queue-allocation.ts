@@ -12,6 +12,18 @@ export interface MessageQueue {
   queueId: number;
 }
 
+/** `items` by the broker group of their queue (requests go to each group's leader). */
+export function byBrokerGroup<T>(items: readonly T[], queueOf: (item: T) => MessageQueue): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const brokerGroup = queueOf(item).brokerGroup;
+    const list = groups.get(brokerGroup);
+    if (list) list.push(item);
+    else groups.set(brokerGroup, [item]);
+  }
+  return groups;
+}
+
 /** `brokerGroup/topic/queueId`: a stable key and sort order. */
 export function queueKey(queue: MessageQueue): string {
   return `${queue.brokerGroup}/${queue.topic}/${String(queue.queueId).padStart(5, '0')}`;

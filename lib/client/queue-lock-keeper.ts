@@ -10,7 +10,7 @@ import type { LockQueuesRequest } from '../gen/internal/ledgermq/v1/LockQueuesRe
 import type { LockQueuesResponse__Output } from '../gen/internal/ledgermq/v1/LockQueuesResponse.js';
 import type { UnlockQueuesResponse__Output } from '../gen/internal/ledgermq/v1/UnlockQueuesResponse.js';
 import type { BrokerGateway } from './broker-gateway.js';
-import { queueKey } from './queue-allocation.js';
+import { byBrokerGroup, queueKey } from './queue-allocation.js';
 import type { MessageQueue } from './queue-allocation.js';
 
 /** What a QueueLockKeeper works with. */
@@ -71,7 +71,7 @@ export class QueueLockKeeper {
       this.owned.delete(queueKey(queue));
       this.lockedAt.delete(queueKey(queue));
     }
-    await Promise.all([...groupByBroker(queues)].map(async ([brokerGroup, list]) => {
+    await Promise.all([...byBrokerGroup(queues, (q) => q)].map(async ([brokerGroup, list]) => {
       try {
         await this.options.gateway.call<LockQueuesRequest, UnlockQueuesResponse__Output>(brokerGroup, (c) => (r, o, cb) => c.UnlockQueues(r, o, cb), this.request(list), this.options.requestTimeoutMs);
       } catch (error) {
@@ -81,7 +81,7 @@ export class QueueLockKeeper {
   }
 
   private async renew(queues: readonly MessageQueue[]): Promise<void> {
-    await Promise.all([...groupByBroker(queues)].map(async ([brokerGroup, list]) => {
+    await Promise.all([...byBrokerGroup(queues, (q) => q)].map(async ([brokerGroup, list]) => {
       try {
         const askedAt = Date.now();
         const response = await this.options.gateway.call<LockQueuesRequest, LockQueuesResponse__Output>(brokerGroup, (c) => (r, o, cb) => c.LockQueues(r, o, cb), this.request(list), this.options.requestTimeoutMs);
@@ -97,10 +97,4 @@ export class QueueLockKeeper {
   private request(queues: readonly MessageQueue[]): LockQueuesRequest {
     return { group: this.options.group, clientId: this.options.clientId, queues: queues.map((q) => ({ topic: q.topic, queueId: q.queueId })) };
   }
-}
-
-function groupByBroker(queues: readonly MessageQueue[]): Map<string, MessageQueue[]> {
-  const byGroup = new Map<string, MessageQueue[]>();
-  for (const queue of queues) byGroup.set(queue.brokerGroup, [...(byGroup.get(queue.brokerGroup) ?? []), queue]);
-  return byGroup;
 }

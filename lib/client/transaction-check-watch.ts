@@ -63,7 +63,7 @@ export class TransactionCheckWatch {
     if (this.stopped) return;
     this.gateway.leaderAddress(group).then((address) => {
       if (this.stopped) return;
-      const stream = this.gateway.client(address).WatchTransactionChecks({ topics: [...this.topics], clientId: '' });
+      const stream = this.gateway.client(address).WatchTransactionChecks({ topics: [...this.topics] });
       const openedAt = Date.now();
       this.streams.add(stream);
       let retried = false;
