@@ -29,8 +29,9 @@ export class NotLeaderError extends LedgerError {
   readonly leaderId: string | null;
   readonly leaderAddress: string | null;
 
-  constructor(leaderId: string | null, leaderAddress: string | null) {
-    super('NOT_LEADER', leaderAddress ? `not the leader; leader is ${leaderId ?? '?'} at ${leaderAddress}` : 'not the leader; no leader known');
+  /** `reason` replaces the default message when no leader is named (e.g. a hand-over in progress). */
+  constructor(leaderId: string | null, leaderAddress: string | null, reason?: string) {
+    super('NOT_LEADER', leaderAddress ? `not the leader; leader is ${leaderId ?? '?'} at ${leaderAddress}` : reason ?? 'not the leader; no leader known');
     this.name = 'NotLeaderError';
     this.leaderId = leaderId;
     this.leaderAddress = leaderAddress;

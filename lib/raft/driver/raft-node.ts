@@ -214,6 +214,8 @@ export class RaftNode {
         const view = this.leadership();
         return Promise.reject(new NotLeaderError(view.leaderId, view.leaderAddress));
       }
+      // Leadership is being handed over: clients retry as after NOT_LEADER, and find the new leader.
+      if (result.code === 'TRANSFER_IN_PROGRESS') return Promise.reject(new NotLeaderError(null, null, 'leadership is being handed over'));
       return Promise.reject(new LedgerError('HA_NOT_AVAILABLE', `proposal refused: ${result.code}`));
     }
     this.stats.proposals += 1;
