@@ -49,7 +49,8 @@ program
   .option('--port <port>', 'name service port', '9876')
   .option('--proxy-port <port>', 'v2 Proxy port (clients connect here)', '8081')
   .option('--http-port <port>', '/metrics, /healthz, /status', '5556')
-  .action(async (options: { host: string; port: string; proxyPort: string; httpPort: string }) => {
+  .option('--cluster-secret-file <file>', 'brokers must sign registrations with the secret in this file (their clusterSecretFile)')
+  .action(async (options: { host: string; port: string; proxyPort: string; httpPort: string; clusterSecretFile?: string }) => {
     const logger = createLogger('namesrv');
     const processHandle = await NamesrvProcess.start({
       host: options.host,
@@ -57,6 +58,7 @@ program
       proxyPort: Number(options.proxyPort),
       httpPort: Number(options.httpPort),
       logger,
+      clusterSecretFile: options.clusterSecretFile,
     });
     exitOnSignal(() => processHandle.close());
   });

@@ -3,6 +3,7 @@
  * own host of a {@link HostNetwork}. Starts, kills (SIGKILL), pauses (SIGSTOP/SIGCONT) and restarts
  * nodes by the PIDs it started, and never signals anything else.
  */
+import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
@@ -83,6 +84,11 @@ export class LedgerMqDb {
     return join(resolve(this.options.dir), id);
   }
 
+  /** The cluster secret every process signs its internal calls with (made by {@link start}). */
+  get clusterSecretFile(): string {
+    return join(resolve(this.options.dir), 'cluster.secret');
+  }
+
   logFile(id: string): string {
     return join(resolve(this.options.dir), 'logs', `${id}.log`);
   }
@@ -90,8 +96,9 @@ export class LedgerMqDb {
   /** Starts the NameServer and every node, and waits until the group has a leader the NameServer routes to. */
   async start(timeoutMs = 60_000): Promise<void> {
     mkdirSync(join(resolve(this.options.dir), 'logs'), { recursive: true });
+    writeFileSync(this.clusterSecretFile, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
     const ns = this.network.namesrv;
-    const child = this.spawnOn(ns.id, ['namesrv', '--host', ns.address, '--port', String(ns.ports.main), '--proxy-port', String(ns.ports.second), '--http-port', String(ns.ports.http)], {});
+    const child = this.spawnOn(ns.id, ['namesrv', '--host', ns.address, '--port', String(ns.ports.main), '--proxy-port', String(ns.ports.second), '--http-port', String(ns.ports.http), '--cluster-secret-file', this.clusterSecretFile], {});
     this.namesrvChild = child;
     await waitHealthy(`${ns.address}:${ns.ports.http}`, child, timeoutMs);
     await Promise.all(this.nodeIds.map((id) => this.startNode(id, timeoutMs)));
@@ -118,6 +125,7 @@ export class LedgerMqDb {
       // Routes follow a new leader at once (brokers register on a role change); the periodic
       // heartbeat only has to outlive the NameServer's expiry.
       registerIntervalMs: 5_000,
+      clusterSecretFile: this.clusterSecretFile,
       ...this.options.brokerOverrides,
     };
     const configFile = join(dataDir, 'broker.json');

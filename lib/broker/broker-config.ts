@@ -1,6 +1,7 @@
 import { totalmem } from 'node:os';
 import { LedgerError } from '../common/errors.js';
 import { DEFAULT_DELAY_LEVELS } from './delay-levels.js';
+import { DEFAULT_MAX_SKEW_MS } from '../security/request-signature.js';
 
 /**
  * Configuration of one broker node, with every default filled in one place ({@link withDefaults}).
@@ -114,6 +115,14 @@ export interface BrokerConfig {
   transactionCheckMax: number;
   /** What an undecided transaction becomes after its last check (default false: rolled back, as RocketMQ discards it). */
   transactionCommitWhenUnresolved: boolean;
+  /**
+   * File holding the cluster secret (at least 16 characters; keep it mode 0600). With it, this
+   * node signs its Raft calls and NameServer registrations and refuses Raft calls not signed with
+   * the same secret. Empty: no peer authentication (anyone who reaches the Raft port is trusted).
+   */
+  clusterSecretFile: string;
+  /** Largest difference allowed between a signed request's x-mq-date-time and this node's clock. */
+  authMaxSkewMs: number;
 }
 
 /** Partial config as read from a file or flags. */
@@ -168,6 +177,8 @@ export function withDefaults(input: BrokerConfigInput): BrokerConfig {
     transactionCheckIntervalMs: 60_000,
     transactionCheckMax: 15,
     transactionCommitWhenUnresolved: false,
+    clusterSecretFile: '',
+    authMaxSkewMs: DEFAULT_MAX_SKEW_MS,
     ...input,
   };
 }

@@ -57,6 +57,7 @@ import { DeletionFences } from './deletion-fences.js';
 import { MessageQuery } from './message-query.js';
 import { TopicService } from './topic-service.js';
 import { TopicTable } from './topic-table.js';
+import { ClusterAuth } from '../security/cluster-auth.js';
 
 /** How long a leadership transfer may take (the target first catches up, then wins at once). */
 const TRANSFER_TIMEOUT_MS = 3_000;
@@ -126,6 +127,8 @@ export class BrokerNode {
       popState.restore(group, topic, Number(queueId), value, inflightByQueue.get(key) ?? []);
     }
     const members = parsePeers(config.peers, config.nodeId);
+    const clusterAuth = config.clusterSecretFile ? ClusterAuth.fromFile(config.clusterSecretFile, config.authMaxSkewMs) : null;
+    if (clusterAuth === null && members.size > 0) logger.warn('no clusterSecretFile: Raft calls and NameServer registrations are not authenticated');
     const replicated = members.size > 0;
     if (config.joinAsLearner && !replicated) throw new LedgerError('BAD_REQUEST', 'joinAsLearner needs peers: the group to join and this node');
     const replayFrom = Math.min(metaStore.applied().nextPosition, metaStore.dispatched().nextPosition);
@@ -209,6 +212,7 @@ export class BrokerNode {
         logger,
         onFatal: options.onFatal,
         observeDisk: (operation, seconds) => raftMetrics?.observeDisk(operation, seconds),
+        clusterAuth,
       });
       raftRef = raft;
       const started = raft;
@@ -263,6 +267,7 @@ export class BrokerNode {
     const registrar = new BrokerRegistrar({
       nameServerAddresses: config.namesrv,
       intervalMs: config.registerIntervalMs,
+      sign: clusterAuth === null ? null : (path) => clusterAuth.headersFor(config.nodeId, path),
       logger,
       registration: () => {
         const view = log.leadership();

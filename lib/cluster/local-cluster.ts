@@ -5,7 +5,8 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, closeSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, openSync, closeSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BrokerConfigInput } from '../broker/broker-config.js';
@@ -39,6 +40,8 @@ export interface ClusterDescription {
   namesrv: string[];
   namesrvProcess: { pid: number | null; http: string; logFile: string };
   groups: Array<{ name: string; nodes: NodeInfo[] }>;
+  /** The cluster secret every process signs its internal calls with (mode 0600, made on first start). */
+  clusterSecretFile: string;
 }
 
 const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../../cmd/ledgermq.js');
@@ -59,6 +62,7 @@ export class LocalCluster {
       namesrv: [`127.0.0.1:${base}`],
       namesrvProcess: { pid: null, http: `127.0.0.1:${base + 2}`, logFile: join(dir, 'logs', 'namesrv.log') },
       groups: [{ name: group, nodes }],
+      clusterSecretFile: join(dir, 'cluster.secret'),
     };
   }
 
@@ -120,6 +124,7 @@ export class LocalCluster {
 
   /** Starts (or restarts) one broker node and waits for /healthz and its registration with the NameServer. */
   async startNode(id: string, timeoutMs = 30_000, overrides: Partial<BrokerConfigInput> = {}, expectRegistration = true): Promise<void> {
+    this.ensureClusterSecret();
     const node = this.node(id);
     mkdirSync(node.dataDir, { recursive: true });
     const [host, brokerPort] = node.broker.split(':');
@@ -136,6 +141,7 @@ export class LocalCluster {
       peers: this.nodes.filter((n) => n.raft !== null).map((n) => `${n.id}-${n.raft}`).join(';'),
       autoCreateTopics: this.options.autoCreate ?? true,
       autoCreateGroups: this.options.autoCreate ?? true,
+      clusterSecretFile: this.description.clusterSecretFile,
       ...this.options.brokerOverrides,
       ...overrides,
     };
@@ -205,15 +211,23 @@ export class LocalCluster {
   }
 
   private async startNamesrv(timeoutMs: number): Promise<void> {
+    this.ensureClusterSecret();
     const info = this.description.namesrvProcess;
     const [host, port] = this.description.namesrv[0].split(':');
     const child = this.spawnLogged(
-      ['namesrv', '--host', host, '--port', port, '--proxy-port', this.description.accessPoint.split(':')[1], '--http-port', info.http.split(':')[1]],
+      ['namesrv', '--host', host, '--port', port, '--proxy-port', this.description.accessPoint.split(':')[1], '--http-port', info.http.split(':')[1], '--cluster-secret-file', this.description.clusterSecretFile],
       info.logFile,
     );
     this.namesrvChild = child;
     info.pid = child.pid ?? null;
     await waitHealthy(info.http, child, timeoutMs);
+  }
+
+  /** Makes the cluster secret file once; kept across restarts, as the nodes' data outlive one `up`. Sync: startup only. */
+  private ensureClusterSecret(): void {
+    const file = this.description.clusterSecretFile;
+    mkdirSync(dirname(file), { recursive: true });
+    if (!existsSync(file)) writeFileSync(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
   }
 
   private spawnLogged(args: string[], logFile: string): ChildProcess {

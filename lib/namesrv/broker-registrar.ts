@@ -5,6 +5,7 @@ import { LedgerError, throwIfNotOk } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { BrokerRegistration } from '../gen/internal/ledgermq/v1/BrokerRegistration.js';
 import { NameServiceStub } from './name-service-stub.js';
+import type { CallHeaders } from '../security/signing-interceptor.js';
 
 /** Options of {@link BrokerRegistrar}; defaults are filled in the constructor. */
 export interface BrokerRegistrarOptions {
@@ -22,6 +23,8 @@ export interface BrokerRegistrarOptions {
   callTimeoutMs?: number;
   /** Deadline of the best-effort UnregisterBroker calls made by {@link BrokerRegistrar.stop}. */
   unregisterTimeoutMs?: number;
+  /** Signs every call (the cluster secret's headers); null or absent: unsigned. */
+  sign?: CallHeaders | null;
 }
 
 /** RocketMQ's registerBrokerToNameServer period. */
@@ -56,7 +59,7 @@ export class BrokerRegistrar {
   /** @throws RangeError if no NameServer address is given. */
   constructor(options: BrokerRegistrarOptions) {
     if (options.nameServerAddresses.length === 0) throw new RangeError('BrokerRegistrar needs at least one NameServer address');
-    this.targets = options.nameServerAddresses.map((address) => ({ stub: new NameServiceStub(address), isFailing: false }));
+    this.targets = options.nameServerAddresses.map((address) => ({ stub: new NameServiceStub(address, options.sign ?? null), isFailing: false }));
     this.registration = options.registration;
     this.logger = options.logger;
     this.intervalMs = options.intervalMs ?? DEFAULT_REGISTER_INTERVAL_MS;

@@ -10,6 +10,8 @@ import type { Logger } from '../common/logger.js';
 import { loadInternal } from '../protocol/proto-definitions.js';
 import { createNameServiceHandlers } from './name-service.js';
 import { RouteTable } from './route-table.js';
+import { LedgerError } from '../common/errors.js';
+import type { ClusterAuth } from '../security/cluster-auth.js';
 
 /** Options of {@link NameServer.start}. */
 export interface NameServerOptions {
@@ -26,6 +28,8 @@ export interface NameServerOptions {
   scanIntervalMs?: number;
   /** Milliseconds clock (tests inject a fake one). */
   clock?: () => number;
+  /** Registrations must be signed with this cluster secret; null or absent: not authenticated. */
+  clusterAuth?: ClusterAuth | null;
 }
 
 /** RocketMQ's scanNotActiveBrokerInterval. */
@@ -128,7 +132,20 @@ export class NameServer {
       },
     });
 
+    const refusedPeers = new Counter({
+      name: 'ledgermq_peer_auth_refused_total',
+      help: 'Calls refused because they lack a valid cluster signature, by service and reason',
+      labelNames: ['service', 'reason'] as const,
+      registers: [options.registry],
+    });
+    const clusterAuth = options.clusterAuth ?? null;
     const handlers = createNameServiceHandlers(table, logger, {
+      authenticateMember: clusterAuth === null ? undefined : (header, path) => {
+        const outcome = clusterAuth.verify(header, path);
+        if (outcome.ok) return;
+        refusedPeers.inc({ service: 'namesrv', reason: outcome.reason });
+        throw new LedgerError('UNAUTHORIZED', `registration refused: ${outcome.detail}`);
+      },
       onRegistered(broker, isNew) {
         registrations.inc({ result: 'ok' });
         const fields = { cluster: broker.cluster, group: broker.group, nodeId: broker.nodeId, address: broker.brokerAddress, role: broker.role, term: broker.term };

@@ -12,6 +12,8 @@ import type { UnregisterBrokerRequest } from '../gen/internal/ledgermq/v1/Unregi
 import type { UnregisterBrokerResponse__Output } from '../gen/internal/ledgermq/v1/UnregisterBrokerResponse.js';
 import { loadInternal } from '../protocol/proto-definitions.js';
 import { unaryCall } from '../protocol/unary-call.js';
+import { signingOptions } from '../security/signing-interceptor.js';
+import type { CallHeaders } from '../security/signing-interceptor.js';
 
 /**
  * One NameServer's NameService as promises. Each call rejects with a retriable LedgerError on a
@@ -21,10 +23,13 @@ import { unaryCall } from '../protocol/unary-call.js';
 export class NameServiceStub {
   private readonly client: NameServiceClient;
 
-  /** Creates the channel lazily connected to `address` (`host:port`, plaintext). */
-  constructor(readonly address: string) {
+  /**
+   * Creates the channel lazily connected to `address` (`host:port`, plaintext); `sign` adds
+   * signature headers to every call (brokers sign registrations with the cluster secret).
+   */
+  constructor(readonly address: string, sign: CallHeaders | null = null) {
     const NameService = loadInternal().ledgermq.v1.NameService;
-    this.client = new NameService(address, grpc.credentials.createInsecure());
+    this.client = new NameService(address, grpc.credentials.createInsecure(), signingOptions(sign));
   }
 
   /** RegisterBroker: registration and heartbeat. */

@@ -21,6 +21,11 @@ export interface NameServiceHooks {
   onRegistrationRefused?: (error: LedgerError) => void;
   /** A node unregistered itself; `wasRegistered` false when the table did not hold it. */
   onUnregistered?: (cluster: string, group: string, nodeId: string, wasRegistered: boolean) => void;
+  /**
+   * Checks that a registration comes from a cluster member (the cluster secret's signature): throws
+   * LedgerError UNAUTHORIZED when not. Absent: registrations are not authenticated.
+   */
+  authenticateMember?: (header: (key: string) => string, path: string) => void;
 }
 
 const OK_STATUS: Status = { code: StatusCode.OK, message: 'OK' };
@@ -33,13 +38,13 @@ const OK_STATUS: Status = { code: StatusCode.OK, message: 'OK' };
 function serveUnary<Req, Res>(
   logger: Logger,
   method: string,
-  handle: (request: Req) => Res,
+  handle: (request: Req, call: grpc.ServerUnaryCall<Req, Res>) => Res,
   failed: (status: Status) => Res,
 ): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
     let response: Res;
     try {
-      response = handle(call.request);
+      response = handle(call.request, call);
     } catch (error: unknown) {
       if (error instanceof LedgerError) logger.debug({ method, code: error.code, err: error.message }, 'name service request refused');
       else logger.error({ method, err: error }, 'name service request failed unexpectedly');
@@ -52,17 +57,22 @@ function serveUnary<Req, Res>(
 /**
  * Creates the NameService handlers. Contract per method:
  * - `RegisterBroker`: stores the registration (also the heartbeat); OK with `expireAfterMs`,
- *   BAD_REQUEST for an invalid registration, TOO_MANY_REQUESTS when the table is full.
- * - `UnregisterBroker`: forgets the node; OK even if it was unknown (idempotent).
+ *   BAD_REQUEST for an invalid registration, TOO_MANY_REQUESTS when the table is full,
+ *   UNAUTHORIZED when the NameServer has a cluster secret and the call is not signed with it.
+ * - `UnregisterBroker`: forgets the node; OK even if it was unknown (idempotent); UNAUTHORIZED as above.
  * - `GetRoute`: OK with the route; BAD_REQUEST for an empty topic; TOPIC_NOT_FOUND when no live group has it.
  * - `GetClusterInfo`: OK with every live registration and its last heartbeat time.
  */
 export function createNameServiceHandlers(routeTable: RouteTable, logger: Logger, hooks: NameServiceHooks = {}): NameServiceHandlers {
+  const requireMember = (call: grpc.ServerUnaryCall<unknown, unknown>): void => {
+    hooks.authenticateMember?.((key) => String(call.metadata.get(key)[0] ?? ''), call.getPath());
+  };
   return {
     RegisterBroker: serveUnary(
       logger,
       'RegisterBroker',
-      (request) => {
+      (request, call) => {
+        requireMember(call);
         let result: RegisterResult;
         try {
           result = routeTable.register(request.registration ?? {});
@@ -78,7 +88,8 @@ export function createNameServiceHandlers(routeTable: RouteTable, logger: Logger
     UnregisterBroker: serveUnary(
       logger,
       'UnregisterBroker',
-      (request) => {
+      (request, call) => {
+        requireMember(call);
         const wasRegistered = routeTable.unregister(request.cluster, request.group, request.nodeId);
         hooks.onUnregistered?.(request.cluster, request.group, request.nodeId, wasRegistered);
         return { status: OK_STATUS };

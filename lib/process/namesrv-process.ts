@@ -5,6 +5,7 @@ import { NameServer } from '../namesrv/name-server.js';
 import { ProxyServer } from '../proxy/proxy-server.js';
 import { collectProcessMetrics } from '../common/process-metrics.js';
 import { startupFacts } from '../common/process-facts.js';
+import { ClusterAuth } from '../security/cluster-auth.js';
 
 export interface NamesrvProcessOptions {
   host: string;
@@ -13,6 +14,8 @@ export interface NamesrvProcessOptions {
   httpPort: number;
   logger: Logger;
   expireAfterMs?: number;
+  /** File with the cluster secret brokers sign registrations with; absent: registrations are not authenticated. */
+  clusterSecretFile?: string;
 }
 
 /**
@@ -31,7 +34,9 @@ export class NamesrvProcess {
     const startedAtMs = Date.now();
     const registry = new Registry();
     collectProcessMetrics(registry);
-    const nameServer = await NameServer.start({ host: options.host, port: options.port, registry, logger: options.logger, expireAfterMs: options.expireAfterMs });
+    const clusterAuth = options.clusterSecretFile ? ClusterAuth.fromFile(options.clusterSecretFile) : null;
+    if (clusterAuth === null) options.logger.warn('no --cluster-secret-file: broker registrations are not authenticated');
+    const nameServer = await NameServer.start({ host: options.host, port: options.port, registry, logger: options.logger, expireAfterMs: options.expireAfterMs, clusterAuth });
     const table = nameServer.routeTable;
     const proxy = await ProxyServer.start({
       host: options.host,

@@ -1,4 +1,5 @@
 /** The options, settings and views of a {@link RaftNode} (lib/raft/driver/raft-node.ts). */
+import type { ClusterAuth } from '../../security/cluster-auth.js';
 import type { Logger } from '../../common/logger.js';
 import type { CommitLog } from '../../store/commit-log.js';
 import type { EntryType } from '../../store/record-format.js';
@@ -72,6 +73,8 @@ export interface RaftNodeOptions {
   random?: () => number;
   /** Told how long each Ready's log append (write) and fsync took, in seconds (metrics). */
   observeDisk?: (operation: 'append' | 'fsync', seconds: number) => void;
+  /** Signs this node's Raft calls and checks its peers' (the cluster secret); null or absent: none. */
+  clusterAuth?: ClusterAuth | null;
 }
 
 /** Counters and state for metrics (see RaftNode.metricsView). Counters are cumulative since start. */
@@ -91,6 +94,8 @@ export interface RaftMetricsView {
   /** Leader only: each peer's match index. */
   peers: Array<{ id: NodeId; matchIndex: number }>;
   lastIndex: number;
+  /** Raft calls and messages refused since start, by reason (see RaftRefusalReason). */
+  refusedByReason: Readonly<Record<string, number>>;
 }
 
 /** One entry to propose. */

@@ -106,6 +106,7 @@ export class RaftNode {
       maxQueuedMessages: options.settings.maxQueuedMessagesPerPeer,
       reconnectDelayMs: Math.max(options.settings.tickMs, 50),
       maxMessageBytes: options.settings.maxAppendBytes + 80 * 1024 * 1024,
+      clusterAuth: options.clusterAuth ?? null,
     });
     node.installs = new InstallScheduler({
       selfId: options.id,
@@ -256,6 +257,7 @@ export class RaftNode {
       learners: learners.length,
       peers: [...this.core.peerProgress()].map(([id, progress]) => ({ id, matchIndex: progress.match })),
       lastIndex: this.options.commitLog.lastIndex,
+      refusedByReason: this.transport.stats.refusedByReason,
     };
   }
 

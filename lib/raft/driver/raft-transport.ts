@@ -2,7 +2,9 @@
  * The Raft transport of one node: a gRPC server that receives its peers' streams, and one
  * {@link PeerStream} per peer for what this node sends. A stream names its sender, group and broker
  * address in its metadata; streams from outside the group, or whose messages claim another sender,
- * are refused and counted. Received messages are decoded and checked (lib/raft/driver/raft-wire.ts)
+ * are refused and counted. With a cluster secret, every call must also carry a valid cluster
+ * signature (lib/security/cluster-auth.ts) by the member it names; unsigned calls are refused
+ * before any message is read. Received messages are decoded and checked (lib/raft/driver/raft-wire.ts)
  * before they reach the node. Installs (bulk streams of committed entries to a far-behind peer,
  * lib/raft/driver/install-stream.ts) travel on calls of their own, checked the same way.
  */
@@ -20,6 +22,8 @@ import { PeerStream } from './peer-stream.js';
 import type { PeerStreamHooks } from './peer-stream.js';
 import { MalformedRaftMessage, decodeRaftMessage } from './raft-wire.js';
 import type { RecordPayload } from './record-payload.js';
+import type { ClusterAuth } from '../../security/cluster-auth.js';
+import { signingOptions } from '../../security/signing-interceptor.js';
 
 const NODE_KEY = 'x-ledgermq-node';
 const GROUP_KEY = 'x-ledgermq-group';
@@ -48,12 +52,19 @@ export interface RaftTransportOptions {
   reconnectDelayMs: number;
   /** Largest gRPC message accepted (an append's records plus framing). */
   maxMessageBytes: number;
+  /** Signs this node's calls and checks its peers'; null: no peer authentication (members are trusted by their metadata). */
+  clusterAuth: ClusterAuth | null;
 }
+
+/** Why a call or message was refused: a signature refusal, `not_member`, or `malformed`. */
+export type RaftRefusalReason = 'missing' | 'malformed_signature' | 'stale' | 'unknown_credential' | 'bad_signature' | 'not_member' | 'malformed';
 
 /** Counters for metrics and tests. */
 export interface TransportStats {
   received: number;
   refused: number;
+  /** {@link refused}, by reason. */
+  refusedByReason: Readonly<Record<string, number>>;
   dropped: number;
 }
 
@@ -66,7 +77,7 @@ export class RaftTransport {
   /** Raft address of every other current member (changes with the group's membership). */
   private readonly peers = new Map<NodeId, string>();
   private received = 0;
-  private refused = 0;
+  private readonly refusedByReason: Record<string, number> = {};
 
   private constructor(
     private readonly options: RaftTransportOptions,
@@ -117,6 +128,7 @@ export class RaftTransport {
       // Reconnect fast after a peer restarts: failover time depends on it.
       'grpc.initial_reconnect_backoff_ms': 100,
       'grpc.max_reconnect_backoff_ms': 1000,
+      ...signingOptions(this.options.clusterAuth === null ? null : (path) => this.options.clusterAuth!.headersFor(this.options.selfId, path)),
     });
     this.peers.set(peer, address);
     this.clients.set(peer, client);
@@ -146,7 +158,8 @@ export class RaftTransport {
   get stats(): TransportStats {
     let dropped = 0;
     for (const stream of this.streams.values()) dropped += stream.dropped;
-    return { received: this.received, refused: this.refused, dropped };
+    const refused = Object.values(this.refusedByReason).reduce((sum, n) => sum + n, 0);
+    return { received: this.received, refused, refusedByReason: { ...this.refusedByReason }, dropped };
   }
 
   async close(): Promise<void> {
@@ -165,15 +178,30 @@ export class RaftTransport {
     });
   }
 
+  private countRefusal(reason: RaftRefusalReason): void {
+    this.refusedByReason[reason] = (this.refusedByReason[reason] ?? 0) + 1;
+  }
+
   /**
-   * The member a call comes from, by its metadata; null (the call answered PERMISSION_DENIED and
-   * counted) when it names no member of this group.
+   * The member a call comes from, by its metadata; null (the call answered UNAUTHENTICATED or
+   * PERMISSION_DENIED and counted) when its cluster signature is missing or wrong, or it names no
+   * member of this group.
    */
   private memberOf(call: grpc.ServerReadableStream<unknown, unknown>, callback: grpc.sendUnaryData<never>): NodeId | null {
-    const sender = String(call.metadata.get(NODE_KEY)[0] ?? '');
-    const group = String(call.metadata.get(GROUP_KEY)[0] ?? '');
+    const header = (key: string): string => String(call.metadata.get(key)[0] ?? '');
+    const sender = header(NODE_KEY);
+    const group = header(GROUP_KEY);
+    const auth = this.options.clusterAuth?.verify(header, call.getPath()) ?? null;
+    if (auth !== null && (!auth.ok || auth.memberId !== sender)) {
+      const reason: RaftRefusalReason = auth.ok ? 'unknown_credential' : auth.reason === 'malformed' ? 'malformed_signature' : auth.reason;
+      const detail = auth.ok ? `signed by ${auth.memberId}, not by ${sender}` : auth.detail;
+      this.countRefusal(reason);
+      this.options.logger.warn({ sender, group, peer: call.getPeer(), reason, detail }, 'refused an unauthenticated raft call');
+      callback({ code: grpc.status.UNAUTHENTICATED, details: `raft call refused: ${detail}` });
+      return null;
+    }
     if (group !== this.options.group || !this.peers.has(sender)) {
-      this.refused += 1;
+      this.countRefusal('not_member');
       this.options.logger.warn({ sender, group, peer: call.getPeer() }, 'refused a raft call from outside the group');
       callback({ code: grpc.status.PERMISSION_DENIED, details: `not a member of group ${this.options.group}` });
       return null;
@@ -190,7 +218,7 @@ export class RaftTransport {
       (result) => callback(null, result),
       (error: unknown) => {
         const malformed = error instanceof MalformedRaftMessage;
-        if (malformed) this.refused += 1;
+        if (malformed) this.countRefusal('malformed');
         this.options.logger.warn({ err: error, sender }, 'install from a peer failed');
         callback({ code: malformed ? grpc.status.INVALID_ARGUMENT : grpc.status.INTERNAL, details: error instanceof Error ? error.message : String(error) });
       },
@@ -213,7 +241,7 @@ export class RaftTransport {
         message = decodeRaftMessage(wire);
         if (message.from !== sender || message.to !== this.options.selfId) throw new Error(`message from ${message.from} to ${message.to} on ${sender}'s stream`);
       } catch (error) {
-        this.refused += 1;
+        this.countRefusal('malformed');
         this.options.logger.warn({ err: error, sender }, 'refused a malformed raft message; closing the stream');
         end({ code: grpc.status.INVALID_ARGUMENT, details: error instanceof Error ? error.message : String(error) } as grpc.ServiceError);
         return;
