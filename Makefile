@@ -1,11 +1,13 @@
 # LedgerMQ developer entry points. Every target that needs dependencies installs them first
 # (npm ci, re-run only when package-lock.json changes).
-.PHONY: all install build lint test up sim bench bench-consume bench-longpoll bench-query bench-delay jepsen jepsen-deps clean
+.PHONY: all install build lint test up certs sim bench bench-consume bench-longpoll bench-query bench-delay jepsen jepsen-deps clean
 
 NODE_STAMP := node_modules/.ledgermq-installed
 DATA_DIR ?= ./data
 JEPSEN_TIME ?= 25
 BASE_PORT ?= 9876
+# TLS=strict or TLS=permissive: `make up` with TLS (certificates in $(DATA_DIR)/certs, made when missing).
+TLS ?=
 
 all: build
 
@@ -72,7 +74,12 @@ jepsen: build jepsen-deps
 
 # The README's start command: a NameServer/Proxy and a broker group on 127.0.0.1, data in ./data.
 up: build
-	node dist/cmd/ledgermq.js up --dir $(DATA_DIR) --base-port $(BASE_PORT)
+	node dist/cmd/ledgermq.js up --dir $(DATA_DIR) --base-port $(BASE_PORT) $(if $(TLS),--tls $(TLS))
+
+# A local CA and a node certificate for 127.0.0.1/localhost in $(DATA_DIR)/certs (kept if complete;
+# CERTS_ARGS="--force --host node1.example --host 10.0.0.5" replaces them for other hosts).
+certs: build
+	node dist/cmd/ledgermq.js certs --dir $(DATA_DIR)/certs $(CERTS_ARGS)
 
 clean:
 	rm -rf dist lib/gen

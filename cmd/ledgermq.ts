@@ -20,6 +20,8 @@ import { runLocalCluster } from '../lib/cluster/up-command.js';
 import { NamesrvProcess } from '../lib/process/namesrv-process.js';
 import { registerBenchCommands } from './bench-commands.js';
 import { booleanFlag, nonNegativeInt, parseTopicAttributes, positiveInt } from './cli-values.js';
+import { addClientTlsOptions, addServerTlsOptions, clientTlsFrom, registerCertsCommand, serverTlsFrom } from './tls-options.js';
+import type { ClientTlsFlags, ServerTlsFlags } from './tls-options.js';
 
 /** Stops `close` on SIGINT/SIGTERM, then exits. */
 function exitOnSignal(close: () => Promise<void>): void {
@@ -42,15 +44,15 @@ function exitOnSignal(close: () => Promise<void>): void {
 const program = new Command();
 program.name('ledgermq').description('LedgerMQ: a Raft-replicated message broker in the RocketMQ family');
 
-program
-  .command('namesrv')
+addServerTlsOptions(program
+  .command('namesrv'))
   .description('run a NameServer with the v2 Proxy (the official clients\' access point)')
   .option('--host <host>', 'address to bind', '127.0.0.1')
   .option('--port <port>', 'name service port', '9876')
   .option('--proxy-port <port>', 'v2 Proxy port (clients connect here)', '8081')
   .option('--http-port <port>', '/metrics, /healthz, /status', '5556')
   .option('--cluster-secret-file <file>', 'brokers must sign registrations with the secret in this file (their clusterSecretFile)')
-  .action(async (options: { host: string; port: string; proxyPort: string; httpPort: string; clusterSecretFile?: string }) => {
+  .action(async (options: { host: string; port: string; proxyPort: string; httpPort: string; clusterSecretFile?: string } & ServerTlsFlags) => {
     const logger = createLogger('namesrv');
     const processHandle = await NamesrvProcess.start({
       host: options.host,
@@ -59,6 +61,7 @@ program
       httpPort: Number(options.httpPort),
       logger,
       clusterSecretFile: options.clusterSecretFile,
+      tls: serverTlsFrom(options),
     });
     exitOnSignal(() => processHandle.close());
   });
@@ -104,9 +107,13 @@ program
   .option('--base-port <port>', 'first port; the others follow it', '9876')
   .option('--nodes <n>', 'nodes in the broker group (Raft-replicated when more than 1)', '3')
   .addOption(new Option('--no-auto-create', 'refuse unknown topics and groups (TOPIC_NOT_FOUND / CONSUMER_GROUP_NOT_FOUND)'))
-  .action(async (options: { dir: string; basePort: string; nodes: string; autoCreate: boolean }) => {
-    await runLocalCluster({ dir: options.dir, basePort: Number(options.basePort), nodes: Number(options.nodes), autoCreate: options.autoCreate });
+  .addOption(new Option('--tls [mode]', 'TLS on every gRPC port (strict, or permissive: TLS and plaintext on client ports), mutual TLS between Raft peers; certificates from DIR/certs, created when missing').choices(['strict', 'permissive']))
+  .action(async (options: { dir: string; basePort: string; nodes: string; autoCreate: boolean; tls?: true | 'strict' | 'permissive' }) => {
+    const tls = options.tls === undefined ? 'off' : options.tls === true ? 'strict' : options.tls;
+    await runLocalCluster({ dir: options.dir, basePort: Number(options.basePort), nodes: Number(options.nodes), autoCreate: options.autoCreate, tls });
   });
+
+registerCertsCommand(program);
 
 const admin = program.command('admin').description('operator commands (mqadmin style)');
 changeCommand('updateTopic', 'create or update a topic on every broker group')
@@ -115,8 +122,9 @@ changeCommand('updateTopic', 'create or update a topic on every broker group')
   .option('-w, --write-queues <n>', 'write queues', '8')
   .option('-p, --perm <perm>', 'permission bits: 2 write, 4 read, 6 both', '6')
   .option('-a, --attributes <attributes>', 'topic attributes, RocketMQ style: +message.type=NORMAL|FIFO|DELAY|TRANSACTION|MIXED (default: keep; NORMAL for a new topic)')
-  .action(async (options: { namesrv: string; cluster: string; topic: string; readQueues: string; writeQueues: string; perm: string; attributes?: string }) => {
+  .action(async (options: { namesrv: string; cluster: string; topic: string; readQueues: string; writeQueues: string; perm: string; attributes?: string } & ClientTlsFlags) => {
     process.exitCode = await runUpdateTopic({
+      tls: clientTlsFrom(options),
       messageTypes: parseTopicAttributes(options.attributes ?? ''),
       namesrv: options.namesrv.split(';').filter(Boolean),
       cluster: options.cluster,
@@ -128,20 +136,20 @@ changeCommand('updateTopic', 'create or update a topic on every broker group')
   });
 
 /** Flags every read command takes: NameServers and output format. */
-type AdminFlags = { namesrv: string; output: string };
+type AdminFlags = { namesrv: string; output: string } & ClientTlsFlags;
 
 /** An admin command with `-n NAMESRV` and `-o table|json`. */
 function adminCommand(name: string, description: string): Command {
-  return admin
+  return addClientTlsOptions(admin
     .command(name)
     .description(description)
     .requiredOption('-n, --namesrv <addresses>', 'NameServer addresses, host:port;host:port')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'));
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table')));
 }
 
-/** The NameServer list and output format from `flags`. */
-function adminTarget(flags: AdminFlags): { namesrv: string[]; output: 'table' | 'json' } {
-  return { namesrv: flags.namesrv.split(';').filter(Boolean), output: flags.output === 'json' ? 'json' : 'table' };
+/** The NameServer list, TLS and output format from `flags`. */
+function adminTarget(flags: AdminFlags): { namesrv: string[]; output: 'table' | 'json'; tls: ReturnType<typeof clientTlsFrom> } {
+  return { namesrv: flags.namesrv.split(';').filter(Boolean), output: flags.output === 'json' ? 'json' : 'table', tls: clientTlsFrom(flags) };
 }
 
 function clusterCommand(name: string, description: string, withTopic: boolean, run: (options: ClusterCommandOptions & { topic: string }) => Promise<number>): void {
@@ -154,33 +162,33 @@ function clusterCommand(name: string, description: string, withTopic: boolean, r
 
 /** An admin command that changes metadata: `-n NAMESRV` only (it prints one line per broker group). */
 function changeCommand(name: string, description: string): Command {
-  return admin.command(name).description(description)
+  return addClientTlsOptions(admin.command(name).description(description)
     .requiredOption('-n, --namesrv <addresses>', 'NameServer addresses, host:port;host:port')
-    .option('-c, --cluster <cluster>', 'only the broker groups of this cluster (default: every group)', '');
+    .option('-c, --cluster <cluster>', 'only the broker groups of this cluster (default: every group)', ''));
 }
 
 const nameServerList = (flags: { namesrv: string }): string[] => flags.namesrv.split(';').filter(Boolean);
 
 changeCommand('deleteTopic', "delete a topic on every broker group: its queues, every group's progress on it and its metrics series")
   .requiredOption('-t, --topic <topic>', 'topic name')
-  .action(async (flags: { namesrv: string; cluster: string; topic: string }) => {
-    process.exitCode = await runDeleteTopic({ namesrv: nameServerList(flags), cluster: flags.cluster, topic: flags.topic });
+  .action(async (flags: { namesrv: string; cluster: string; topic: string } & ClientTlsFlags) => {
+    process.exitCode = await runDeleteTopic({ tls: clientTlsFrom(flags), namesrv: nameServerList(flags), cluster: flags.cluster, topic: flags.topic });
   });
 
 changeCommand('updateSubGroup', 'create or update a subscription (consumer) group on every broker group')
   .requiredOption('-g, --group <group>', 'consumer group')
   .option('-r, --retry-max-times <n>', 'redeliveries before the dead-letter queue (default: keep, or the broker default 16)', nonNegativeInt)
   .option('--consume-orderly <true|false>', 'FIFO consumption: each queue hands out its next message only after the previous one is acked or dead-lettered (default: keep; false for a new group)', booleanFlag)
-  .action(async (flags: { namesrv: string; cluster: string; group: string; retryMaxTimes?: number; consumeOrderly?: boolean }) => {
+  .action(async (flags: { namesrv: string; cluster: string; group: string; retryMaxTimes?: number; consumeOrderly?: boolean } & ClientTlsFlags) => {
     process.exitCode = await runUpdateSubGroup({
-      namesrv: nameServerList(flags), cluster: flags.cluster, group: flags.group, retryMaxTimes: flags.retryMaxTimes, consumeOrderly: flags.consumeOrderly,
+      tls: clientTlsFrom(flags), namesrv: nameServerList(flags), cluster: flags.cluster, group: flags.group, retryMaxTimes: flags.retryMaxTimes, consumeOrderly: flags.consumeOrderly,
     });
   });
 
 changeCommand('deleteSubGroup', 'delete a subscription group and its consumer progress on every broker group')
   .requiredOption('-g, --group <group>', 'consumer group')
-  .action(async (flags: { namesrv: string; cluster: string; group: string }) => {
-    process.exitCode = await runDeleteSubGroup({ namesrv: nameServerList(flags), cluster: flags.cluster, group: flags.group });
+  .action(async (flags: { namesrv: string; cluster: string; group: string } & ClientTlsFlags) => {
+    process.exitCode = await runDeleteSubGroup({ tls: clientTlsFrom(flags), namesrv: nameServerList(flags), cluster: flags.cluster, group: flags.group });
   });
 
 clusterCommand('clusterList', 'every live broker node: group, role, term, commit index, last heartbeat', false, runClusterList);
@@ -258,7 +266,7 @@ adminCommand('queryMsgByOffset', 'one stored message by topic, broker group, que
   .requiredOption('-b, --broker-group <group>', 'broker group (RocketMQ brokerName)')
   .requiredOption('-i, --queue-id <n>', 'queue id', nonNegativeInt)
   .requiredOption('--offset <n>', 'queue offset (RocketMQ: -o, here the output format)', nonNegativeInt)
-  .action(async (flags: { namesrv: string; output: string; topic: string; brokerGroup: string; queueId: number; offset: number }) => {
+  .action(async (flags: AdminFlags & { topic: string; brokerGroup: string; queueId: number; offset: number }) => {
     process.exitCode = await runQueryMsgByOffset({ ...adminTarget(flags), topic: flags.topic, brokerGroup: flags.brokerGroup, queueId: flags.queueId, offset: flags.offset });
   });
 

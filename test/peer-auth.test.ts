@@ -39,7 +39,7 @@ describe('peer authentication: cluster secret on Raft and NameServer calls (real
   async function refusedCount(id: string, reason: string): Promise<number> {
     const node = cluster.nodes.find((n) => n.id === id)!;
     const series = parseExposition(await (await fetch(`http://${node.http}/metrics`)).text());
-    return series.find((s) => s.labels.__name__ === 'ledgermq_raft_refused_total' && s.labels.reason === reason)?.value ?? 0;
+    return series.find((s) => s.labels.__name__ === 'ledgermq_peer_auth_refused_total' && s.labels.port === 'raft' && s.labels.reason === reason)?.value ?? 0;
   }
 
   /** Opens a Raft stream to `address` as `from`, writes `message`, and resolves with how the call ended. */
@@ -95,7 +95,6 @@ describe('peer authentication: cluster secret on Raft and NameServer calls (real
     expect(after.commitIndex).to.equal(before.commitIndex);
     expect(after.role).to.equal('follower');
     expect(await cluster.leaderId()).to.equal(leader);
-    // The Raft series are sampled (a view at most 200 ms old per scrape): wait for a fresh one.
     await waitFor('the refusals counted', async () => await refusedCount(follower.id, 'stale') > refusedBefore.stale);
     expect(await refusedCount(follower.id, 'missing')).to.equal(refusedBefore.missing + 1);
     expect(await refusedCount(follower.id, 'bad_signature')).to.equal(refusedBefore.bad + 2);
@@ -115,7 +114,7 @@ describe('peer authentication: cluster secret on Raft and NameServer calls (real
     const unsigned = await new NameServiceStub(namesrv).registerBroker({ registration: hijack }, 5_000);
     expect(unsigned.status?.code).to.equal(40100);
     expect(unsigned.status?.message).to.match(/no cluster signature/);
-    const forgedSecret = await new NameServiceStub(namesrv, (path) => clusterHeaders('n0', 'a-guessed-secret-0000', path, Date.now())).registerBroker({ registration: hijack }, 5_000);
+    const forgedSecret = await new NameServiceStub(namesrv, undefined, (path) => clusterHeaders('n0', 'a-guessed-secret-0000', path, Date.now())).registerBroker({ registration: hijack }, 5_000);
     expect(forgedSecret.status?.code).to.equal(40100);
     const routes = new (loadInternal().ledgermq.v1.NameService)(namesrv, grpc.credentials.createInsecure());
     const info = await new Promise<{ brokers: Array<{ registration: { brokerAddress: string; leaderAddress: string } | null }> }>((resolve, reject) =>
@@ -125,7 +124,7 @@ describe('peer authentication: cluster secret on Raft and NameServer calls (real
     expect(info.brokers.map((b) => b.registration?.leaderAddress)).to.include(leaderAddress);
     const http = cluster.description.namesrvProcess.http;
     const series = parseExposition(await (await fetch(`http://${http}/metrics`)).text());
-    const refused = series.filter((s) => s.labels.__name__ === 'ledgermq_peer_auth_refused_total' && s.labels.service === 'namesrv');
+    const refused = series.filter((s) => s.labels.__name__ === 'ledgermq_peer_auth_refused_total' && s.labels.port === 'namesrv');
     expect(refused.find((s) => s.labels.reason === 'missing')?.value).to.equal(1);
     expect(refused.find((s) => s.labels.reason === 'bad_signature')?.value).to.equal(1);
   });

@@ -8,6 +8,7 @@
  * behind the leader's last one) and last contact (ms since the leader heard from it) are compared
  * with their warning and critical thresholds.
  */
+import type { ClientTlsFiles } from '../security/tls-config.js';
 import { ClientContext } from '../client/client-context.js';
 import { LedgerError } from '../common/errors.js';
 import { renderTable } from '../common/text-table.js';
@@ -68,8 +69,8 @@ export function overall(findings: readonly CheckFinding[]): CheckLevel {
 }
 
 /** Runs the check and prints it; resolves to the Nagios exit code. */
-export async function runCheck(options: { namesrv: string[]; output: 'table' | 'json'; thresholds: CheckThresholds }): Promise<number> {
-  const context = new ClientContext({ nameServers: options.namesrv });
+export async function runCheck(options: { namesrv: string[]; tls?: ClientTlsFiles; output: 'table' | 'json'; thresholds: CheckThresholds }): Promise<number> {
+  const context = new ClientContext({ nameServers: options.namesrv, tls: options.tls });
   try {
     const findings = evaluate(await gatherRaftStatus(await registrations(context)), options.thresholds);
     const level = overall(findings);

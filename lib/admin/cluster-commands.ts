@@ -5,6 +5,7 @@
  * (1 with a message on stderr when the answer could not be had).
  */
 import { topicTypeLabel } from '../broker/message-types.js';
+import type { ClientTlsFiles } from '../security/tls-config.js';
 import { ClientContext } from '../client/client-context.js';
 import { LedgerError } from '../common/errors.js';
 import { renderTable } from '../common/text-table.js';
@@ -15,11 +16,13 @@ import { summarizeGroups } from '../namesrv/route-table.js';
 
 export interface ClusterCommandOptions {
   namesrv: string[];
+  /** TLS to the NameServers and brokers; absent: plaintext. */
+  tls?: ClientTlsFiles;
   output: 'table' | 'json';
 }
 
 export function withContext(options: ClusterCommandOptions, work: (context: ClientContext) => Promise<void>): Promise<number> {
-  return runToExitCode(new ClientContext({ nameServers: options.namesrv }), work);
+  return runToExitCode(new ClientContext({ nameServers: options.namesrv, tls: options.tls }), work);
 }
 
 export function print(options: ClusterCommandOptions, json: unknown, headers: string[], rows: Array<Array<string | number>>): void {

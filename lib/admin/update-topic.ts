@@ -4,6 +4,7 @@
  * (each group replicates them through its Raft log). One line per group; the exit code is 0 only when every group accepted.
  */
 import type { BrokerGateway } from '../client/broker-gateway.js';
+import type { ClientTlsFiles } from '../security/tls-config.js';
 import { ClientContext } from '../client/client-context.js';
 import { LedgerError } from '../common/errors.js';
 import { topicTypeLabel } from '../broker/message-types.js';
@@ -14,6 +15,8 @@ const CHANGE_TIMEOUT_MS = 5_000;
 /** Where a change goes: every broker group the NameServers know, or those of one cluster (`-c`). */
 export interface ChangeTarget {
   namesrv: string[];
+  /** TLS to the NameServers and brokers; absent: plaintext. */
+  tls?: ClientTlsFiles;
   /** RocketMQ's brokerClusterName; empty: every cluster. */
   cluster?: string;
 }
@@ -32,7 +35,7 @@ export interface UpdateTopicOptions extends ChangeTarget {
  * code (1 when no group is registered or any group refused).
  */
 async function onEveryGroup(target: ChangeTarget, change: (gateway: BrokerGateway, group: string) => Promise<string>): Promise<number> {
-  const client = new ClientContext({ nameServers: target.namesrv });
+  const client = new ClientContext({ nameServers: target.namesrv, tls: target.tls });
   let failures = 0;
   try {
     // Leaders as the NameServers' route logic picks them (highest term), followed on NOT_LEADER.

@@ -26,6 +26,7 @@ export const LIVE_KEYS: ReadonlySet<keyof BrokerConfig> = new Set<keyof BrokerCo
 /** Keys that name the node and its listeners: set in the config file, never by updateBrokerConfig. */
 export const FIXED_KEYS: ReadonlySet<keyof BrokerConfig> = new Set<keyof BrokerConfig>([
   'cluster', 'group', 'nodeId', 'dataDir', 'host', 'brokerPort', 'httpPort', 'peers', 'initialClusterState', 'joinAsLearner', 'flushDiskType',
+  'tlsMode', 'tlsCertFile', 'tlsKeyFile', 'tlsCaFile', 'clusterSecretFile', 'authMaxSkewMs',
 ]);
 
 const OVERRIDES_FILE = 'config-overrides.json';

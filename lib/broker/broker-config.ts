@@ -2,6 +2,8 @@ import { totalmem } from 'node:os';
 import { LedgerError } from '../common/errors.js';
 import { DEFAULT_DELAY_LEVELS } from './delay-levels.js';
 import { DEFAULT_MAX_SKEW_MS } from '../security/request-signature.js';
+import { checkServerTlsFiles } from '../security/tls-config.js';
+import type { TlsMode } from '../security/tls-config.js';
 
 /**
  * Configuration of one broker node, with every default filled in one place ({@link withDefaults}).
@@ -123,6 +125,18 @@ export interface BrokerConfig {
   clusterSecretFile: string;
   /** Largest difference allowed between a signed request's x-mq-date-time and this node's clock. */
   authMaxSkewMs: number;
+  /**
+   * TLS of the broker and Raft ports (lib/security/tls-config.ts): `off`, `permissive` (the broker
+   * port takes TLS and plaintext) or `strict`. In both TLS modes the Raft port takes mutual TLS
+   * only, and the node's calls to NameServers and peers use TLS with its certificate.
+   */
+  tlsMode: TlsMode;
+  /** PEM certificate chain of this node (server, and client towards peers); needed unless tlsMode is off. */
+  tlsCertFile: string;
+  /** PEM private key of tlsCertFile. */
+  tlsKeyFile: string;
+  /** PEM CA of the cluster: peers' certificates must be signed by it, and NameServers' and peers' servers are checked against it. */
+  tlsCaFile: string;
 }
 
 /** Partial config as read from a file or flags. */
@@ -179,6 +193,10 @@ export function withDefaults(input: BrokerConfigInput): BrokerConfig {
     transactionCommitWhenUnresolved: false,
     clusterSecretFile: '',
     authMaxSkewMs: DEFAULT_MAX_SKEW_MS,
+    tlsMode: 'off',
+    tlsCertFile: '',
+    tlsKeyFile: '',
+    tlsCaFile: '',
     ...input,
   };
 }
@@ -226,7 +244,9 @@ export function parseBrokerConfig(document: unknown): BrokerConfigInput {
   if (input.initialClusterState !== undefined && input.initialClusterState !== 'new' && input.initialClusterState !== 'existing') {
     throw new LedgerError('BAD_REQUEST', 'initialClusterState must be "new" or "existing"');
   }
-  checkRanges(withDefaults(input));
+  const config = withDefaults(input);
+  checkRanges(config);
+  checkServerTlsFiles({ mode: config.tlsMode, certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, caFile: config.tlsCaFile }, 'broker config');
   return input;
 }
 

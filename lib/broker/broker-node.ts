@@ -58,6 +58,11 @@ import { MessageQuery } from './message-query.js';
 import { TopicService } from './topic-service.js';
 import { TopicTable } from './topic-table.js';
 import { ClusterAuth } from '../security/cluster-auth.js';
+import { listenGrpc } from '../security/secure-listener.js';
+import type { BoundListener } from '../security/secure-listener.js';
+import { internalClientTls, loadServerTls } from '../security/tls-config.js';
+import { channelCredentials } from '../security/transport-credentials.js';
+import { peerAuthRefusedCounter } from '../security/peer-auth-metric.js';
 
 /** How long a leadership transfer may take (the target first catches up, then wins at once). */
 const TRANSFER_TIMEOUT_MS = 3_000;
@@ -97,6 +102,7 @@ export class BrokerNode {
     private readonly waiters: PollWaiters,
     readonly metrics: BrokerMetrics,
     private readonly server: grpc.Server,
+    private readonly listener: BoundListener,
     private readonly http: HttpEndpoint,
     private readonly registrar: BrokerRegistrar,
     readonly brokerAddress: string,
@@ -151,6 +157,8 @@ export class BrokerNode {
     const metrics = new BrokerMetrics({ cluster: config.cluster, group: config.group, node: config.nodeId });
     const raftMetrics = replicated ? new RaftMetrics(metrics.registry) : null;
     const brokerAddress = `${config.host}:${config.brokerPort}`;
+    const tls = loadServerTls({ mode: config.tlsMode, certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, caFile: config.tlsCaFile }, 'broker config');
+    const peerAuthRefused = peerAuthRefusedCounter(metrics.registry);
     // Bound once the Raft node exists (a group only): entries unreadable while it repairs its log.
     let raftRef: RaftNode | null = null;
     const fences = new DeletionFences();
@@ -213,6 +221,8 @@ export class BrokerNode {
         onFatal: options.onFatal,
         observeDisk: (operation, seconds) => raftMetrics?.observeDisk(operation, seconds),
         clusterAuth,
+        tls,
+        onPeerRefused: (reason) => peerAuthRefused.inc({ port: 'raft', reason }),
       });
       raftRef = raft;
       const started = raft;
@@ -260,12 +270,11 @@ export class BrokerNode {
       configEditor,
       membership: raft === null ? null : new MembershipChanger({ raft, log, waitApplied, logger, maxPromoteLagEntries: MAX_PROMOTE_LAG_ENTRIES }),
     }), metrics.rpcLatency, new Set(['PullStream'])));
-    await new Promise<void>((resolve, reject) =>
-      server.bindAsync(brokerAddress, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
-    );
+    const listener = await listenGrpc(server, brokerAddress, { tls, role: 'client' });
 
     const registrar = new BrokerRegistrar({
       nameServerAddresses: config.namesrv,
+      credentials: channelCredentials(internalClientTls(tls)),
       intervalMs: config.registerIntervalMs,
       sign: clusterAuth === null ? null : (path) => clusterAuth.headersFor(config.nodeId, path),
       logger,
@@ -322,7 +331,7 @@ export class BrokerNode {
       status: () => holder.node?.status() ?? { node: config.nodeId, starting: true },
       notReadyReason: () => (holder.node ? holder.node.notReadyReason() : 'starting'),
     });
-    const node = new BrokerNode(config, logger, commitLog, consumeQueues, metaStore, log, raft, stateMachine, topicTable, waiters, metrics, server, http, registrar, brokerAddress, lostEntries, pullStreams);
+    const node = new BrokerNode(config, logger, commitLog, consumeQueues, metaStore, log, raft, stateMachine, topicTable, waiters, metrics, server, listener, http, registrar, brokerAddress, lostEntries, pullStreams);
     metrics.readGaugesFrom({
       commitIndex: () => log.leadership().commitIndex,
       appliedIndex: () => stateMachine.appliedIndex,
@@ -366,7 +375,7 @@ export class BrokerNode {
     const view = log.leadership();
     logger.info({
       // The logger already names the group and node.
-      ...startupFacts(startedAtMs), cluster: config.cluster, broker: brokerAddress, http: http.address,
+      ...startupFacts(startedAtMs), cluster: config.cluster, broker: brokerAddress, http: http.address, tlsMode: config.tlsMode,
       raft: members.get(config.nodeId) ?? null, members: raft === null ? null : describeMembership(raft.membership), role: view.role, term: view.term,
       dataDir: config.dataDir, lastIndex: commitLog.lastIndex, overrides: configEditor.overriddenKeys(),
     }, 'broker node serving');
@@ -471,6 +480,7 @@ export class BrokerNode {
     // Long-lived PullStreams would hold tryShutdown forever; parked requests end unanswered or empty.
     this.pullStreams.endAll();
     this.waiters.close();
+    this.listener.close();
     await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
     await this.http.close();
     await this.raft?.close();

@@ -19,7 +19,6 @@
  * | `ledgermq_raft_fsync_duration_seconds` | histogram | fsync of one Ready (group commit) |
  * | `ledgermq_raft_installs_sent_total` | counter | bulk catch-up streams started to far-behind peers |
  * | `ledgermq_raft_install_entries_total{direction}` | counter | entries sent / received by installs |
- * | `ledgermq_raft_refused_total{reason}` | counter | Raft calls and messages refused: `missing`, `stale`, `bad_signature`, `malformed_signature`, `unknown_credential` (cluster signature), `not_member`, `malformed` |
  */
 import { Histogram } from 'prom-client';
 import type { Gauge, Registry } from 'prom-client';
@@ -78,13 +77,6 @@ export class RaftMetrics {
     counter('ledgermq_raft_proposals_applied_total', 'Entries applied since the node started', (s) => s.applied - this.baseline.applied);
     counter('ledgermq_raft_proposals_failed_total', 'Proposals that failed: overwritten by a newer leader, timed out, or the node stopping', (s) => s.view.proposalsFailed);
     counter('ledgermq_raft_installs_sent_total', 'Bulk catch-up streams started to far-behind peers', (s) => s.view.installsSent);
-    cumulativeCounter({
-      name: 'ledgermq_raft_refused_total', help: 'Raft calls and messages refused (unauthenticated, not a member, malformed), by reason', labelNames: ['reason'], registers,
-      read: () => {
-        const sample = this.sample();
-        return sample === null ? null : Object.entries(sample.view.refusedByReason).map(([reason, value]) => ({ labels: { reason }, value }));
-      },
-    });
     cumulativeCounter({
       name: 'ledgermq_raft_install_entries_total', help: 'Entries sent and received by installs (bulk catch-up)', labelNames: ['direction'], registers,
       read: () => {

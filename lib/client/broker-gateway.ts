@@ -69,7 +69,11 @@ export class BrokerGateway {
   private readonly leaderHints = new Map<string, string>();
   private readonly streams = new Map<string, PullStreams>();
 
-  constructor(private readonly routes: RouteSource) {}
+  /** `credentials`: of the channels to brokers (lib/security/transport-credentials.ts); default plaintext. */
+  constructor(
+    private readonly routes: RouteSource,
+    private readonly credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+  ) {}
 
   /** Address of the leader of `group` (hint from an earlier NOT_LEADER first, then the routes). */
   async leaderAddress(group: string): Promise<string> {
@@ -301,7 +305,7 @@ export class BrokerGateway {
   client(address: string): BrokerServiceClient {
     let client = this.clients.get(address);
     if (!client) {
-      client = new (loadInternal().ledgermq.v1.BrokerService)(address, grpc.credentials.createInsecure(), {
+      client = new (loadInternal().ledgermq.v1.BrokerService)(address, this.credentials, {
         'grpc.max_receive_message_length': 64 * 1024 * 1024,
         'grpc.max_send_message_length': 64 * 1024 * 1024,
         // A node restarted after a crash is back within a second or two; grpc-js's default

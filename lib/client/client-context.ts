@@ -8,6 +8,8 @@ import { BrokerGateway } from './broker-gateway.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, newClientId } from './client-options.js';
 import type { ClientOptions } from './client-options.js';
 import { NameServerRoutes } from './name-server-routes.js';
+import { loadClientTls } from '../security/tls-config.js';
+import { channelCredentials } from '../security/transport-credentials.js';
 
 export class ClientContext {
   readonly clientId: string;
@@ -16,13 +18,14 @@ export class ClientContext {
   readonly routes: NameServerRoutes;
   readonly gateway: BrokerGateway;
 
-  /** @throws RangeError when no NameServer is given. */
+  /** @throws RangeError when no NameServer is given; LedgerError BAD_REQUEST when a TLS file cannot be read. */
   constructor(options: ClientOptions) {
     this.clientId = options.clientId ?? newClientId();
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    this.names = new NameServerClient(options.nameServers, { callTimeoutMs: Math.min(this.requestTimeoutMs, 3_000) });
+    const credentials = channelCredentials(loadClientTls(options.tls));
+    this.names = new NameServerClient(options.nameServers, { callTimeoutMs: Math.min(this.requestTimeoutMs, 3_000), credentials });
     this.routes = new NameServerRoutes(this.names, { refreshIntervalMs: options.routeRefreshIntervalMs });
-    this.gateway = new BrokerGateway(this.routes);
+    this.gateway = new BrokerGateway(this.routes, credentials);
   }
 
   close(): void {

@@ -1,6 +1,7 @@
 /** Options every LedgerMQ client (producer, consumers, admin) shares, with their defaults. */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { ClientTlsFiles } from '../security/tls-config.js';
 
 export interface ClientOptions {
   /** NameServers as `host:port`; routes are asked from them, one at a time, until one answers. */
@@ -11,6 +12,12 @@ export interface ClientOptions {
   requestTimeoutMs?: number;
   /** How often routes and leaders are asked again (default 30,000 ms, RocketMQ's pollNameServerInterval). */
   routeRefreshIntervalMs?: number;
+  /**
+   * Connect to NameServers and brokers with TLS (clusters with `tlsMode` permissive or strict):
+   * `caFile` is the cluster's CA (the system's roots without it); `certFile`/`keyFile` a client
+   * certificate, for servers that ask for one. Absent: plaintext.
+   */
+  tls?: ClientTlsFiles;
 }
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 3_000;

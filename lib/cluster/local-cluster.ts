@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { BrokerConfigInput } from '../broker/broker-config.js';
 import type { NameServerStatus } from '../namesrv/name-server.js';
 import { stopChild, waitHealthy } from '../process/child-processes.js';
+import type { TlsMode } from '../security/tls-config.js';
 
 export interface LocalClusterOptions {
   dir: string;
@@ -21,6 +22,19 @@ export interface LocalClusterOptions {
   autoCreate?: boolean;
   /** Extra broker config (tests: small segments, short intervals). */
   brokerOverrides?: Partial<BrokerConfigInput>;
+  /**
+   * TLS of every process (default off). With TLS, `<dir>/certs` holds the local CA and the node
+   * certificate all processes use (created when missing, lib/security/local-ca.ts).
+   */
+  tls?: TlsMode;
+}
+
+/** TLS of a local cluster, as `cluster.json` records it: clients need `caFile`. */
+export interface ClusterTls {
+  mode: TlsMode;
+  caFile: string;
+  certFile: string;
+  keyFile: string;
 }
 
 export interface NodeInfo {
@@ -42,6 +56,8 @@ export interface ClusterDescription {
   groups: Array<{ name: string; nodes: NodeInfo[] }>;
   /** The cluster secret every process signs its internal calls with (mode 0600, made on first start). */
   clusterSecretFile: string;
+  /** Absent when TLS is off. */
+  tls?: ClusterTls;
 }
 
 const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../../cmd/ledgermq.js');
@@ -115,6 +131,13 @@ export class LocalCluster {
   async start(timeoutMs = 30_000): Promise<void> {
     const dir = resolve(this.options.dir);
     mkdirSync(join(dir, 'logs'), { recursive: true });
+    const mode = this.options.tls ?? 'off';
+    if (mode !== 'off') {
+      // Loaded only for TLS clusters: the X.509 library is large and installs a global polyfill.
+      const { ensureLocalCertificates } = await import('../security/local-ca.js');
+      const files = await ensureLocalCertificates(join(dir, 'certs'));
+      this.description.tls = { mode, caFile: files.caFile, certFile: files.certFile, keyFile: files.keyFile };
+    }
     await this.startNamesrv(timeoutMs);
     // All at once: a Raft group elects its leader only once a majority runs.
     await Promise.all(this.nodes.map((node) => this.startNode(node.id, timeoutMs)));
@@ -142,6 +165,7 @@ export class LocalCluster {
       autoCreateTopics: this.options.autoCreate ?? true,
       autoCreateGroups: this.options.autoCreate ?? true,
       clusterSecretFile: this.description.clusterSecretFile,
+      ...this.tlsConfig(),
       ...this.options.brokerOverrides,
       ...overrides,
     };
@@ -215,7 +239,7 @@ export class LocalCluster {
     const info = this.description.namesrvProcess;
     const [host, port] = this.description.namesrv[0].split(':');
     const child = this.spawnLogged(
-      ['namesrv', '--host', host, '--port', port, '--proxy-port', this.description.accessPoint.split(':')[1], '--http-port', info.http.split(':')[1], '--cluster-secret-file', this.description.clusterSecretFile],
+      ['namesrv', '--host', host, '--port', port, '--proxy-port', this.description.accessPoint.split(':')[1], '--http-port', info.http.split(':')[1], '--cluster-secret-file', this.description.clusterSecretFile, ...this.tlsFlags()],
       info.logFile,
     );
     this.namesrvChild = child;
@@ -228,6 +252,18 @@ export class LocalCluster {
     const file = this.description.clusterSecretFile;
     mkdirSync(dirname(file), { recursive: true });
     if (!existsSync(file)) writeFileSync(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+  }
+
+  /** Broker config keys of this cluster's TLS (none when off). */
+  private tlsConfig(): Partial<BrokerConfigInput> {
+    const tls = this.description.tls;
+    return tls === undefined ? {} : { tlsMode: tls.mode, tlsCertFile: tls.certFile, tlsKeyFile: tls.keyFile, tlsCaFile: tls.caFile };
+  }
+
+  /** `ledgermq namesrv` flags of this cluster's TLS (none when off). */
+  private tlsFlags(): string[] {
+    const tls = this.description.tls;
+    return tls === undefined ? [] : ['--tls-mode', tls.mode, '--tls-cert', tls.certFile, '--tls-key', tls.keyFile, '--tls-ca', tls.caFile];
   }
 
   private spawnLogged(args: string[], logFile: string): ChildProcess {

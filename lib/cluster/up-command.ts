@@ -1,10 +1,12 @@
 import { LocalCluster } from './local-cluster.js';
+import type { TlsMode } from '../security/tls-config.js';
 
 export interface UpOptions {
   dir: string;
   basePort: number;
   nodes: number;
   autoCreate: boolean;
+  tls: TlsMode;
 }
 
 /**
@@ -17,7 +19,7 @@ export async function runLocalCluster(options: UpOptions): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const cluster = new LocalCluster({ dir: options.dir, basePort: options.basePort, nodes: options.nodes, autoCreate: options.autoCreate });
+  const cluster = new LocalCluster({ dir: options.dir, basePort: options.basePort, nodes: options.nodes, autoCreate: options.autoCreate, tls: options.tls });
   let stopping = false;
   const stop = (): void => {
     if (stopping) return;
@@ -38,6 +40,9 @@ export async function runLocalCluster(options: UpOptions): Promise<void> {
   const d = cluster.description;
   console.log(`LedgerMQ is up (data in ${options.dir}, description in ${options.dir}/cluster.json)`);
   console.log(`  access point (official RocketMQ 5 clients): ${d.accessPoint}`);
+  if (d.tls) {
+    console.log(`  TLS ${d.tls.mode}: clients trust ${d.tls.caFile} (admin: --tls-ca ${d.tls.caFile}; official clients: sslEnabled with GRPC_DEFAULT_SSL_ROOTS_FILE_PATH=${d.tls.caFile})`);
+  }
   console.log(`  NameServer: ${d.namesrv.join(', ')}   status: http://${d.namesrvProcess.http}/status`);
   for (const node of cluster.nodes) console.log(`  broker ${d.groups[0].name}/${node.id}: ${node.broker}   status: http://${node.http}/status`);
   console.log('Press Ctrl-C to stop.');

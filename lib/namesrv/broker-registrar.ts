@@ -1,6 +1,7 @@
 /**
  * The broker side of the name service: keeps one node registered with every NameServer.
  */
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import { LedgerError, throwIfNotOk } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { BrokerRegistration } from '../gen/internal/ledgermq/v1/BrokerRegistration.js';
@@ -21,6 +22,8 @@ export interface BrokerRegistrarOptions {
   intervalMs?: number;
   /** Deadline of one RegisterBroker call. */
   callTimeoutMs?: number;
+  /** Channel credentials to the NameServers (lib/security/transport-credentials.ts); default plaintext. */
+  credentials?: ChannelCredentials;
   /** Deadline of the best-effort UnregisterBroker calls made by {@link BrokerRegistrar.stop}. */
   unregisterTimeoutMs?: number;
   /** Signs every call (the cluster secret's headers); null or absent: unsigned. */
@@ -59,7 +62,7 @@ export class BrokerRegistrar {
   /** @throws RangeError if no NameServer address is given. */
   constructor(options: BrokerRegistrarOptions) {
     if (options.nameServerAddresses.length === 0) throw new RangeError('BrokerRegistrar needs at least one NameServer address');
-    this.targets = options.nameServerAddresses.map((address) => ({ stub: new NameServiceStub(address, options.sign ?? null), isFailing: false }));
+    this.targets = options.nameServerAddresses.map((address) => ({ stub: new NameServiceStub(address, options.credentials, options.sign ?? null), isFailing: false }));
     this.registration = options.registration;
     this.logger = options.logger;
     this.intervalMs = options.intervalMs ?? DEFAULT_REGISTER_INTERVAL_MS;

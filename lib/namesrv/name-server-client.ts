@@ -2,6 +2,7 @@
  * Read side of the name service for brokers, the admin tool and remote Proxies: asks a list of
  * independent NameServers, one at a time, until one gives an answer.
  */
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import { LedgerError, throwIfNotOk } from '../common/errors.js';
 import type { Status__Output } from '../gen/internal/ledgermq/v1/Status.js';
 import { NameServiceStub } from './name-service-stub.js';
@@ -13,6 +14,8 @@ import type { TopicRoute } from './route-table.js';
 export interface NameServerClientOptions {
   /** Deadline of each attempt against one NameServer (default 3,000 ms). */
   callTimeoutMs?: number;
+  /** Channel credentials (lib/security/transport-credentials.ts); default plaintext. */
+  credentials?: ChannelCredentials;
 }
 
 const DEFAULT_CALL_TIMEOUT_MS = 3_000;
@@ -32,7 +35,7 @@ export class NameServerClient {
   /** @throws RangeError if `addresses` is empty. */
   constructor(addresses: readonly string[], options: NameServerClientOptions = {}) {
     if (addresses.length === 0) throw new RangeError('NameServerClient needs at least one NameServer address');
-    this.stubs = addresses.map((address) => new NameServiceStub(address));
+    this.stubs = addresses.map((address) => new NameServiceStub(address, options.credentials));
     this.callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
   }
 

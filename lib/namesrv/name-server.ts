@@ -12,6 +12,10 @@ import { createNameServiceHandlers } from './name-service.js';
 import { RouteTable } from './route-table.js';
 import { LedgerError } from '../common/errors.js';
 import type { ClusterAuth } from '../security/cluster-auth.js';
+import { peerAuthRefusedCounter } from '../security/peer-auth-metric.js';
+import { listenGrpc } from '../security/secure-listener.js';
+import type { BoundListener } from '../security/secure-listener.js';
+import type { ServerTls } from '../security/tls-config.js';
 
 /** Options of {@link NameServer.start}. */
 export interface NameServerOptions {
@@ -30,6 +34,8 @@ export interface NameServerOptions {
   clock?: () => number;
   /** Registrations must be signed with this cluster secret; null or absent: not authenticated. */
   clusterAuth?: ClusterAuth | null;
+  /** TLS of the name service port (lib/security/tls-config.ts); null or absent: plaintext. */
+  tls?: ServerTls | null;
 }
 
 /** RocketMQ's scanNotActiveBrokerInterval. */
@@ -80,6 +86,7 @@ export class NameServer {
     private readonly table: RouteTable,
     private readonly scanTimer: NodeJS.Timeout,
     private readonly clock: () => number,
+    private readonly listener: BoundListener,
     /** host:port the gRPC server listens on (with the real port when 0 was asked). */
     readonly address: string,
   ) {}
@@ -132,18 +139,13 @@ export class NameServer {
       },
     });
 
-    const refusedPeers = new Counter({
-      name: 'ledgermq_peer_auth_refused_total',
-      help: 'Calls refused because they lack a valid cluster signature, by service and reason',
-      labelNames: ['service', 'reason'] as const,
-      registers: [options.registry],
-    });
+    const refusedPeers = peerAuthRefusedCounter(options.registry);
     const clusterAuth = options.clusterAuth ?? null;
     const handlers = createNameServiceHandlers(table, logger, {
       authenticateMember: clusterAuth === null ? undefined : (header, path) => {
         const outcome = clusterAuth.verify(header, path);
         if (outcome.ok) return;
-        refusedPeers.inc({ service: 'namesrv', reason: outcome.reason });
+        refusedPeers.inc({ port: 'namesrv', reason: outcome.reason === 'malformed' ? 'malformed_signature' : outcome.reason });
         throw new LedgerError('UNAUTHORIZED', `registration refused: ${outcome.detail}`);
       },
       onRegistered(broker, isNew) {
@@ -164,12 +166,8 @@ export class NameServer {
 
     const server = new grpc.Server();
     server.addService(loadInternal().ledgermq.v1.NameService.service, handlers);
-    const port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(hostPort(options.host, options.port), grpc.ServerCredentials.createInsecure(), (error, boundPort) => {
-        if (error) reject(error);
-        else resolve(boundPort);
-      });
-    });
+    const listener = await listenGrpc(server, hostPort(options.host, options.port), { tls: options.tls ?? null, role: 'client' });
+    const port = listener.port;
 
     const scanTimer = setInterval(() => {
       for (const broker of table.expire()) {
@@ -184,7 +182,7 @@ export class NameServer {
 
     const address = hostPort(options.host, port);
     logger.info({ address, expireAfterMs: table.expireAfterMs, scanIntervalMs }, 'name server listening');
-    return new NameServer(server, table, scanTimer, clock, address);
+    return new NameServer(server, table, scanTimer, clock, listener, address);
   }
 
   /** The live routing state (read by an in-process Proxy). */
@@ -233,6 +231,7 @@ export class NameServer {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.scanTimer);
+    this.listener.close();
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
         this.server.forceShutdown();

@@ -24,12 +24,13 @@ export class NameServiceStub {
   private readonly client: NameServiceClient;
 
   /**
-   * Creates the channel lazily connected to `address` (`host:port`, plaintext); `sign` adds
-   * signature headers to every call (brokers sign registrations with the cluster secret).
+   * Creates the channel lazily connected to `address` (`host:port`; plaintext unless `credentials`
+   * say otherwise); `sign` adds signature headers to every call (brokers sign registrations with
+   * the cluster secret).
    */
-  constructor(readonly address: string, sign: CallHeaders | null = null) {
+  constructor(readonly address: string, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(), sign: CallHeaders | null = null) {
     const NameService = loadInternal().ledgermq.v1.NameService;
-    this.client = new NameService(address, grpc.credentials.createInsecure(), signingOptions(sign));
+    this.client = new NameService(address, credentials, signingOptions(sign));
   }
 
   /** RegisterBroker: registration and heartbeat. */

@@ -6,6 +6,8 @@ import { ProxyServer } from '../proxy/proxy-server.js';
 import { collectProcessMetrics } from '../common/process-metrics.js';
 import { startupFacts } from '../common/process-facts.js';
 import { ClusterAuth } from '../security/cluster-auth.js';
+import { loadServerTls } from '../security/tls-config.js';
+import type { ServerTlsFiles } from '../security/tls-config.js';
 
 export interface NamesrvProcessOptions {
   host: string;
@@ -16,6 +18,8 @@ export interface NamesrvProcessOptions {
   expireAfterMs?: number;
   /** File with the cluster secret brokers sign registrations with; absent: registrations are not authenticated. */
   clusterSecretFile?: string;
+  /** TLS of the name service and Proxy ports (`--tls-*` flags); absent: off. The HTTP port stays plaintext. */
+  tls?: ServerTlsFiles;
 }
 
 /**
@@ -36,12 +40,14 @@ export class NamesrvProcess {
     collectProcessMetrics(registry);
     const clusterAuth = options.clusterSecretFile ? ClusterAuth.fromFile(options.clusterSecretFile) : null;
     if (clusterAuth === null) options.logger.warn('no --cluster-secret-file: broker registrations are not authenticated');
-    const nameServer = await NameServer.start({ host: options.host, port: options.port, registry, logger: options.logger, expireAfterMs: options.expireAfterMs, clusterAuth });
+    const tls = options.tls === undefined ? null : loadServerTls(options.tls, 'namesrv');
+    const nameServer = await NameServer.start({ host: options.host, port: options.port, registry, logger: options.logger, expireAfterMs: options.expireAfterMs, clusterAuth, tls });
     const table = nameServer.routeTable;
     const proxy = await ProxyServer.start({
       host: options.host,
       port: options.proxyPort,
       logger: options.logger,
+      tls,
       routes: { route: (topic) => table.route(topic), groups: () => table.groups() },
     });
     const http = await HttpEndpoint.start({
@@ -51,6 +57,7 @@ export class NamesrvProcess {
       status: () => ({ ...nameServer.statusJson(), accessPoint: proxy.address, namesrv: nameServer.address }),
     });
     options.logger.info({ ...startupFacts(startedAtMs), namesrv: nameServer.address, accessPoint: proxy.address, http: http.address }, 'NameServer and v2 Proxy serving');
+    if (tls !== null) options.logger.info({ tlsMode: tls.mode }, 'TLS on the name service and Proxy ports');
     return new NamesrvProcess(nameServer, proxy, http, options.logger);
   }
 

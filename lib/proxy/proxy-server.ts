@@ -5,6 +5,11 @@ import { BrokerGateway } from '../client/broker-gateway.js';
 import { messagingServiceHandlers } from './messaging-service.js';
 import type { RouteSource } from '../client/route-source.js';
 import type { SettingsLimits } from './telemetry-settings.js';
+import { listenGrpc } from '../security/secure-listener.js';
+import type { BoundListener } from '../security/secure-listener.js';
+import { internalClientTls } from '../security/tls-config.js';
+import type { ServerTls } from '../security/tls-config.js';
+import { channelCredentials } from '../security/transport-credentials.js';
 
 export interface ProxyServerOptions {
   host: string;
@@ -12,6 +17,11 @@ export interface ProxyServerOptions {
   routes: RouteSource;
   logger: Logger;
   limits?: Partial<SettingsLimits>;
+  /**
+   * TLS of the access point (permissive: TLS and plaintext on the one port) and of the calls to
+   * brokers (checked against the CA, presenting this process's certificate); null or absent: plaintext.
+   */
+  tls?: ServerTls | null;
 }
 
 /**
@@ -22,12 +32,13 @@ export class ProxyServer {
   private constructor(
     private readonly server: grpc.Server,
     private readonly gateway: BrokerGateway,
+    private readonly listener: BoundListener,
     readonly address: string,
   ) {}
 
   static async start(options: ProxyServerOptions): Promise<ProxyServer> {
     const address = `${options.host}:${options.port}`;
-    const gateway = new BrokerGateway(options.routes);
+    const gateway = new BrokerGateway(options.routes, channelCredentials(internalClientTls(options.tls ?? null)));
     const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
     server.addService(
       loadV2().apache.rocketmq.v2.MessagingService.service,
@@ -41,14 +52,13 @@ export class ProxyServer {
         maxPollMs: 20_000,
       }),
     );
-    await new Promise<void>((resolve, reject) =>
-      server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
-    );
-    return new ProxyServer(server, gateway, address);
+    const listener = await listenGrpc(server, address, { tls: options.tls ?? null, role: 'client' });
+    return new ProxyServer(server, gateway, listener, address);
   }
 
   async close(): Promise<void> {
     this.gateway.close();
+    this.listener.close();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.server.forceShutdown();

@@ -1,7 +1,7 @@
 /**
  * A local certificate authority for development clusters and tests (`ledgermq certs`,
  * `ledgermq up --tls`): a CA and one node certificate it signs, ECDSA P-256, written as PEM files
- * into one folder. Made with @peculiar/x509 over Node's WebCrypto, so no `openssl` binary is needed.
+ * into one folder. Made with @peculiar/x509 over Node's WebCrypto (`globalThis.crypto`, its default provider), so no `openssl` binary is needed.
  *
  * Files in the folder ({@link LOCAL_CERT_FILES}): `ca.pem`, `ca-key.pem`, `node.pem`,
  * `node-key.pem` (keys mode 0600). The node certificate is for servers and for their calls to each
@@ -41,8 +41,6 @@ const DEFAULT_HOSTS = ['127.0.0.1', 'localhost'];
 const DEFAULT_VALID_DAYS = 825;
 const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
 const DAY_MS = 24 * 60 * 60 * 1000;
-/** Node's WebCrypto, typed as the library's provider (this project compiles without the DOM lib). */
-const CRYPTO = webcrypto as unknown as Parameters<typeof x509.X509CertificateGenerator.create>[1];
 
 /** The file paths of the certificate folder `dir` (absolute). */
 export function localCertFiles(dir: string): LocalCertFiles {
@@ -71,9 +69,9 @@ export async function createLocalCertificates(dir: string, options: LocalCertOpt
     extensions: [
       new x509.BasicConstraintsExtension(true, 0, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey, false, CRYPTO),
+      await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey, false),
     ],
-  }, CRYPTO);
+  });
   const nodeKeys = await generateKeys();
   const hosts = options.hosts ?? DEFAULT_HOSTS;
   const node = await x509.X509CertificateGenerator.create({
@@ -84,9 +82,9 @@ export async function createLocalCertificates(dir: string, options: LocalCertOpt
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
       new x509.SubjectAlternativeNameExtension(hosts.map((host) => ({ type: isIP(host) ? 'ip' as const : 'dns' as const, value: host }))),
-      await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey, false, CRYPTO),
+      await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey, false),
     ],
-  }, CRYPTO);
+  });
   mkdirSync(resolve(dir), { recursive: true });
   writeFileSync(files.caFile, ca.toString('pem') + '\n');
   writeFileSync(files.caKeyFile, await privateKeyPem(caKeys.privateKey), { mode: 0o600 });
@@ -113,7 +111,7 @@ export function describeCertificate(file: string): { subject: string; issuer: st
 }
 
 function generateKeys(): Promise<webcrypto.CryptoKeyPair> {
-  return webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']) as Promise<webcrypto.CryptoKeyPair>;
+  return webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
 }
 
 async function privateKeyPem(key: webcrypto.CryptoKey): Promise<string> {

@@ -5,6 +5,8 @@ import type { CommitLog } from '../../store/commit-log.js';
 import type { EntryType } from '../../store/record-format.js';
 import type { NodeId, Role } from '../core/types.js';
 import type { GroupMembership } from './group-membership.js';
+import type { ServerTls } from '../../security/tls-config.js';
+import type { PeerRefusalReason } from './raft-transport.js';
 
 /** Durable term and vote, and the catch-up marker. Saves resolve once on disk. */
 export interface HardStateStore {
@@ -71,6 +73,10 @@ export interface RaftNodeOptions {
   logger: Logger;
   onFatal: (error: unknown) => void;
   random?: () => number;
+  /** TLS of the Raft port and of the streams to peers (see RaftTransportOptions.tls); absent: plaintext. */
+  tls?: ServerTls | null;
+  /** Told of every refused peer connection or call (metrics). */
+  onPeerRefused?: (reason: PeerRefusalReason) => void;
   /** Told how long each Ready's log append (write) and fsync took, in seconds (metrics). */
   observeDisk?: (operation: 'append' | 'fsync', seconds: number) => void;
   /** Signs this node's Raft calls and checks its peers' (the cluster secret); null or absent: none. */
@@ -94,8 +100,6 @@ export interface RaftMetricsView {
   /** Leader only: each peer's match index. */
   peers: Array<{ id: NodeId; matchIndex: number }>;
   lastIndex: number;
-  /** Raft calls and messages refused since start, by reason (see RaftRefusalReason). */
-  refusedByReason: Readonly<Record<string, number>>;
 }
 
 /** One entry to propose. */

@@ -107,6 +107,8 @@ export class RaftNode {
       reconnectDelayMs: Math.max(options.settings.tickMs, 50),
       maxMessageBytes: options.settings.maxAppendBytes + 80 * 1024 * 1024,
       clusterAuth: options.clusterAuth ?? null,
+      tls: options.tls ?? null,
+      onRefused: options.onPeerRefused,
     });
     node.installs = new InstallScheduler({
       selfId: options.id,
@@ -257,7 +259,6 @@ export class RaftNode {
       learners: learners.length,
       peers: [...this.core.peerProgress()].map(([id, progress]) => ({ id, matchIndex: progress.match })),
       lastIndex: this.options.commitLog.lastIndex,
-      refusedByReason: this.transport.stats.refusedByReason,
     };
   }
 

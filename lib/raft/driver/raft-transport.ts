@@ -24,6 +24,19 @@ import { MalformedRaftMessage, decodeRaftMessage } from './raft-wire.js';
 import type { RecordPayload } from './record-payload.js';
 import type { ClusterAuth } from '../../security/cluster-auth.js';
 import { signingOptions } from '../../security/signing-interceptor.js';
+import { listenGrpc } from '../../security/secure-listener.js';
+import type { BoundListener, RefusalReason } from '../../security/secure-listener.js';
+import { internalClientTls } from '../../security/tls-config.js';
+import type { ServerTls } from '../../security/tls-config.js';
+import { channelCredentials } from '../../security/transport-credentials.js';
+
+/**
+ * Why a connection, call or message from a would-be peer was refused: its TLS handshake, its
+ * cluster signature (`missing`, `malformed_signature`, `stale`, `bad_signature`,
+ * `unknown_credential`: signed by another member than it names), a call naming no member, or a
+ * message that fails decoding (`malformed`).
+ */
+export type PeerRefusalReason = RefusalReason | 'not_a_member' | 'missing' | 'malformed_signature' | 'stale' | 'unknown_credential' | 'bad_signature' | 'malformed';
 
 const NODE_KEY = 'x-ledgermq-node';
 const GROUP_KEY = 'x-ledgermq-group';
@@ -54,10 +67,15 @@ export interface RaftTransportOptions {
   maxMessageBytes: number;
   /** Signs this node's calls and checks its peers'; null: no peer authentication (members are trusted by their metadata). */
   clusterAuth: ClusterAuth | null;
+  /**
+   * TLS (null: plaintext): the server takes mutual TLS only (a client certificate signed by the
+   * CA), and streams to peers use TLS with this node's certificate.
+   */
+  tls: ServerTls | null;
+  /** Told of every refused connection or call (metrics). */
+  onRefused?: (reason: PeerRefusalReason) => void;
 }
 
-/** Why a call or message was refused: a signature refusal, `not_member`, or `malformed`. */
-export type RaftRefusalReason = 'missing' | 'malformed_signature' | 'stale' | 'unknown_credential' | 'bad_signature' | 'not_member' | 'malformed';
 
 /** Counters for metrics and tests. */
 export interface TransportStats {
@@ -78,11 +96,14 @@ export class RaftTransport {
   private readonly peers = new Map<NodeId, string>();
   private received = 0;
   private readonly refusedByReason: Record<string, number> = {};
+  private readonly credentials: grpc.ChannelCredentials;
+  private listener: BoundListener | null = null;
 
   private constructor(
     private readonly options: RaftTransportOptions,
     private readonly server: grpc.Server,
   ) {
+    this.credentials = channelCredentials(internalClientTls(options.tls));
     const metadata = this.metadata;
     metadata.set(NODE_KEY, options.selfId);
     metadata.set(GROUP_KEY, options.group);
@@ -98,9 +119,14 @@ export class RaftTransport {
       Stream: (call: grpc.ServerReadableStream<RaftMessage__Output, StreamClosed>, callback: grpc.sendUnaryData<StreamClosed>) => transport.accept(call, callback),
       Install: (call: grpc.ServerReadableStream<InstallChunk__Output, InstallResult>, callback: grpc.sendUnaryData<InstallResult>) => transport.acceptInstall(call, callback),
     });
-    await new Promise<void>((resolve, reject) =>
-      server.bindAsync(options.listenAddress, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
-    );
+    transport.listener = await listenGrpc(server, options.listenAddress, {
+      tls: options.tls,
+      role: 'peer',
+      onRefused: (reason, remoteAddress, error) => {
+        options.logger.warn({ reason, remoteAddress, err: error?.message }, 'refused a raft connection: no valid cluster certificate');
+        transport.countRefusal(reason);
+      },
+    });
     return transport;
   }
 
@@ -122,7 +148,7 @@ export class RaftTransport {
   }
 
   private addPeer(peer: NodeId, address: string): void {
-    const client = new (loadRaft().ledgermq.raft.v1.RaftService)(address, grpc.credentials.createInsecure(), {
+    const client = new (loadRaft().ledgermq.raft.v1.RaftService)(address, this.credentials, {
       'grpc.max_send_message_length': this.options.maxMessageBytes,
       'grpc.max_receive_message_length': this.options.maxMessageBytes,
       // Reconnect fast after a peer restarts: failover time depends on it.
@@ -165,6 +191,7 @@ export class RaftTransport {
   async close(): Promise<void> {
     for (const stream of this.streams.values()) stream.close();
     for (const client of this.clients.values()) client.close();
+    this.listener?.close();
     // Peers keep their streams to us open while they run: wait briefly for calls to end, then cut them.
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
@@ -178,8 +205,9 @@ export class RaftTransport {
     });
   }
 
-  private countRefusal(reason: RaftRefusalReason): void {
+  private countRefusal(reason: PeerRefusalReason): void {
     this.refusedByReason[reason] = (this.refusedByReason[reason] ?? 0) + 1;
+    this.options.onRefused?.(reason);
   }
 
   /**
@@ -193,7 +221,7 @@ export class RaftTransport {
     const group = header(GROUP_KEY);
     const auth = this.options.clusterAuth?.verify(header, call.getPath()) ?? null;
     if (auth !== null && (!auth.ok || auth.memberId !== sender)) {
-      const reason: RaftRefusalReason = auth.ok ? 'unknown_credential' : auth.reason === 'malformed' ? 'malformed_signature' : auth.reason;
+      const reason: PeerRefusalReason = auth.ok ? 'unknown_credential' : auth.reason === 'malformed' ? 'malformed_signature' : auth.reason;
       const detail = auth.ok ? `signed by ${auth.memberId}, not by ${sender}` : auth.detail;
       this.countRefusal(reason);
       this.options.logger.warn({ sender, group, peer: call.getPeer(), reason, detail }, 'refused an unauthenticated raft call');
@@ -201,7 +229,7 @@ export class RaftTransport {
       return null;
     }
     if (group !== this.options.group || !this.peers.has(sender)) {
-      this.countRefusal('not_member');
+      this.countRefusal('not_a_member');
       this.options.logger.warn({ sender, group, peer: call.getPeer() }, 'refused a raft call from outside the group');
       callback({ code: grpc.status.PERMISSION_DENIED, details: `not a member of group ${this.options.group}` });
       return null;
