@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { LedgerError } from '../common/errors.js';
 import { parseBrokerConfig, withDefaults } from './broker-config.js';
 import type { BrokerConfig } from './broker-config.js';
+import { maskSecret } from '../security/acl-user.js';
 
 /** Keys the services read on every request: a change applies at once. */
 export const LIVE_KEYS: ReadonlySet<keyof BrokerConfig> = new Set<keyof BrokerConfig>([
@@ -27,7 +28,12 @@ export const LIVE_KEYS: ReadonlySet<keyof BrokerConfig> = new Set<keyof BrokerCo
 export const FIXED_KEYS: ReadonlySet<keyof BrokerConfig> = new Set<keyof BrokerConfig>([
   'cluster', 'group', 'nodeId', 'dataDir', 'host', 'brokerPort', 'httpPort', 'peers', 'initialClusterState', 'joinAsLearner', 'flushDiskType',
   'tlsMode', 'tlsCertFile', 'tlsKeyFile', 'tlsCaFile', 'clusterSecretFile', 'authMaxSkewMs',
+  // A secret must not be written into config-overrides.json by a remote call.
+  'aclAdminAccessKey', 'aclAdminSecretKey',
 ]);
+
+/** Keys whose value is never shown in full (getBrokerConfig). */
+const SECRET_KEYS: ReadonlySet<string> = new Set<keyof BrokerConfig>(['aclAdminSecretKey']);
 
 const OVERRIDES_FILE = 'config-overrides.json';
 
@@ -83,7 +89,7 @@ export class BrokerConfigEditor {
     const running = this.config as unknown as Record<string, unknown>;
     return Object.keys(defaults).sort().map((key) => ({
       key,
-      value: running[key],
+      value: SECRET_KEYS.has(key) && running[key] !== '' ? maskSecret(String(running[key])) : running[key],
       defaultValue: FIXED_KEYS.has(key as keyof BrokerConfig) ? null : defaults[key],
       applies: FIXED_KEYS.has(key as keyof BrokerConfig) ? 'fixed' : LIVE_KEYS.has(key as keyof BrokerConfig) ? 'live' : 'restart',
       overridden: Object.hasOwn(this.overrides, key),

@@ -4,6 +4,7 @@ import { DEFAULT_DELAY_LEVELS } from './delay-levels.js';
 import { DEFAULT_MAX_SKEW_MS } from '../security/request-signature.js';
 import { checkServerTlsFiles } from '../security/tls-config.js';
 import type { TlsMode } from '../security/tls-config.js';
+import { validAclUser } from '../security/acl-user.js';
 
 /**
  * Configuration of one broker node, with every default filled in one place ({@link withDefaults}).
@@ -137,6 +138,18 @@ export interface BrokerConfig {
   tlsKeyFile: string;
   /** PEM CA of the cluster: peers' certificates must be signed by it, and NameServers' and peers' servers are checked against it. */
   tlsCaFile: string;
+  /**
+   * Access control (lib/security/README.md): every BrokerService call must be signed by a user
+   * (MQv2-HMAC-SHA1 with its AccessKey/SecretKey) allowed to do it, or by a cluster member
+   * (the cluster secret). Users live in the group's Raft log (admin updateUser). Default false.
+   */
+  aclEnabled: boolean;
+  /**
+   * A config-file admin, always allowed everything on this node and never stored in the log: the
+   * way to create the first users. Both keys or neither (config file only; never shown in full).
+   */
+  aclAdminAccessKey: string;
+  aclAdminSecretKey: string;
 }
 
 /** Partial config as read from a file or flags. */
@@ -197,6 +210,9 @@ export function withDefaults(input: BrokerConfigInput): BrokerConfig {
     tlsCertFile: '',
     tlsKeyFile: '',
     tlsCaFile: '',
+    aclEnabled: false,
+    aclAdminAccessKey: '',
+    aclAdminSecretKey: '',
     ...input,
   };
 }
@@ -271,6 +287,14 @@ function checkRanges(config: BrokerConfig): void {
   if (config.minInvisibleMs > config.defaultInvisibleMs || config.defaultInvisibleMs > config.maxInvisibleMs) throw bad('invisible times must be minInvisibleMs <= defaultInvisibleMs <= maxInvisibleMs');
   if (config.maxBodyBytes > config.maxBatchBytes) throw bad(`maxBodyBytes (${config.maxBodyBytes}) must not exceed maxBatchBytes (${config.maxBatchBytes})`);
   if (config.electionTimeoutMs < 2 * config.heartbeatIntervalMs) throw bad('electionTimeoutMs must be at least twice heartbeatIntervalMs');
+  if ((config.aclAdminAccessKey === '') !== (config.aclAdminSecretKey === '')) throw bad('aclAdminAccessKey and aclAdminSecretKey go together');
+  if (config.aclAdminAccessKey !== '') {
+    try {
+      validAclUser({ accessKey: config.aclAdminAccessKey, secretKey: config.aclAdminSecretKey });
+    } catch (error) {
+      throw bad(`aclAdminAccessKey / aclAdminSecretKey: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
 }
 
 /** One `--set key=value` override: the value is JSON when it parses (numbers, booleans, lists), else a string. */

@@ -34,6 +34,8 @@ import type { QueueLocks } from './queue-locks.js';
 import { checkTopicName } from './name-rules.js';
 import type { TransactionWatchers } from './transaction-watchers.js';
 import type { AdminHandlerDeps } from './broker-grpc-admin.js';
+import { aclServiceHandlers } from './broker-grpc-acl.js';
+import type { AclService } from './acl-service.js';
 
 export interface BrokerGrpcDeps extends AdminHandlerDeps {
   producer: ProduceService;
@@ -54,6 +56,8 @@ export interface BrokerGrpcDeps extends AdminHandlerDeps {
   maxPullsPerStream: number;
   /** The node's open PullStreams (ended at shutdown). */
   pullStreams: OpenPullStreams;
+  /** ACL user changes (admin updateUser / deleteUser / listUsers). */
+  acl: AclService;
 }
 
 function topicToWire(topic: TopicConfig): TopicConfigWire {
@@ -179,6 +183,7 @@ export function brokerServiceHandlers(deps: BrokerGrpcDeps): BrokerServiceHandle
     },
     ...queueLockHandlers({ locks: deps.queueLocks, log: deps.log, logger }),
     ...adminServiceHandlers(deps),
+    ...aclServiceHandlers({ acl: deps.acl, logger }),
     ...transactionServiceHandlers({ transactions: deps.transactions, watchers: deps.transactionWatchers, log: deps.log, logger }),
     ...pullServiceHandlers({ puller: deps.puller, metrics: deps.metrics, logger, maxPullsPerStream: deps.maxPullsPerStream, streams: deps.pullStreams }),
     ...consumerServiceHandlers({ offsets: deps.offsets, consumers: deps.consumers, retries: deps.retries, log: deps.log, logger }),

@@ -63,6 +63,8 @@ import type { BoundListener } from '../security/secure-listener.js';
 import { internalClientTls, loadServerTls } from '../security/tls-config.js';
 import { channelCredentials } from '../security/transport-credentials.js';
 import { peerAuthRefusedCounter } from '../security/peer-auth-metric.js';
+import { AclService } from './acl-service.js';
+import { loadAclTable, withAccessControl } from './broker-access.js';
 
 /** How long a leadership transfer may take (the target first catches up, then wins at once). */
 const TRANSFER_TIMEOUT_MS = 3_000;
@@ -122,6 +124,7 @@ export class BrokerNode {
     const topicTable = new TopicTable();
     for (const topic of metaStore.topics()) topicTable.putTopic(topic);
     for (const group of metaStore.groups()) topicTable.putGroup(group);
+    const aclTable = loadAclTable(config, metaStore);
     const inflightByQueue = new Map<string, Array<[number, { visibleAtMs: number; attempts: number; handleSeq: number }]>>();
     for (const { queueKey, offset, value } of metaStore.inflight()) {
       const list = inflightByQueue.get(queueKey) ?? [];
@@ -164,7 +167,7 @@ export class BrokerNode {
     const fences = new DeletionFences();
     for (const { key, intervals } of metaStore.fences()) fences.restore(key, intervals);
     const stateMachine = new StateMachine({
-      commitLog, consumeQueues, metaStore, popState, topics: topicTable, fences, logger, onFatal: options.onFatal,
+      commitLog, consumeQueues, metaStore, popState, topics: topicTable, acl: aclTable, fences, logger, onFatal: options.onFatal,
       onUnreadableEntry: (index, error) => raftRef !== null && (raftRef.repairOnDamage(error, index - 1) || raftRef.restoringLog),
       // While replaying before the Raft node starts, the MetaStore keeps it; the node boots from it.
       onMembership: (membership, index) => raftRef?.applyMembership(membership, index),
@@ -262,14 +265,15 @@ export class BrokerNode {
     const pullStreams = new OpenPullStreams();
     const configEditor = new BrokerConfigEditor(config, config.dataDir);
     const server = new grpc.Server({ 'grpc.max_receive_message_length': config.maxBatchBytes + 1024 * 1024 });
-    server.addService(loadInternal().ledgermq.v1.BrokerService.service, timedHandlers(brokerServiceHandlers({
+    server.addService(loadInternal().ledgermq.v1.BrokerService.service, timedHandlers(withAccessControl(brokerServiceHandlers({
       producer, queueLocks, timers: deferred.timers, transactions: deferred.transactions, transactionWatchers: deferred.transactionWatchers, popper, puller, topics, offsets, consumers, retries, log, metrics, logger, maxPullsPerStream: config.maxPullsPerStream, pullStreams,
       transferLeadership: raft === null ? null : (target) => transferLeadership(raft, log, target, TRANSFER_TIMEOUT_MS),
       nodeId: config.nodeId,
       query: new MessageQuery({ index: metaStore.messageIndex, reader, fences }),
       configEditor,
       membership: raft === null ? null : new MembershipChanger({ raft, log, waitApplied, logger, maxPromoteLagEntries: MAX_PROMOTE_LAG_ENTRIES }),
-    }), metrics.rpcLatency, new Set(['PullStream'])));
+      acl: new AclService(aclTable, pipeline),
+    }), { config, acl: aclTable, clusterAuth, registry: metrics.registry, logger }), metrics.rpcLatency, new Set(['PullStream'])));
     const listener = await listenGrpc(server, brokerAddress, { tls, role: 'client' });
 
     const registrar = new BrokerRegistrar({

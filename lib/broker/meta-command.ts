@@ -5,6 +5,7 @@
  */
 import { Packr } from 'msgpackr';
 import { LedgerError } from '../common/errors.js';
+import type { AclUser } from '../security/acl-user.js';
 
 /** A topic's configuration (RocketMQ's TopicConfig). */
 export interface TopicConfig {
@@ -154,12 +155,24 @@ export interface TransactionCommand {
   counts?: number[];
 }
 
+/** Creates or replaces an ACL user (admin `updateUser`); every node of the group then knows it. */
+export interface PutAclUserCommand {
+  kind: 'acl.user.put';
+  user: AclUser;
+}
+
+/** Deletes an ACL user (admin `deleteUser`); its next request is refused UNAUTHORIZED. */
+export interface DeleteAclUserCommand {
+  kind: 'acl.user.delete';
+  accessKey: string;
+}
+
 export type MetaCommand =
   | PutTopicCommand | PutGroupCommand | DeleteTopicCommand | DeleteGroupCommand | PopCommand | AckCommand | ChangeInvisibleCommand | CommitOffsetCommand | ResetOffsetCommand
-  | CancelTimersCommand | TransactionCommand;
+  | CancelTimersCommand | TransactionCommand | PutAclUserCommand | DeleteAclUserCommand;
 
 const KNOWN_KINDS: ReadonlySet<string> = new Set<MetaCommand['kind']>([
-  'topic.put', 'group.put', 'topic.delete', 'group.delete', 'pop', 'ack', 'changeInvisible', 'offset.commit', 'offset.reset', 'timer.cancel', 'txn.rollback', 'txn.checked',
+  'topic.put', 'group.put', 'topic.delete', 'group.delete', 'pop', 'ack', 'changeInvisible', 'offset.commit', 'offset.reset', 'timer.cancel', 'txn.rollback', 'txn.checked', 'acl.user.put', 'acl.user.delete',
 ]);
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });

@@ -27,6 +27,7 @@ import type { MetaCommand } from './meta-command.js';
 import { popStateKey } from './pop-state.js';
 import type { HandleOutcome, OffsetOutcome, PopState } from './pop-state.js';
 import type { TopicTable } from './topic-table.js';
+import type { AclTable } from './acl-table.js';
 import { decodeMembership } from '../raft/driver/group-membership.js';
 import type { GroupMembership } from '../raft/driver/group-membership.js';
 
@@ -45,6 +46,8 @@ export interface StateMachineOptions {
   metaStore: MetaStore;
   popState: PopState;
   topics: TopicTable;
+  /** ACL users (applied on every node, whether ACL is enforced or not). */
+  acl: AclTable;
   /** Dead intervals of deleted topics and groups (restored from the MetaStore). */
   fences: DeletionFences;
   logger: Logger;
@@ -300,6 +303,14 @@ export class StateMachine {
         batch.progressDelete.push(...popState.forget('group', command.name));
         fence('group', command.name, fences.deleted('group', command.name, index));
         return null;
+      case 'acl.user.put':
+        this.options.acl.put(command.user);
+        batch.aclPut.push(command.user);
+        return null;
+      case 'acl.user.delete':
+        this.options.acl.delete(command.accessKey);
+        batch.aclDelete.push(command.accessKey);
+        return null;
       case 'timer.cancel':
       case 'txn.rollback':
       case 'txn.checked':
@@ -312,7 +323,7 @@ export class StateMachine {
   }
 
   /** Pop, ack, visibility and offset commands. */
-  private applyProgressCommand(command: Exclude<MetaCommand, { kind: 'topic.put' | 'group.put' | 'topic.delete' | 'group.delete' | 'timer.cancel' | 'txn.rollback' | 'txn.checked' }>, batch: MetaWriteBatch): CommandOutcome | null {
+  private applyProgressCommand(command: Exclude<MetaCommand, { kind: 'topic.put' | 'group.put' | 'topic.delete' | 'group.delete' | 'timer.cancel' | 'txn.rollback' | 'txn.checked' | 'acl.user.put' | 'acl.user.delete' }>, batch: MetaWriteBatch): CommandOutcome | null {
     const { popState } = this.options;
     switch (command.kind) {
       case 'pop': {

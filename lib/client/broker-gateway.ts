@@ -51,6 +51,8 @@ import { loadInternal } from '../protocol/proto-definitions.js';
 import { unaryCall } from '../protocol/unary-call.js';
 import { PullStreams } from './pull-stream.js';
 import type { RouteSource } from './route-source.js';
+import { signingOptions } from '../security/signing-interceptor.js';
+import type { CallHeaders } from '../security/signing-interceptor.js';
 
 /** A BrokerService unary method in its (request, options, callback) form. */
 export type Method<Req, Res> = (
@@ -69,10 +71,15 @@ export class BrokerGateway {
   private readonly leaderHints = new Map<string, string>();
   private readonly streams = new Map<string, PullStreams>();
 
-  /** `credentials`: of the channels to brokers (lib/security/transport-credentials.ts); default plaintext. */
+  /**
+   * `credentials`: of the channels to brokers (lib/security/transport-credentials.ts); default
+   * plaintext. `sign`: headers added to every call this gateway opens (a user's signature for our
+   * client and the admin CLI, the cluster signature for the Proxy); null: unsigned.
+   */
   constructor(
     private readonly routes: RouteSource,
     private readonly credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+    private readonly sign: CallHeaders | null = null,
   ) {}
 
   /** Address of the leader of `group` (hint from an earlier NOT_LEADER first, then the routes). */
@@ -312,6 +319,7 @@ export class BrokerGateway {
         // reconnect backoff (1 s growing to 120 s) would keep failing calls to it much longer.
         'grpc.initial_reconnect_backoff_ms': 100,
         'grpc.max_reconnect_backoff_ms': 1_000,
+        ...signingOptions(this.sign),
       });
       this.clients.set(address, client);
     }

@@ -5,7 +5,7 @@
  */
 import { NameServerClient } from '../namesrv/name-server-client.js';
 import { BrokerGateway } from './broker-gateway.js';
-import { DEFAULT_REQUEST_TIMEOUT_MS, newClientId } from './client-options.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS, credentialSigner, newClientId } from './client-options.js';
 import type { ClientOptions } from './client-options.js';
 import { NameServerRoutes } from './name-server-routes.js';
 import { loadClientTls } from '../security/tls-config.js';
@@ -23,9 +23,10 @@ export class ClientContext {
     this.clientId = options.clientId ?? newClientId();
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     const credentials = channelCredentials(loadClientTls(options.tls));
-    this.names = new NameServerClient(options.nameServers, { callTimeoutMs: Math.min(this.requestTimeoutMs, 3_000), credentials });
+    const sign = credentialSigner(options.credentials);
+    this.names = new NameServerClient(options.nameServers, { callTimeoutMs: Math.min(this.requestTimeoutMs, 3_000), credentials, sign });
     this.routes = new NameServerRoutes(this.names, { refreshIntervalMs: options.routeRefreshIntervalMs });
-    this.gateway = new BrokerGateway(this.routes, credentials);
+    this.gateway = new BrokerGateway(this.routes, credentials, sign);
   }
 
   close(): void {

@@ -2,6 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { ClientTlsFiles } from '../security/tls-config.js';
+import { userHeaders } from '../security/request-signature.js';
+import type { CallHeaders } from '../security/signing-interceptor.js';
 
 export interface ClientOptions {
   /** NameServers as `host:port`; routes are asked from them, one at a time, until one answers. */
@@ -18,6 +20,24 @@ export interface ClientOptions {
    * certificate, for servers that ask for one. Absent: plaintext.
    */
   tls?: ClientTlsFiles;
+  /**
+   * A user's keys (brokers with `aclEnabled`): every call to a broker or NameServer is signed
+   * (MQv2-HMAC-SHA1 over a fresh x-mq-date-time). Absent: calls are not signed.
+   */
+  credentials?: Credentials;
+}
+
+/** An ACL user's AccessKey and SecretKey (RocketMQ's SessionCredentials). */
+export interface Credentials {
+  accessKey: string;
+  secretKey: string;
+}
+
+/** Headers that sign each call with `credentials`, or null without them (for signingOptions). */
+export function credentialSigner(credentials: Credentials | undefined): CallHeaders | null {
+  if (!credentials) return null;
+  const { accessKey, secretKey } = credentials;
+  return () => userHeaders(accessKey, secretKey, Date.now());
 }
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 3_000;

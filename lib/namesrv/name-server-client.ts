@@ -6,6 +6,7 @@ import type { ChannelCredentials } from '@grpc/grpc-js';
 import { LedgerError, throwIfNotOk } from '../common/errors.js';
 import type { Status__Output } from '../gen/internal/ledgermq/v1/Status.js';
 import { NameServiceStub } from './name-service-stub.js';
+import type { CallHeaders } from '../security/signing-interceptor.js';
 import { parseRegistration } from './registered-broker.js';
 import type { RegisteredBroker } from './registered-broker.js';
 import type { TopicRoute } from './route-table.js';
@@ -16,6 +17,8 @@ export interface NameServerClientOptions {
   callTimeoutMs?: number;
   /** Channel credentials (lib/security/transport-credentials.ts); default plaintext. */
   credentials?: ChannelCredentials;
+  /** Signs every call (a user's credentials); route queries are open, so this is optional. */
+  sign?: CallHeaders | null;
 }
 
 const DEFAULT_CALL_TIMEOUT_MS = 3_000;
@@ -35,7 +38,7 @@ export class NameServerClient {
   /** @throws RangeError if `addresses` is empty. */
   constructor(addresses: readonly string[], options: NameServerClientOptions = {}) {
     if (addresses.length === 0) throw new RangeError('NameServerClient needs at least one NameServer address');
-    this.stubs = addresses.map((address) => new NameServiceStub(address, options.credentials));
+    this.stubs = addresses.map((address) => new NameServiceStub(address, options.credentials, options.sign ?? null));
     this.callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
   }
 

@@ -49,6 +49,7 @@ export class NamesrvProcess {
       logger: options.logger,
       tls,
       routes: { route: (topic) => table.route(topic), groups: () => table.groups() },
+      clusterAuth,
     });
     const http = await HttpEndpoint.start({
       host: options.host,

@@ -10,6 +10,7 @@ import type { BoundListener } from '../security/secure-listener.js';
 import { internalClientTls } from '../security/tls-config.js';
 import type { ServerTls } from '../security/tls-config.js';
 import { channelCredentials } from '../security/transport-credentials.js';
+import type { ClusterAuth } from '../security/cluster-auth.js';
 
 export interface ProxyServerOptions {
   host: string;
@@ -22,7 +23,15 @@ export interface ProxyServerOptions {
    * brokers (checked against the CA, presenting this process's certificate); null or absent: plaintext.
    */
   tls?: ServerTls | null;
+  /**
+   * Signs the Proxy's calls to brokers as a cluster member (needed when brokers enforce ACL);
+   * null: unsigned.
+   */
+  clusterAuth?: ClusterAuth | null;
 }
+
+/** The member id the Proxy names in its cluster signature. */
+const PROXY_MEMBER_ID = 'proxy';
 
 /**
  * The v2 Proxy: serves `apache.rocketmq.v2.MessagingService` (the official clients' access point)
@@ -38,7 +47,12 @@ export class ProxyServer {
 
   static async start(options: ProxyServerOptions): Promise<ProxyServer> {
     const address = `${options.host}:${options.port}`;
-    const gateway = new BrokerGateway(options.routes, channelCredentials(internalClientTls(options.tls ?? null)));
+    const clusterAuth = options.clusterAuth ?? null;
+    const gateway = new BrokerGateway(
+      options.routes,
+      channelCredentials(internalClientTls(options.tls ?? null)),
+      clusterAuth === null ? null : (path) => clusterAuth.headersFor(PROXY_MEMBER_ID, path),
+    );
     const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
     server.addService(
       loadV2().apache.rocketmq.v2.MessagingService.service,

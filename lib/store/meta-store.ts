@@ -20,11 +20,13 @@
  * | timers    | see lib/store/timer-index.ts                      | delayed messages by due time       |
  * | txns      | see lib/store/transaction-table.ts                | pending transactional (half) messages |
  * | raft      | 'wasMember'                                       | present once a membership naming this node was applied |
+ * | acl       | AccessKey                                         | AclUser (lib/security/acl-user.ts), SecretKey in clear: HMAC checks need it |
  * | raft      | 'membership'                                      | { members: [{ id, raftAddress, voter }] } (the last applied CONFIG_CHANGE; absent: the configured peers) |
  */
 import { open } from 'lmdb';
 import type { Database, RootDatabase } from 'lmdb';
 import type { GroupConfig, TopicConfig } from '../broker/meta-command.js';
+import type { AclUser } from '../security/acl-user.js';
 import type { InflightEntry } from '../broker/pop-state.js';
 import type { GroupMembership } from '../raft/driver/group-membership.js';
 import type { DeadInterval } from '../broker/deletion-fences.js';
@@ -64,7 +66,7 @@ export interface QueueProgress {
 
 /** A batch that writes only the applied checkpoint; callers add their changes. */
 export function emptyWriteBatch(applied: LogCheckpoint): MetaWriteBatch {
-  return { applied, topics: [], groups: [], progress: [], inflightPut: [], inflightDelete: [], topicsDelete: [], groupsDelete: [], progressDelete: [], fences: [] };
+  return { applied, topics: [], groups: [], progress: [], inflightPut: [], inflightDelete: [], topicsDelete: [], groupsDelete: [], progressDelete: [], fences: [], aclPut: [], aclDelete: [] };
 }
 
 /** One applied META entry's writes, committed atomically with the applied checkpoint. */
@@ -82,6 +84,9 @@ export interface MetaWriteBatch {
   progressDelete: string[];
   /** Dead intervals of deleted (or re-created) topics and groups, by fence key. */
   fences: Array<{ key: string; intervals: DeadInterval[] }>;
+  /** ACL users created or replaced, and deleted (by AccessKey). */
+  aclPut: AclUser[];
+  aclDelete: string[];
   /** Set by an applied CONFIG_CHANGE entry: the group's membership from then on. */
   membership?: GroupMembership;
 }
@@ -101,6 +106,7 @@ export class MetaStore {
     private readonly systemDb: Database<LogCheckpoint, string>,
     private readonly raftDb: Database<RaftHardState | RaftCatchUp | GroupMembership | true, string>,
     private readonly fenceDb: Database<DeadInterval[], string>,
+    private readonly aclDb: Database<AclUser, string>,
     /** The message index (lib/store/message-index.ts), in this environment so its writes are ordered with the checkpoints. */
     readonly messageIndex: MessageIndex,
     /** The timer index (lib/store/timer-index.ts), ordered with the checkpoints the same way. */
@@ -121,6 +127,7 @@ export class MetaStore {
       root.openDB<LogCheckpoint, string>({ name: 'system' }),
       root.openDB<RaftHardState | RaftCatchUp | GroupMembership | true, string>({ name: 'raft' }),
       root.openDB<DeadInterval[], string>({ name: 'fences' }),
+      root.openDB<AclUser, string>({ name: 'acl' }),
       new MessageIndex(root.openDB<IndexedMessage, string>({ name: 'msgindex' })),
       new TimerIndex(root.openDB<TimerRow, string>({ name: 'timers' })),
       new TransactionTable(root.openDB<HalfMessage, string>({ name: 'txns' })),
@@ -143,6 +150,11 @@ export class MetaStore {
 
   groups(): GroupConfig[] {
     return [...this.groupDb.getRange()].map((entry) => entry.value);
+  }
+
+  /** Every persisted ACL user. */
+  aclUsers(): AclUser[] {
+    return [...this.aclDb.getRange()].map((entry) => entry.value);
   }
 
   /** Every persisted deletion fence (see lib/broker/deletion-fences.ts). */
@@ -179,6 +191,8 @@ export class MetaStore {
         for (const key of this.inflightDb.getKeys({ start: `${queueKey}\u0000`, end: `${queueKey}\u0001` })) void this.inflightDb.remove(key);
       }
       for (const { key, intervals } of batch.fences) void this.fenceDb.put(key, intervals);
+      for (const user of batch.aclPut) void this.aclDb.put(user.accessKey, user);
+      for (const accessKey of batch.aclDelete) void this.aclDb.remove(accessKey);
       if (batch.membership) void this.raftDb.put('membership', batch.membership);
       void this.systemDb.put('applied', batch.applied);
     });
