@@ -22,6 +22,11 @@ import { registerBenchCommands } from './bench-commands.js';
 import { booleanFlag, nonNegativeInt, parseTopicAttributes, positiveInt } from './cli-values.js';
 import { addClientTlsOptions, addServerTlsOptions, clientTlsFrom, registerCertsCommand, serverTlsFrom } from './tls-options.js';
 import type { ClientTlsFlags, ServerTlsFlags } from './tls-options.js';
+import { credentialsOf, registerAclCommands, withCredentialOptions } from './acl-commands.js';
+import type { CredentialFlags } from './acl-commands.js';
+
+/** The connection options of a client-side command: TLS and an ACL user's keys. */
+const withClientOptions = (command: Command): Command => withCredentialOptions(addClientTlsOptions(command));
 
 /** Stops `close` on SIGINT/SIGTERM, then exits. */
 function exitOnSignal(close: () => Promise<void>): void {
@@ -122,9 +127,9 @@ changeCommand('updateTopic', 'create or update a topic on every broker group')
   .option('-w, --write-queues <n>', 'write queues', '8')
   .option('-p, --perm <perm>', 'permission bits: 2 write, 4 read, 6 both', '6')
   .option('-a, --attributes <attributes>', 'topic attributes, RocketMQ style: +message.type=NORMAL|FIFO|DELAY|TRANSACTION|MIXED (default: keep; NORMAL for a new topic)')
-  .action(async (options: { namesrv: string; cluster: string; topic: string; readQueues: string; writeQueues: string; perm: string; attributes?: string } & ClientTlsFlags) => {
+  .action(async (options: { namesrv: string; cluster: string; topic: string; readQueues: string; writeQueues: string; perm: string; attributes?: string } & ClientTlsFlags & CredentialFlags) => {
     process.exitCode = await runUpdateTopic({
-      tls: clientTlsFrom(options),
+      tls: clientTlsFrom(options), credentials: credentialsOf(options),
       messageTypes: parseTopicAttributes(options.attributes ?? ''),
       namesrv: options.namesrv.split(';').filter(Boolean),
       cluster: options.cluster,
@@ -136,20 +141,20 @@ changeCommand('updateTopic', 'create or update a topic on every broker group')
   });
 
 /** Flags every read command takes: NameServers and output format. */
-type AdminFlags = { namesrv: string; output: string } & ClientTlsFlags;
+type AdminFlags = { namesrv: string; output: string } & ClientTlsFlags & CredentialFlags;
 
 /** An admin command with `-n NAMESRV` and `-o table|json`. */
 function adminCommand(name: string, description: string): Command {
-  return addClientTlsOptions(admin
+  return withClientOptions(admin
     .command(name)
     .description(description)
     .requiredOption('-n, --namesrv <addresses>', 'NameServer addresses, host:port;host:port')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table')));
 }
 
-/** The NameServer list, TLS and output format from `flags`. */
-function adminTarget(flags: AdminFlags): { namesrv: string[]; output: 'table' | 'json'; tls: ReturnType<typeof clientTlsFrom> } {
-  return { namesrv: flags.namesrv.split(';').filter(Boolean), output: flags.output === 'json' ? 'json' : 'table', tls: clientTlsFrom(flags) };
+/** The NameServer list, TLS, credentials and output format from `flags`. */
+function adminTarget(flags: AdminFlags): { namesrv: string[]; output: 'table' | 'json'; tls: ReturnType<typeof clientTlsFrom>; credentials: ReturnType<typeof credentialsOf> } {
+  return { namesrv: flags.namesrv.split(';').filter(Boolean), output: flags.output === 'json' ? 'json' : 'table', tls: clientTlsFrom(flags), credentials: credentialsOf(flags) };
 }
 
 function clusterCommand(name: string, description: string, withTopic: boolean, run: (options: ClusterCommandOptions & { topic: string }) => Promise<number>): void {
@@ -162,33 +167,35 @@ function clusterCommand(name: string, description: string, withTopic: boolean, r
 
 /** An admin command that changes metadata: `-n NAMESRV` only (it prints one line per broker group). */
 function changeCommand(name: string, description: string): Command {
-  return addClientTlsOptions(admin.command(name).description(description)
+  return withClientOptions(admin.command(name).description(description)
     .requiredOption('-n, --namesrv <addresses>', 'NameServer addresses, host:port;host:port')
     .option('-c, --cluster <cluster>', 'only the broker groups of this cluster (default: every group)', ''));
 }
 
 const nameServerList = (flags: { namesrv: string }): string[] => flags.namesrv.split(';').filter(Boolean);
 
+registerAclCommands(changeCommand);
+
 changeCommand('deleteTopic', "delete a topic on every broker group: its queues, every group's progress on it and its metrics series")
   .requiredOption('-t, --topic <topic>', 'topic name')
-  .action(async (flags: { namesrv: string; cluster: string; topic: string } & ClientTlsFlags) => {
-    process.exitCode = await runDeleteTopic({ tls: clientTlsFrom(flags), namesrv: nameServerList(flags), cluster: flags.cluster, topic: flags.topic });
+  .action(async (flags: { namesrv: string; cluster: string; topic: string } & ClientTlsFlags & CredentialFlags) => {
+    process.exitCode = await runDeleteTopic({ tls: clientTlsFrom(flags), credentials: credentialsOf(flags), namesrv: nameServerList(flags), cluster: flags.cluster, topic: flags.topic });
   });
 
 changeCommand('updateSubGroup', 'create or update a subscription (consumer) group on every broker group')
   .requiredOption('-g, --group <group>', 'consumer group')
   .option('-r, --retry-max-times <n>', 'redeliveries before the dead-letter queue (default: keep, or the broker default 16)', nonNegativeInt)
   .option('--consume-orderly <true|false>', 'FIFO consumption: each queue hands out its next message only after the previous one is acked or dead-lettered (default: keep; false for a new group)', booleanFlag)
-  .action(async (flags: { namesrv: string; cluster: string; group: string; retryMaxTimes?: number; consumeOrderly?: boolean } & ClientTlsFlags) => {
+  .action(async (flags: { namesrv: string; cluster: string; group: string; retryMaxTimes?: number; consumeOrderly?: boolean } & ClientTlsFlags & CredentialFlags) => {
     process.exitCode = await runUpdateSubGroup({
-      tls: clientTlsFrom(flags), namesrv: nameServerList(flags), cluster: flags.cluster, group: flags.group, retryMaxTimes: flags.retryMaxTimes, consumeOrderly: flags.consumeOrderly,
+      tls: clientTlsFrom(flags), credentials: credentialsOf(flags), namesrv: nameServerList(flags), cluster: flags.cluster, group: flags.group, retryMaxTimes: flags.retryMaxTimes, consumeOrderly: flags.consumeOrderly,
     });
   });
 
 changeCommand('deleteSubGroup', 'delete a subscription group and its consumer progress on every broker group')
   .requiredOption('-g, --group <group>', 'consumer group')
-  .action(async (flags: { namesrv: string; cluster: string; group: string } & ClientTlsFlags) => {
-    process.exitCode = await runDeleteSubGroup({ tls: clientTlsFrom(flags), namesrv: nameServerList(flags), cluster: flags.cluster, group: flags.group });
+  .action(async (flags: { namesrv: string; cluster: string; group: string } & ClientTlsFlags & CredentialFlags) => {
+    process.exitCode = await runDeleteSubGroup({ tls: clientTlsFrom(flags), credentials: credentialsOf(flags), namesrv: nameServerList(flags), cluster: flags.cluster, group: flags.group });
   });
 
 clusterCommand('clusterList', 'every live broker node: group, role, term, commit index, last heartbeat', false, runClusterList);

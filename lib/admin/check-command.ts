@@ -10,6 +10,7 @@
  */
 import type { ClientTlsFiles } from '../security/tls-config.js';
 import { ClientContext } from '../client/client-context.js';
+import type { Credentials } from '../client/client-options.js';
 import { LedgerError } from '../common/errors.js';
 import { renderTable } from '../common/text-table.js';
 import { registrations } from './cluster-commands.js';
@@ -69,8 +70,8 @@ export function overall(findings: readonly CheckFinding[]): CheckLevel {
 }
 
 /** Runs the check and prints it; resolves to the Nagios exit code. */
-export async function runCheck(options: { namesrv: string[]; tls?: ClientTlsFiles; output: 'table' | 'json'; thresholds: CheckThresholds }): Promise<number> {
-  const context = new ClientContext({ nameServers: options.namesrv, tls: options.tls });
+export async function runCheck(options: { namesrv: string[]; tls?: ClientTlsFiles; output: 'table' | 'json'; thresholds: CheckThresholds; credentials?: Credentials }): Promise<number> {
+  const context = new ClientContext({ nameServers: options.namesrv, tls: options.tls, credentials: options.credentials });
   try {
     const findings = evaluate(await gatherRaftStatus(await registrations(context)), options.thresholds);
     const level = overall(findings);

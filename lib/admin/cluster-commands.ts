@@ -7,6 +7,7 @@
 import { topicTypeLabel } from '../broker/message-types.js';
 import type { ClientTlsFiles } from '../security/tls-config.js';
 import { ClientContext } from '../client/client-context.js';
+import type { Credentials } from '../client/client-options.js';
 import { LedgerError } from '../common/errors.js';
 import { renderTable } from '../common/text-table.js';
 import { runToExitCode } from './admin-run.js';
@@ -19,10 +20,12 @@ export interface ClusterCommandOptions {
   /** TLS to the NameServers and brokers; absent: plaintext. */
   tls?: ClientTlsFiles;
   output: 'table' | 'json';
+  /** Signs every broker call (brokers with aclEnabled; admin commands need an admin user). */
+  credentials?: Credentials;
 }
 
 export function withContext(options: ClusterCommandOptions, work: (context: ClientContext) => Promise<void>): Promise<number> {
-  return runToExitCode(new ClientContext({ nameServers: options.namesrv, tls: options.tls }), work);
+  return runToExitCode(new ClientContext({ nameServers: options.namesrv, tls: options.tls, credentials: options.credentials }), work);
 }
 
 export function print(options: ClusterCommandOptions, json: unknown, headers: string[], rows: Array<Array<string | number>>): void {

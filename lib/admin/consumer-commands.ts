@@ -3,6 +3,7 @@
  * and operations on a consumer group, over every broker group serving the topic. Output is a text
  * table, or JSON with `-o json`. Each returns the process exit code.
  */
+import type { Credentials } from '../client/client-options.js';
 import { ConsumerAdmin } from '../client/consumer-admin.js';
 import { LedgerError } from '../common/errors.js';
 import { renderTable } from '../common/text-table.js';
@@ -10,13 +11,15 @@ import { runToExitCode } from './admin-run.js';
 
 export interface ConsumerCommandOptions {
   namesrv: string[];
+  /** Signs every broker call (brokers with aclEnabled). */
+  credentials?: Credentials;
   group: string;
   topic: string;
   output: 'table' | 'json';
 }
 
 function withAdmin(options: ConsumerCommandOptions, work: (admin: ConsumerAdmin) => Promise<void>): Promise<number> {
-  return runToExitCode(new ConsumerAdmin({ nameServers: options.namesrv }), work);
+  return runToExitCode(new ConsumerAdmin({ nameServers: options.namesrv, credentials: options.credentials }), work);
 }
 
 /** Committed offset, bounds and lag of the group on every queue of the topic. */

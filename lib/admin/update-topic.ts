@@ -6,6 +6,7 @@
 import type { BrokerGateway } from '../client/broker-gateway.js';
 import type { ClientTlsFiles } from '../security/tls-config.js';
 import { ClientContext } from '../client/client-context.js';
+import type { Credentials } from '../client/client-options.js';
 import { LedgerError } from '../common/errors.js';
 import { topicTypeLabel } from '../broker/message-types.js';
 
@@ -17,6 +18,8 @@ export interface ChangeTarget {
   namesrv: string[];
   /** TLS to the NameServers and brokers; absent: plaintext. */
   tls?: ClientTlsFiles;
+  /** Signs every broker call (brokers with aclEnabled: an admin user). */
+  credentials?: Credentials;
   /** RocketMQ's brokerClusterName; empty: every cluster. */
   cluster?: string;
 }
@@ -34,8 +37,8 @@ export interface UpdateTopicOptions extends ChangeTarget {
  * Runs `change` on every broker group, printing its line or the group's error; returns the exit
  * code (1 when no group is registered or any group refused).
  */
-async function onEveryGroup(target: ChangeTarget, change: (gateway: BrokerGateway, group: string) => Promise<string>): Promise<number> {
-  const client = new ClientContext({ nameServers: target.namesrv, tls: target.tls });
+export async function onEveryGroup(target: ChangeTarget, change: (gateway: BrokerGateway, group: string) => Promise<string>): Promise<number> {
+  const client = new ClientContext({ nameServers: target.namesrv, tls: target.tls, credentials: target.credentials });
   let failures = 0;
   try {
     // Leaders as the NameServers' route logic picks them (highest term), followed on NOT_LEADER.

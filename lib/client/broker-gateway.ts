@@ -47,6 +47,12 @@ import type { SendMessagesRequest } from '../gen/internal/ledgermq/v1/SendMessag
 import type { SendMessagesResponse__Output } from '../gen/internal/ledgermq/v1/SendMessagesResponse.js';
 import type { UpdateTopicRequest } from '../gen/internal/ledgermq/v1/UpdateTopicRequest.js';
 import type { UpdateTopicResponse__Output } from '../gen/internal/ledgermq/v1/UpdateTopicResponse.js';
+import type { PutAclUserRequest } from '../gen/internal/ledgermq/v1/PutAclUserRequest.js';
+import type { PutAclUserResponse__Output } from '../gen/internal/ledgermq/v1/PutAclUserResponse.js';
+import type { DeleteAclUserRequest } from '../gen/internal/ledgermq/v1/DeleteAclUserRequest.js';
+import type { DeleteAclUserResponse__Output } from '../gen/internal/ledgermq/v1/DeleteAclUserResponse.js';
+import type { ListAclUsersRequest } from '../gen/internal/ledgermq/v1/ListAclUsersRequest.js';
+import type { ListAclUsersResponse__Output } from '../gen/internal/ledgermq/v1/ListAclUsersResponse.js';
 import { loadInternal } from '../protocol/proto-definitions.js';
 import { unaryCall } from '../protocol/unary-call.js';
 import { PullStreams } from './pull-stream.js';
@@ -296,6 +302,20 @@ export class BrokerGateway {
 
   getGroup(group: string, request: GetGroupRequest, timeoutMs: number): Promise<GetGroupResponse__Output> {
     return this.call<GetGroupRequest, GetGroupResponse__Output>(group, (c) => (r, o, cb) => c.GetGroup(r, o, cb), request, timeoutMs);
+  }
+
+  /** Creates or replaces an ACL user on `group` (through its Raft log). */
+  putAclUser(group: string, request: PutAclUserRequest, timeoutMs: number): Promise<PutAclUserResponse__Output> {
+    return this.call<PutAclUserRequest, PutAclUserResponse__Output>(group, (c) => (r, o, cb) => c.PutAclUser(r, o, cb), request, timeoutMs);
+  }
+
+  deleteAclUser(group: string, request: DeleteAclUserRequest, timeoutMs: number): Promise<DeleteAclUserResponse__Output> {
+    return this.call<DeleteAclUserRequest, DeleteAclUserResponse__Output>(group, (c) => (r, o, cb) => c.DeleteAclUser(r, o, cb), request, timeoutMs);
+  }
+
+  /** `group`'s ACL users, secret keys masked. */
+  listAclUsers(group: string, timeoutMs: number): Promise<ListAclUsersResponse__Output> {
+    return this.call<ListAclUsersRequest, ListAclUsersResponse__Output>(group, (c) => (r, o, cb) => c.ListAclUsers(r, o, cb), {}, timeoutMs);
   }
 
   /** The multiplexed pull streams to one broker address (kept open). */
