@@ -79,7 +79,7 @@ export const ACCESS_NEEDS = {
 /** The needs of a call of `method` with `request`; admin rights for a method the table does not know. */
 export function accessNeedOf(method: string, request: unknown): AccessNeed {
   const needOf = (ACCESS_NEEDS as Record<string, NeedOf | undefined>)[method] ?? ADMIN;
-  return needOf((request ?? {}));
+  return needOf(request ?? {});
 }
 
 function distinct(values: string[]): string[] {
