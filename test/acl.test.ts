@@ -87,7 +87,7 @@ describe('access control: AccessKey/SecretKey users and permissions (real proces
 
   it('lets our client publish where the user may and answers FORBIDDEN elsewhere', async () => {
     const producer = new Producer({ nameServers: cluster.description.namesrv, credentials: PRODUCER, batching: false, retries: 0 });
-    owned.push({ shutdown: async () => producer.shutdown() });
+    owned.push({ shutdown: () => Promise.resolve(producer.shutdown()) });
     const sent = await producer.send({ topic: 'AclOrders', body: 'order-1' });
     expect(sent.messageId).to.be.a('string');
     const before = await deniedTotal('FORBIDDEN', 'no_topic_perm');
@@ -165,7 +165,7 @@ describe('access control: AccessKey/SecretKey users and permissions (real proces
     const killed = await killLeaderAndRestart(cluster);
     const leader = await waitFor('a leader', () => cluster.leaderId().then((id) => id ?? undefined));
     const producer = new Producer({ nameServers: cluster.description.namesrv, credentials: PRODUCER, batching: false, requestTimeoutMs: 10_000 });
-    owned.push({ shutdown: async () => producer.shutdown() });
+    owned.push({ shutdown: () => Promise.resolve(producer.shutdown()) });
     await waitFor('a send accepted after the failover', () => outcomeCode(producer.send({ topic: 'AclOrders', body: 'after-failover' })).then((code) => code === 'OK' || undefined), 60_000);
     expect(await outcomeCode(producer.send({ topic: 'AclPayments', body: 'still-forbidden' }))).to.equal('FORBIDDEN');
     // The killed node read its users back from its store (or its log) and knows them too.
