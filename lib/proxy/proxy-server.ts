@@ -11,6 +11,7 @@ import { internalClientTls } from '../security/tls-config.js';
 import type { ServerTls } from '../security/tls-config.js';
 import { channelCredentials } from '../security/transport-credentials.js';
 import type { ClusterAuth } from '../security/cluster-auth.js';
+import { proxySigner, withCallerSignature } from './caller-signature.js';
 
 export interface ProxyServerOptions {
   host: string;
@@ -24,14 +25,13 @@ export interface ProxyServerOptions {
    */
   tls?: ServerTls | null;
   /**
-   * Signs the Proxy's calls to brokers as a cluster member (needed when brokers enforce ACL);
-   * null: unsigned.
+   * Signs the Proxy's own calls to brokers as a cluster member (needed when brokers enforce ACL);
+   * calls made for a client carry the client's signature instead (caller-signature.ts). Null: the
+   * Proxy's own calls are unsigned.
    */
   clusterAuth?: ClusterAuth | null;
 }
 
-/** The member id the Proxy names in its cluster signature. */
-const PROXY_MEMBER_ID = 'proxy';
 
 /**
  * The v2 Proxy: serves `apache.rocketmq.v2.MessagingService` (the official clients' access point)
@@ -47,16 +47,11 @@ export class ProxyServer {
 
   static async start(options: ProxyServerOptions): Promise<ProxyServer> {
     const address = `${options.host}:${options.port}`;
-    const clusterAuth = options.clusterAuth ?? null;
-    const gateway = new BrokerGateway(
-      options.routes,
-      channelCredentials(internalClientTls(options.tls ?? null)),
-      clusterAuth === null ? null : (path) => clusterAuth.headersFor(PROXY_MEMBER_ID, path),
-    );
+    const gateway = new BrokerGateway(options.routes, channelCredentials(internalClientTls(options.tls ?? null)), proxySigner(options.clusterAuth ?? null));
     const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
     server.addService(
       loadV2().apache.rocketmq.v2.MessagingService.service,
-      messagingServiceHandlers({
+      withCallerSignature(messagingServiceHandlers({
         gateway,
         routes: options.routes,
         logger: options.logger,
@@ -64,7 +59,7 @@ export class ProxyServer {
         limits: { maxBodyBytes: 4 * 1024 * 1024, receiveBatchSize: 32, longPollingTimeoutMs: 20_000, ...options.limits },
         brokerTimeoutMs: 5_000,
         maxPollMs: 20_000,
-      }),
+      })),
     );
     const listener = await listenGrpc(server, address, { tls: options.tls ?? null, role: 'client' });
     return new ProxyServer(server, gateway, listener, address);
