@@ -318,6 +318,11 @@ export class BrokerGateway {
     return this.call<ListAclUsersRequest, ListAclUsersResponse__Output>(group, (c) => (r, o, cb) => c.ListAclUsers(r, o, cb), {}, timeoutMs);
   }
 
+  /** The ACL users the node at `address` holds (any member answers). */
+  listAclUsersAt(address: string, timeoutMs: number): Promise<ListAclUsersResponse__Output> {
+    return this.callAt<ListAclUsersRequest, ListAclUsersResponse__Output>(address, (c) => (r, o, cb) => c.ListAclUsers(r, o, cb), {}, timeoutMs);
+  }
+
   /** The multiplexed pull streams to one broker address (kept open). */
   private pullStreams(address: string): PullStreams {
     let streams = this.streams.get(address);
