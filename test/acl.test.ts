@@ -146,8 +146,8 @@ describe('access control: AccessKey/SecretKey users and permissions (real proces
   it('refuses a signature dated an hour ago and an unknown AccessKey as UNAUTHORIZED, and counts them', async () => {
     const names = new NameServerClient(cluster.description.namesrv);
     const routes = new NameServerRoutes(names);
-    const stale = new BrokerGateway(routes, () => userHeaders(PRODUCER.accessKey, PRODUCER.secretKey, Date.now() - 3_600_000));
-    const unknown = new BrokerGateway(routes, () => userHeaders('nobodyHere', PRODUCER.secretKey, Date.now()));
+    const stale = new BrokerGateway(routes, undefined, () => userHeaders(PRODUCER.accessKey, PRODUCER.secretKey, Date.now() - 3_600_000));
+    const unknown = new BrokerGateway(routes, undefined, () => userHeaders('nobodyHere', PRODUCER.secretKey, Date.now()));
     const group = cluster.description.groups[0].name;
     try {
       const staleBefore = await deniedTotal('UNAUTHORIZED', 'stale');
