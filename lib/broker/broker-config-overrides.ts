@@ -22,6 +22,7 @@ export const LIVE_KEYS: ReadonlySet<keyof BrokerConfig> = new Set<keyof BrokerCo
   'maxBodyBytes', 'maxPropertyCount', 'maxPropertiesBytes', 'maxBatchMessages',
   'minInvisibleMs', 'maxInvisibleMs', 'defaultInvisibleMs', 'maxInflightPerQueue', 'maxPollTimeoutMs', 'followerReadLagBytes',
   'timerMaxDelayMs', 'transactionTimeoutMs', 'transactionCheckIntervalMs', 'transactionCheckMax', 'transactionCommitWhenUnresolved',
+  'diskSpaceWarningLevelRatio', 'diskSpaceResumeLevelRatio', 'diskMinFreeBytes', 'diskResumeFreeBytes', 'diskCriticalFreeBytes',
 ]);
 
 /** Keys that name the node and its listeners: set in the config file, never by updateBrokerConfig. */

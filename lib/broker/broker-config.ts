@@ -150,6 +150,24 @@ export interface BrokerConfig {
    */
   aclAdminAccessKey: string;
   aclAdminSecretKey: string;
+  /**
+   * Disk-space watermarks (disk-space-monitor.ts). Producers' writes answer DISK_FULL while the
+   * used share of the data dir's filesystem is above `diskSpaceWarningLevelRatio` (RocketMQ's name
+   * and default, 0.90) or fewer than `diskMinFreeBytes` are free; they resume once the share is at
+   * or below `diskSpaceResumeLevelRatio` (0.85, where RocketMQ clears its disk-full flag) and at
+   * least `diskResumeFreeBytes` are free.
+   */
+  diskSpaceWarningLevelRatio: number;
+  diskSpaceResumeLevelRatio: number;
+  diskMinFreeBytes: number;
+  diskResumeFreeBytes: number;
+  /**
+   * Under this many free bytes every write is refused (acks, offset commits, pops and other META
+   * commands too) and a follower stops storing replicated entries; left at twice this. Pulls go on.
+   */
+  diskCriticalFreeBytes: number;
+  /** How often the data dir's free space is sampled (also at once after an ENOSPC). */
+  diskCheckIntervalMs: number;
 }
 
 /** Partial config as read from a file or flags. */
@@ -213,6 +231,12 @@ export function withDefaults(input: BrokerConfigInput): BrokerConfig {
     aclEnabled: false,
     aclAdminAccessKey: '',
     aclAdminSecretKey: '',
+    diskSpaceWarningLevelRatio: 0.9,
+    diskSpaceResumeLevelRatio: 0.85,
+    diskMinFreeBytes: 256 * 1024 * 1024,
+    diskResumeFreeBytes: 512 * 1024 * 1024,
+    diskCriticalFreeBytes: 64 * 1024 * 1024,
+    diskCheckIntervalMs: 1_000,
     ...input,
   };
 }
@@ -267,9 +291,12 @@ export function parseBrokerConfig(document: unknown): BrokerConfigInput {
 }
 
 /** Numeric keys that may be 0 (a switch-off or "no minimum"); every other number must be positive. */
-const MAY_BE_ZERO: ReadonlySet<string> = new Set(['scrubBytesPerSecond', 'scrubIntervalMs', 'followerReadLagBytes', 'minInvisibleMs', 'retryBackoffInitialMs']);
-/** The one numeric key that is not an integer. */
-const FRACTIONAL: ReadonlySet<string> = new Set(['retryBackoffMultiplier']);
+const MAY_BE_ZERO: ReadonlySet<string> = new Set([
+  'scrubBytesPerSecond', 'scrubIntervalMs', 'followerReadLagBytes', 'minInvisibleMs', 'retryBackoffInitialMs',
+  'diskMinFreeBytes', 'diskResumeFreeBytes', 'diskCriticalFreeBytes',
+]);
+/** The numeric keys that are not integers. */
+const FRACTIONAL: ReadonlySet<string> = new Set(['retryBackoffMultiplier', 'diskSpaceWarningLevelRatio', 'diskSpaceResumeLevelRatio']);
 
 /** Per-key ranges and the rules between keys; BAD_REQUEST naming the key. */
 function checkRanges(config: BrokerConfig): void {
@@ -294,6 +321,11 @@ function checkRanges(config: BrokerConfig): void {
     } catch (error) {
       throw bad(`aclAdminAccessKey / aclAdminSecretKey: ${error instanceof Error ? error.message : String(error)}`);
     }
+  }
+  for (const key of ['diskSpaceWarningLevelRatio', 'diskSpaceResumeLevelRatio'] as const) if (config[key] > 1) throw bad(`${key} must be in (0, 1], got ${config[key]}`);
+  if (config.diskSpaceResumeLevelRatio > config.diskSpaceWarningLevelRatio) throw bad('diskSpaceResumeLevelRatio must not exceed diskSpaceWarningLevelRatio');
+  if (config.diskCriticalFreeBytes > config.diskMinFreeBytes || config.diskMinFreeBytes > config.diskResumeFreeBytes) {
+    throw bad('disk watermarks must be diskCriticalFreeBytes <= diskMinFreeBytes <= diskResumeFreeBytes');
   }
 }
 

@@ -31,6 +31,8 @@ export interface BrokerGaugeSource {
   dispatchBehindBytes(): number;
   /** Free (for the broker's user) and total bytes of the filesystem holding the store. */
   diskSpace(): Promise<{ freeBytes: number; sizeBytes: number }>;
+  /** Which writes the disk watermarks refuse now: 0 none, 1 producers', 2 every write (disk-space-monitor.ts). */
+  diskWritesRefused(): number;
   /** Live consumer instances per consumer group (clients heartbeating to this leader). */
   consumerConnections(): Map<string, number>;
   /**
@@ -59,6 +61,7 @@ export class BrokerMetrics {
   readonly scrubBytes: Counter;
   readonly scrubPasses: Counter;
   readonly scrubDamaged: Counter;
+  readonly diskRefusedWrites: Counter<'kind'>;
   private source: BrokerGaugeSource | null = null;
   /** Consumer groups seen per topic on the per-(topic, group) counters, to drop them with the topic or group. */
   private readonly groupsByTopic = new Map<string, Set<string>>();
@@ -79,6 +82,9 @@ export class BrokerMetrics {
     this.scrubBytes = new Counter({ name: 'ledgermq_store_scrub_read_bytes_total', help: 'CommitLog bytes read and checked by the background scrub', registers });
     this.scrubPasses = new Counter({ name: 'ledgermq_store_scrub_passes_total', help: 'Background scrub passes completed over the committed log', registers });
     this.scrubDamaged = new Counter({ name: 'ledgermq_store_scrub_damaged_records_total', help: 'Damaged committed records found by the background scrub', registers });
+    this.diskRefusedWrites = new Counter({
+      name: 'ledgermq_disk_refused_writes_total', help: 'Writes refused because the disk is under a free-space watermark, by kind (producer, internal, replication)', labelNames: ['kind'], registers,
+    });
     this.sampledGauges(registers);
   }
 
@@ -154,6 +160,7 @@ export class BrokerMetrics {
     };
     diskGauge('ledgermq_store_disk_free_bytes', 'Free bytes (for the broker) on the filesystem holding the store', (d) => d.freeBytes);
     diskGauge('ledgermq_store_disk_size_bytes', 'Size of the filesystem holding the store', (d) => d.sizeBytes);
+    gauge('ledgermq_disk_writes_refused', "Writes refused by the disk watermarks now: 0 none, 1 producers' writes, 2 every write", (s, g) => g.set(s.diskWritesRefused()));
     gauge('rocketmq_consumer_connections', 'Live consumer instances per consumer group (leader)', (s, g) => {
       for (const [group, count] of s.consumerConnections()) g.set({ consumer_group: group }, count);
     }, ['consumer_group']);

@@ -6,7 +6,6 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { mkdirSync } from 'node:fs';
-import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DurabilityTrace } from '../common/durability-trace.js';
 import { DurableWatermark } from '../common/durable-watermark.js';
@@ -30,6 +29,7 @@ import { BrokerConfigEditor } from './broker-config-overrides.js';
 import { describeMembership, initialMembership } from '../raft/driver/group-membership.js';
 import { startupFacts } from '../common/process-facts.js';
 import { BrokerMetrics } from './broker-metrics.js';
+import { DISK_LEVEL_VALUE, DiskSpaceMonitor, isNoSpaceError } from './disk-space-monitor.js';
 import { consumerProgress, storageBytes } from './broker-gauges.js';
 import { RaftMetrics } from './raft-metrics.js';
 import { timedHandlers } from './timed-handlers.js';
@@ -90,6 +90,7 @@ export class BrokerNode {
   private checkpointRunning: Promise<void> = Promise.resolve();
   private scrubber: CommitLogScrubber | null = null;
   private deferred: DeferredDelivery | null = null;
+  private disk: DiskSpaceMonitor | null = null;
 
   private constructor(
     readonly config: BrokerConfig,
@@ -159,6 +160,12 @@ export class BrokerNode {
 
     const metrics = new BrokerMetrics({ cluster: config.cluster, group: config.group, node: config.nodeId });
     const raftMetrics = replicated ? new RaftMetrics(metrics.registry) : null;
+    // Sampled before Raft starts, so a node restarted on a full disk takes no entries it cannot store.
+    const disk = new DiskSpaceMonitor({
+      dir: config.dataDir, marks: config, intervalMs: config.diskCheckIntervalMs, logger,
+      onRefused: (kind) => metrics.diskRefusedWrites.inc({ kind }),
+    });
+    await disk.start();
     const brokerAddress = `${config.host}:${config.brokerPort}`;
     const tls = loadServerTls({ mode: config.tlsMode, certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, caFile: config.tlsCaFile }, 'broker config');
     const peerAuthRefused = peerAuthRefusedCounter(metrics.registry);
@@ -226,6 +233,7 @@ export class BrokerNode {
         clusterAuth,
         tls,
         onPeerRefused: (reason) => peerAuthRefused.inc({ port: 'raft', reason }),
+        acceptsEntries: () => disk.acceptsReplicatedEntries(),
       });
       raftRef = raft;
       const started = raft;
@@ -239,7 +247,7 @@ export class BrokerNode {
     }
     log.onCommit((commitIndex) => stateMachine.notifyCommit(commitIndex));
 
-    const pipeline = new CommitPipeline(log, stateMachine, trace ? (index) => trace.record('ack', index) : undefined);
+    const pipeline = new CommitPipeline(log, stateMachine, trace ? (index) => trace.record('ack', index) : undefined, () => disk.checkInternalWrite());
     const topics = new TopicService(config, topicTable, pipeline);
     const unsafeAck = process.env.LEDGERMQ_UNSAFE_TEST_ACK_BEFORE_COMMIT === '1';
     if (unsafeAck) logger.warn('LEDGERMQ_UNSAFE_TEST_ACK_BEFORE_COMMIT=1: sends are acknowledged BEFORE they are committed; acknowledged messages WILL be lost (test mode)');
@@ -254,7 +262,7 @@ export class BrokerNode {
     const delayLevels = parseDelayLevels(config.messageDelayLevel);
     const retries = new RetryService({ log, consumeQueues, topics, sender, reader, delayLevels });
     const deferred = new DeferredDelivery({ config, log, commitLog, consumeQueues, popState, metaStore, stateMachine, pipeline, sender, reader, delayLevels, logger });
-    const producer = new ProduceService({ config, sender, topics, delayLevels, openTransactions: () => metaStore.transactions.size });
+    const producer = new ProduceService({ config, sender, topics, delayLevels, openTransactions: () => metaStore.transactions.size, checkDiskSpace: () => disk.checkProducerWrite() });
     const queueLocks = new QueueLocks();
     const puller = new PullService({
       config, log, commitLog, consumeQueues, topics, waiters, reader, popState,
@@ -347,16 +355,16 @@ export class BrokerNode {
       writePendingBytes: () => commitLog.stats.pendingBytes,
       unflushedEntries: () => Math.max(0, commitLog.lastIndex - commitLog.durableIndex),
       dispatchBehindBytes: () => Math.max(0, commitLog.endPosition - stateMachine.dispatchPosition().nextPosition),
-      diskSpace: async () => {
-        const stats = await statfs(config.dataDir);
-        return { freeBytes: stats.bavail * stats.bsize, sizeBytes: stats.blocks * stats.bsize };
-      },
+      // A scrape samples afresh (and moves the watermark level with it).
+      diskSpace: () => disk.checkNow().then(() => disk.lastSample ?? Promise.reject(new Error('no disk sample yet'))),
+      diskWritesRefused: () => DISK_LEVEL_VALUE[disk.level],
       consumerConnections: () => (log.isLeader() ? consumers.groupSizes() : new Map()),
       consumerProgress: () => (log.isLeader() ? consumerProgress(popState, consumeQueues) : []),
     });
     topicTable.onDeleted((kind, name) => (kind === 'topic' ? metrics.forgetTopic(name) : metrics.forgetConsumerGroup(name)));
     holder.node = node;
     node.deferred = deferred;
+    node.disk = disk;
     // Retries, delayed messages and transactions left by an earlier run (a leader of one node never changes role).
     deferred.wakeAll();
     if (raft === null || raft.isMember) registrar.start();
@@ -426,6 +434,7 @@ export class BrokerNode {
       // Waiting on this node (every node keeps them; the leader acts on them).
       delayedMessages: this.deferred?.timers.pending() ?? 0,
       openTransactions: this.deferred?.transactions.pending() ?? 0,
+      disk: this.disk?.status() ?? null,
       runtime: this.runtime(),
     };
   }
@@ -458,6 +467,7 @@ export class BrokerNode {
       await this.metaStore.writeCheckpoint(checkpoint);
     }).catch((error: unknown) => {
       this.logger.fatal({ err: error }, 'cannot persist the ConsumeQueue checkpoint');
+      if (isNoSpaceError(error)) void this.disk?.checkNow();
     });
   }
 
@@ -478,6 +488,7 @@ export class BrokerNode {
       }
     }
     clearInterval(this.checkpointTimer);
+    this.disk?.stop();
     this.deferred?.stop();
     await this.scrubber?.stop();
     await this.registrar.stop();

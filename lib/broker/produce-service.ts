@@ -38,6 +38,8 @@ export interface ProduceServiceDeps {
   delayLevels: readonly number[];
   /** Transactions open on this node now (a new half message is refused past MAX_OPEN_TRANSACTIONS). */
   openTransactions: () => number;
+  /** Throws DISK_FULL while the disk watermarks refuse producers' writes. */
+  checkDiskSpace?: () => void;
   clock?: () => number;
 }
 
@@ -60,6 +62,8 @@ export class ProduceService {
         if (RESERVED_PROPERTIES.has(name)) throw new LedgerError('ILLEGAL_MESSAGE_PROPERTY_KEY', `property ${name} is reserved for the broker`);
       }
     }
+    // Before the topic look-up, which may auto-create the topic (a META write of its own).
+    this.deps.checkDiskSpace?.();
     const type = effectiveType(messages[0]);
     for (const message of messages) {
       if (effectiveType(message) !== type) throw new LedgerError('BAD_REQUEST', 'every message of a batch must have the same message type');

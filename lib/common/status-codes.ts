@@ -51,6 +51,12 @@ export const StatusCode = {
   UNSUPPORTED: 50500,
   /** LedgerMQ only: this node is not the group's leader; the status carries a leader hint. */
   NOT_LEADER: 59001,
+  /**
+   * LedgerMQ only: the node's disk is under a free-space watermark, so it refuses the write
+   * (RocketMQ's SERVICE_NOT_AVAILABLE "disk full"). The Proxy answers official clients
+   * INTERNAL_SERVER_ERROR with the same message, as RocketMQ's Proxy does for SERVICE_NOT_AVAILABLE.
+   */
+  DISK_FULL: 59002,
 } as const;
 
 /** The name of a status code, e.g. `'TOPIC_NOT_FOUND'`. */
@@ -77,4 +83,6 @@ export const RETRIABLE_CODES: ReadonlySet<StatusCodeName> = new Set<StatusCodeNa
   'MASTER_PERSISTENCE_TIMEOUT',
   'REQUEST_TIMEOUT',
   'NOT_LEADER',
+  // Another broker group may have space; the same group answers the same until space returns.
+  'DISK_FULL',
 ]);

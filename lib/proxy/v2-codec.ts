@@ -21,6 +21,10 @@ export function toV2Status(status: WireStatus): V2Status {
   let name: string = statusCodeName(status.code) ?? 'INTERNAL_ERROR';
   // NOT_LEADER is internal: the Proxy follows leaders itself; if it still surfaces, clients retry.
   if (name === 'NOT_LEADER') name = 'INTERNAL_SERVER_ERROR';
+  // v2 has no disk-full code; RocketMQ's Proxy maps the broker's SERVICE_NOT_AVAILABLE (disk full)
+  // to INTERNAL_SERVER_ERROR, on which the official producers retry at once on another broker.
+  // The message keeps saying DISK_FULL so an application can tell.
+  if (name === 'DISK_FULL') return { code: 'INTERNAL_SERVER_ERROR', message: status.message.startsWith('DISK_FULL') ? status.message : `DISK_FULL: ${status.message}` };
   return { code: name as V2Code, message: status.message };
 }
 

@@ -81,6 +81,12 @@ export interface RaftNodeOptions {
   observeDisk?: (operation: 'append' | 'fsync', seconds: number) => void;
   /** Signs this node's Raft calls and checks its peers' (the cluster secret); null or absent: none. */
   clusterAuth?: ClusterAuth | null;
+  /**
+   * Asked before this node stores entries a leader sent (appends with entries, install chunks);
+   * false (its disk is nearly full) drops them unanswered, as if lost: the node lags and the
+   * leader sends them again later, instead of the write failing with ENOSPC. Absent: always true.
+   */
+  acceptsEntries?: () => boolean;
 }
 
 /** Counters and state for metrics (see RaftNode.metricsView). Counters are cumulative since start. */

@@ -334,6 +334,7 @@ export class RaftNode {
     const last = entries[entries.length - 1];
     if (this.repairing) return { stored: false, detail: 'repairing its log' };
     if (last === undefined) return { stored: true, matchIndex: append.prevIndex };
+    if (this.options.acceptsEntries?.() === false) return { stored: false, detail: 'its disk is nearly full' };
     this.receive(append);
     if (this.core.termAt(last.index) !== last.term) return { stored: false, detail: `the log does not match the leader's after ${append.prevIndex} (or the term moved on)` };
     await this.drained;
@@ -347,6 +348,9 @@ export class RaftNode {
   private receive(message: Message<RecordPayload>): void {
     this.liveness.heard(message.from);
     if (this.failed !== null || this.closed || this.repairing) return;
+    // Dropped like a lost message (Raft copes: the leader resends), so a nearly full disk never
+    // meets an ENOSPC halfway through a record; heartbeats and votes still pass.
+    if (message.type === 'append' && (message.entries?.length ?? 0) > 0 && this.options.acceptsEntries?.() === false) return;
     try {
       this.core.step(message);
     } catch (error) {
