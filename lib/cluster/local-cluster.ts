@@ -27,6 +27,11 @@ export interface LocalClusterOptions {
    * certificate all processes use (created when missing, lib/security/local-ca.ts).
    */
   tls?: TlsMode;
+  /**
+   * Folder holding the nodes' data dirs (default: `dir`); logs and `cluster.json` stay in `dir`.
+   * Tests put it on a small filesystem of its own (test/disk-full.test.ts).
+   */
+  dataRoot?: string;
 }
 
 /** TLS of a local cluster, as `cluster.json` records it: clients need `caFile`. */
@@ -85,16 +90,17 @@ export class LocalCluster {
   /** Ports and paths of node `n<i>`: ports base+10i+10 (broker), +11 (Raft), +12 (HTTP). */
   private nodeSlot(i: number, replicated: boolean): NodeInfo {
     const dir = resolve(this.options.dir);
+    const dataRoot = resolve(this.options.dataRoot ?? this.options.dir);
     const base = this.options.basePort;
     const group = this.options.group ?? 'broker-a';
     return {
       id: `n${i}`,
       pid: null,
-      dataDir: join(dir, group, `n${i}`),
+      dataDir: join(dataRoot, group, `n${i}`),
       broker: `127.0.0.1:${base + 10 + i * 10}`,
       raft: replicated ? `127.0.0.1:${base + 11 + i * 10}` : null,
       http: `127.0.0.1:${base + 12 + i * 10}`,
-      configFile: join(dir, group, `n${i}`, 'broker.json'),
+      configFile: join(dataRoot, group, `n${i}`, 'broker.json'),
       logFile: join(dir, 'logs', `${group}-n${i}.log`),
     };
   }
