@@ -154,11 +154,14 @@ describe('disk-full watermarks (real processes, tmpfs data dirs)', function () {
       for (const message of await puller.poll(1_000)) pulled.add(message.body.toString());
       return pulled.size >= acked.size;
     }, 60_000);
+    // Internal writes too: an offset commit (a META entry) is refused.
+    expect(await outcomeCode(puller.commit())).to.equal('DISK_FULL');
     expect(nodesAlive(), 'every node is still running').to.equal(true);
 
     // Space returns: writes resume on every node.
     unlinkSync(ballast());
     await waitFor('every node to take writes again', async () => (await levels()).every((level) => level === 'ok'), 10_000);
+    await puller.commit();
     for (let i = 0; i < 20; i++) await sendOurs(`ours-after-${i}`);
     for (let i = 0; i < 10; i++) await sendOfficial(`official-after-${i}`);
 
