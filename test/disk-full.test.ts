@@ -10,12 +10,16 @@
  */
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmdirSync, statfsSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmdirSync, statfsSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Producer as OfficialProducer } from 'rocketmq-client-nodejs';
 import { Producer, PullConsumer } from '../lib/client/index.js';
+import { silentLogger } from '../lib/common/logger.js';
+import { CommitLog } from '../lib/store/commit-log.js';
+import { FatalStoreError } from '../lib/store/fatal-store-error.js';
+import { EntryType } from '../lib/store/record-format.js';
 import type { LocalCluster } from '../lib/cluster/local-cluster.js';
 import { outcomeCode, startCluster, startProducer, startSimpleConsumer, waitFor } from './cluster-helpers.js';
 import type { Closable } from './cluster-helpers.js';
@@ -184,5 +188,37 @@ describe('disk-full watermarks (real processes, tmpfs data dirs)', function () {
     }, 30_000);
     expect(nodesAlive(), 'every node is still running').to.equal(true);
     console.log(`    our client refused in ${ourRefusalMs} ms; refused producer writes counted on the leader: ${refusedCount}`);
+  });
+
+  it('a CommitLog write that meets ENOSPC is fatal, and recovery cuts the torn record: nothing partial is read back (nodes stay up at 0 bytes free)', async () => {
+    const dir = join(mountPoint, 'lone-commitlog');
+    mkdirSync(dir);
+    const logger = silentLogger();
+    const log = await CommitLog.open({ dir, segmentSizeBytes: 64 * MIB, logger });
+    const entry = (fill: number, bytes: number): { term: number; type: EntryType; storeTimestampMs: number; body: Buffer } => ({ term: 1, type: EntryType.MESSAGES, storeTimestampMs: 1, body: Buffer.alloc(bytes, fill) });
+    await log.append([entry(1, 64 * 1024), entry(2, 64 * 1024)]);
+    await log.flush();
+    // Leave 100 KiB: the next 1 MiB record is written in part, then ENOSPC.
+    fillTo(100 * 1024, 0);
+    const failure = await log.append([entry(3, MIB)]).then(() => log.flush()).then(() => null, (error: unknown) => error);
+    expect(failure).to.be.instanceOf(FatalStoreError);
+    expect(String((failure as Error).cause ?? failure)).to.match(/ENOSPC|no space/i);
+    await log.close().catch(() => undefined);
+
+    // With the disk at (nearly) 0 bytes free every node refuses every write and keeps running.
+    await waitFor('every node to refuse every write', async () => (await levels()).every((level) => level === 'critical'), 10_000);
+    expect(nodesAlive(), 'every node is still running at 0 bytes free').to.equal(true);
+
+    unlinkSync(ballast());
+    const reopened = await CommitLog.open({ dir, segmentSizeBytes: 64 * MIB, logger });
+    try {
+      expect(reopened.lastIndex).to.equal(2);
+      expect(reopened.recovery.truncatedAtPosition, 'the torn record was cut').to.not.equal(null);
+      for (const [index, fill] of [[1, 1], [2, 2]]) expect((await reopened.read(index)).body.equals(Buffer.alloc(64 * 1024, fill))).to.equal(true);
+    } finally {
+      await reopened.close();
+    }
+    await waitFor('every node to take writes again', async () => (await levels()).every((level) => level === 'ok'), 10_000);
+    expect(nodesAlive(), 'every node is still running').to.equal(true);
   });
 });
