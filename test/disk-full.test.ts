@@ -116,7 +116,7 @@ describe('disk-full watermarks (real processes, tmpfs data dirs)', function () {
     console.log(`    free after 60 sends: ${(freeBytes() / MIB).toFixed(1)} MiB of 64`);
 
     // Under the producers' watermark (12 MiB), above the critical one (4 MiB, left at 8 MiB).
-    let ballastBytes = fillTo(10 * MIB, 0);
+    const ballastBytes = fillTo(10 * MIB, 0);
     await waitFor('every node to refuse producers', async () => (await levels()).every((level) => level === 'producers-refused'), 10_000);
     const refusedAtMs = Date.now();
     expect(await outcomeCode(sendOurs('ours-refused'))).to.equal('DISK_FULL');
@@ -147,7 +147,7 @@ describe('disk-full watermarks (real processes, tmpfs data dirs)', function () {
     expect(refusedCount).to.be.at.least(2);
 
     // Under the critical watermark: every write refused; pulls of stored messages go on.
-    ballastBytes = fillTo(2 * MIB, ballastBytes);
+    fillTo(2 * MIB, ballastBytes);
     await waitFor('every node to refuse every write', async () => (await levels()).every((level) => level === 'critical'), 10_000);
     expect(await outcomeCode(sendOurs('ours-critical'))).to.equal('DISK_FULL');
     const puller = new PullConsumer({ nameServers: c.description.namesrv, group: 'disk-pull-group', consumeFrom: 'FIRST_OFFSET', autoCommit: false, pollTimeoutMs: 1_000 });
