@@ -12,6 +12,9 @@
  * - TRANSACTION: stored as a half message in the half topic (invisible until committed), with its
  *   real topic and queue; the answer carries its transaction id (transaction-service.ts).
  *
+ * Every producer send is refused with DISK_FULL first while the disk watermarks say so
+ * (disk-space-monitor.ts); the broker's internal writes are checked later, in the CommitPipeline.
+ *
  * Broker-internal copies (retries, dead letters, scheduled and timer deliveries) go straight to
  * SendService and skip these rules.
  */
