@@ -12,7 +12,8 @@ import { DurableWatermark } from '../common/durable-watermark.js';
 import { LedgerError } from '../common/errors.js';
 import { HttpEndpoint } from '../common/http-endpoint.js';
 import type { Logger } from '../common/logger.js';
-import { BrokerRegistrar } from '../namesrv/broker-registrar.js';
+import type { BrokerRegistrar } from '../namesrv/broker-registrar.js';
+import { brokerRegistrar, raftSettingsOf } from './broker-registration.js';
 import { loadInternal } from '../protocol/proto-definitions.js';
 import { CommitLog } from '../store/commit-log.js';
 import { CommitLogScrubber } from '../store/commit-log-scrubber.js';
@@ -60,8 +61,7 @@ import { TopicTable } from './topic-table.js';
 import { ClusterAuth } from '../security/cluster-auth.js';
 import { listenGrpc } from '../security/secure-listener.js';
 import type { BoundListener } from '../security/secure-listener.js';
-import { internalClientTls, loadServerTls } from '../security/tls-config.js';
-import { channelCredentials } from '../security/transport-credentials.js';
+import { loadServerTls } from '../security/tls-config.js';
 import { peerAuthRefusedCounter } from '../security/peer-auth-metric.js';
 import { AclService } from './acl-service.js';
 import { loadAclTable, withAccessControl } from './broker-access.js';
@@ -215,18 +215,7 @@ export class BrokerNode {
           : commitLog.lastIndex === 0 && metaStore.raftHardState().term === 0 && (config.initialClusterState === 'existing' || joining)
             ? { untilIndex: null }
             : null,
-        settings: {
-          tickMs: config.heartbeatIntervalMs,
-          electionTicks: Math.max(2, Math.round(config.electionTimeoutMs / config.heartbeatIntervalMs)),
-          heartbeatTicks: 1,
-          maxInflightAppends: 64,
-          maxEntriesPerAppend: 1024,
-          maxAppendBytes: 4 * 1024 * 1024,
-          proposalTimeoutMs: config.commitTimeoutMs,
-          maxQueuedMessagesPerPeer: 4096,
-          installMinEntries: config.installMinEntries,
-          installChunkBytes: 4 * 1024 * 1024,
-        },
+        settings: raftSettingsOf(config),
         logger,
         onFatal: options.onFatal,
         observeDisk: (operation, seconds) => raftMetrics?.observeDisk(operation, seconds),
@@ -284,29 +273,7 @@ export class BrokerNode {
     }), { config, acl: aclTable, clusterAuth, registry: metrics.registry, logger }), metrics.rpcLatency, new Set(['PullStream'])));
     const listener = await listenGrpc(server, brokerAddress, { tls, role: 'client' });
 
-    const registrar = new BrokerRegistrar({
-      nameServerAddresses: config.namesrv,
-      credentials: channelCredentials(internalClientTls(tls)),
-      intervalMs: config.registerIntervalMs,
-      sign: clusterAuth === null ? null : (path) => clusterAuth.headersFor(config.nodeId, path),
-      logger,
-      registration: () => {
-        const view = log.leadership();
-        return {
-          cluster: config.cluster,
-          group: config.group,
-          nodeId: config.nodeId,
-          brokerAddress,
-          httpAddress: `${config.host}:${config.httpPort}`,
-          role: view.role,
-          term: view.term,
-          leaderId: view.leaderId ?? '',
-          leaderAddress: view.leaderAddress ?? '',
-          commitIndex: view.commitIndex,
-          topics: topicTable.topics().map((t) => ({ name: t.name, readQueues: t.readQueues, writeQueues: t.writeQueues, perm: t.perm, messageTypes: t.messageTypes })),
-        };
-      },
-    });
+    const registrar = brokerRegistrar({ config, brokerAddress, log, topicTable, tls, clusterAuth, logger });
     topicTable.onTopicsChanged(() => registrar.notifyChange());
     // A node removed from its group leaves the NameServers' routes; the operator stops it. Once a
     // membership names it, it is remembered as a member (a later joinAsLearner start is no join).
