@@ -11,6 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { Producer as OfficialProducer, SimpleConsumer } from 'rocketmq-client-nodejs';
 import type { HeartbeatResponse__Output } from '../lib/gen/v2/apache/rocketmq/v2/HeartbeatResponse.js';
+import type { TelemetryCommand__Output } from '../lib/gen/v2/apache/rocketmq/v2/TelemetryCommand.js';
 import { loadV2 } from '../lib/protocol/proto-definitions.js';
 import { signingOptions } from '../lib/security/signing-interceptor.js';
 import type { LocalCluster } from '../lib/cluster/local-cluster.js';
@@ -181,8 +182,16 @@ describe('access control: AccessKey/SecretKey users and permissions (real proces
     const codeOf = (operation: Promise<unknown>): Promise<string> => operation.then(() => 'OK', (error: { code?: number; message?: string }) => (error.code === undefined ? String(error.message) : String(error.code)));
     const send = (producer: OfficialProducer, body: string): Promise<unknown> => producer.send({ topic: 'AclOrders', body: Buffer.from(body) });
 
-    expect(await codeOf(send(await official(), 'no-keys'))).to.equal('40100');
-    expect(await codeOf(send(await official({ ...PRODUCER, secretKey: 'not-the-right-secret' }), 'wrong-keys'))).to.equal('40100');
+    /** The status codes along an error's cause chain (the official client wraps the Proxy's answer). */
+    const codesOf = (error: unknown): string[] => {
+      const codes: string[] = [];
+      for (let e = error as { code?: number; cause?: unknown } | undefined; e; e = e.cause as typeof e) if (e.code !== undefined) codes.push(String(e.code));
+      return codes;
+    };
+    const startupCodes = (credentials?: { accessKey: string; secretKey: string }): Promise<string[]> => official(credentials).then(() => ['OK'], codesOf);
+    // The Proxy checks the client's signature from its first call: QueryRoute at startup.
+    expect(await startupCodes()).to.include('40100');
+    expect(await startupCodes({ ...PRODUCER, secretKey: 'not-the-right-secret' })).to.include('40100');
     expect(await codeOf(send(await official(CONSUMER), 'no-pub-permission'))).to.equal('40300');
     expect(await codeOf(send(await official(PRODUCER), 'through-the-proxy'))).to.equal('OK');
 
@@ -212,6 +221,28 @@ describe('access control: AccessKey/SecretKey users and permissions (real proces
       expect(response.status?.message).to.match(/more than 300000 ms/);
     } finally {
       stale.close();
+    }
+
+    // A Telemetry session without keys is refused, and the group it names is not created.
+    const unsigned = new MessagingService(endpoints, grpc.credentials.createInsecure());
+    try {
+      const session = unsigned.Telemetry();
+      const first = new Promise<TelemetryCommand__Output>((resolve, reject) => {
+        session.once('data', resolve);
+        session.once('error', reject);
+      });
+      session.write({ settings: { clientType: 'SIMPLE_CONSUMER', subscription: { group: { name: 'sneakyGroup' }, subscriptions: [{ topic: { name: 'AclOrders' } }] } } });
+      expect((await first).status?.code).to.equal('UNAUTHORIZED');
+      session.end();
+    } finally {
+      unsigned.close();
+    }
+    const context = new ClientContext({ nameServers: cluster.description.namesrv, credentials: ADMIN });
+    try {
+      const lookup = context.gateway.getGroup(cluster.description.groups[0].name, { name: 'sneakyGroup', autoCreate: false }, 5_000);
+      expect(await outcomeCode(lookup)).to.equal('CONSUMER_GROUP_NOT_FOUND');
+    } finally {
+      context.close();
     }
   });
 

@@ -4,6 +4,7 @@
  * and answers with v2 statuses; errors become statuses in one place ({@link v2StatusOf}) and
  * handlers never throw into grpc-js. RPCs whose feature has not landed answer NOT_IMPLEMENTED.
  */
+import { asCaller } from './caller-signature.js';
 import type * as grpc from '@grpc/grpc-js';
 import { LedgerError, toWireStatus } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
@@ -102,8 +103,11 @@ export function messagingServiceHandlers(options: MessagingServiceOptions): Mess
     return created;
   }
 
-  /** Ensures a consumer group exists on every live broker group (auto-created where allowed). */
-  /** Creates the subscription group on every live broker group; answers its retry policy (from the first). */
+  /**
+   * Creates the subscription group on every live broker group (where allowed); answers its retry
+   * policy (from the first). Within a client's call (asCaller) brokers with ACL check the client
+   * may consume as `group`.
+   */
   async function ensureGroup(group: string): Promise<GroupConsumePolicy | null> {
     checkGroupName(group);
     let policy: GroupConsumePolicy | null = null;
@@ -113,6 +117,19 @@ export function messagingServiceHandlers(options: MessagingServiceOptions): Mess
       if (policy === null && answer.group) policy = retryPolicyOf(answer.group);
     }
     return policy;
+  }
+
+  /**
+   * Checks, with the client's signature (call within asCaller), that brokers let it publish to
+   * `topics` and consume as `group` ('' none): one read per topic and the group's creation, on
+   * brokers that enforce ACL. Without ACL they pass.
+   */
+  async function authorizeSession(topics: string[], group: string): Promise<void> {
+    for (const topic of topics) {
+      const groups = await groupsOf(topic);
+      await gateway.getTopic(groups[0].group, { name: topic, autoCreate: false }, options.brokerTimeoutMs);
+    }
+    if (group !== '') await ensureGroup(group);
   }
 
   function unary<Res extends { status?: V2StatusType | null }>(
@@ -138,6 +155,9 @@ export function messagingServiceHandlers(options: MessagingServiceOptions): Mess
       unary(callback, async () => {
         const topic = call.request.topic?.name ?? '';
         const groups = await groupsOf(topic);
+        // Routes come from the NameServers; one broker read with the client's signature lets
+        // brokers with ACL refuse a client that may neither publish nor subscribe to the topic.
+        await gateway.getTopic(groups[0].group, { name: topic, autoCreate: false }, options.brokerTimeoutMs);
         return { messageQueues: groups.map((g) => queueOf(topic, g.group, g.config)) };
       });
     },
@@ -284,10 +304,22 @@ export function messagingServiceHandlers(options: MessagingServiceOptions): Mess
         unregister?.();
         unregister = null;
       };
+      // What the client was allowed when the session opened (its signature is checked then: a later
+      // settings command naming something else is checked again with the stream's headers).
+      let allowed: { topics: Set<string>; group: string } | null = null;
       call.on('data', (command: TelemetryCommand__Output) => {
         if (!command.settings) return;
         const settings = command.settings;
         const published = settings.publishing?.topics.map((t) => t.name).filter((name) => name !== '') ?? [];
+        const group = settings.subscription?.group?.name ?? '';
+        const known = allowed !== null && published.every((topic) => allowed!.topics.has(topic)) && (group === '' || group === allowed.group);
+        const checked = known ? Promise.resolve() : asCaller(call.metadata, () => authorizeSession(published, group)).then(() => {
+          allowed = { topics: new Set(published), group };
+        });
+        checked.then(() => answerSettings(settings, published), (error: unknown) => call.write({ status: v2StatusOf(error) }));
+      });
+      /** Starts the session's transaction checks and answers its settings (with the group's policy). */
+      const answerSettings = (settings: NonNullable<TelemetryCommand__Output['settings']>, published: string[]): void => {
         if (published.length > 0) {
           stopChecks();
           unregister = checkRelay.register(published, ({ brokerGroup, check }) => {
@@ -305,7 +337,7 @@ export function messagingServiceHandlers(options: MessagingServiceOptions): Mess
           return;
         }
         ensureGroup(group).then(reply, (error: unknown) => call.write({ status: v2StatusOf(error) }));
-      });
+      };
       call.on('end', () => {
         stopChecks();
         call.end();
