@@ -11,7 +11,9 @@ import type { SendMessageResponse__Output } from '../lib/gen/v2/apache/rocketmq/
 import type { SendMessageRequest } from '../lib/gen/v2/apache/rocketmq/v2/SendMessageRequest.js';
 import type { AckMessageResponse__Output } from '../lib/gen/v2/apache/rocketmq/v2/AckMessageResponse.js';
 import type { AckMessageRequest } from '../lib/gen/v2/apache/rocketmq/v2/AckMessageRequest.js';
-import { startCluster, waitFor } from './cluster-helpers.js';
+import { outcomeCode, startCluster, waitFor } from './cluster-helpers.js';
+import { ClientContext } from '../lib/client/client-context.js';
+import { runUpdateTopic } from '../lib/admin/update-topic.js';
 
 type Cluster = Awaited<ReturnType<typeof startCluster>>;
 
@@ -135,6 +137,26 @@ describe('bad input over the v2 protocol', function () {
     }
     const good = await send(message('GoodTopic', Buffer.from('still serving')));
     expect(good.status?.code).to.equal('OK');
+  });
+
+  it('stores and serves a topic of any legal name, "|" included, and refuses a message naming another topic than its send', async () => {
+    const context = new ClientContext({ nameServers: cluster.description.namesrv });
+    try {
+      const group = cluster.description.groups[0].name;
+      // Fuzz finding: brokers accepted the topic "||" (RocketMQ's names allow "|") but the
+      // ConsumeQueues did not, and every replica stopped at the committed entry.
+      expect(await runUpdateTopic({ namesrv: cluster.description.namesrv, topic: 'a||b', readQueues: 1, writeQueues: 1, perm: 6 })).to.equal(0);
+      const piped = { topic: 'a||b', body: Buffer.from('piped'), tag: '', keys: [], properties: {}, messageId: '' };
+      const stored = await context.gateway.sendMessages(group, { topic: 'a||b', queueId: 0, messages: [piped] }, 10_000);
+      expect(stored.entries).to.have.length(1);
+      const pulled = await context.gateway.pull(group, { group: 'pipe-readers', topic: 'a||b', queueId: 0, offset: 0, maxMessages: 8, pollTimeoutMs: 0 }, 10_000);
+      expect(pulled.messages.map((m) => m.message?.body.toString())).to.deep.equal(['piped']);
+      const stray = context.gateway.sendMessages(group, { topic: 'GoodTopic', queueId: 1, messages: [piped] }, 10_000);
+      expect(await outcomeCode(stray)).to.equal('BAD_REQUEST');
+      expect((await send(message('GoodTopic', Buffer.from('still serving after')))).status?.code).to.equal('OK');
+    } finally {
+      context.close();
+    }
   });
 
   it('refuses garbage receipt handles and unknown groups', async () => {

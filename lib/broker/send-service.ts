@@ -46,6 +46,11 @@ export class SendService {
   async send(topicName: string, queueId: number, messages: readonly IncomingMessage[]): Promise<SendResult[]> {
     checkTopicName(topicName);
     if (messages.length === 0) throw new LedgerError('BAD_REQUEST', 'a send carries no message');
+    // Dispatch files each message under its own topic: one naming another topic than the send's
+    // would bypass the checks made for that topic (producers' batches are checked earlier; this
+    // also holds the broker's own copies to it).
+    const stray = messages.find((message) => message.topic !== topicName && message.topic !== '');
+    if (stray !== undefined) throw new LedgerError('BAD_REQUEST', `a message names topic ${JSON.stringify(stray.topic.slice(0, 200))}, not the send's topic ${topicName}`);
     requireLeader(this.log);
     const topic = await this.topics.topic(topicName, true);
     if ((topic.perm & PERM_WRITE) === 0) throw new LedgerError('FORBIDDEN', `topic ${topicName} is not writable`);
@@ -58,6 +63,7 @@ export class SendService {
     }
     const stored: StoredMessage[] = messages.map((message) => ({
       ...message,
+      topic: topicName,
       queueId: chosen,
       messageId: message.messageId || randomBytes(16).toString('hex').toUpperCase(),
     }));

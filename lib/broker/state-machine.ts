@@ -9,7 +9,7 @@
 import { LedgerError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { CommitLog, LogEntry } from '../store/commit-log.js';
-import type { ConsumeQueueStore } from '../store/consume-queue-store.js';
+import { ConsumeQueueStore } from '../store/consume-queue-store.js';
 import { decodeMessageBatch } from '../store/message-codec.js';
 import { emptyWriteBatch, inflightKey } from '../store/meta-store.js';
 import type { MessageToIndex } from '../store/message-index.js';
@@ -227,6 +227,14 @@ export class StateMachine {
       if (transaction !== undefined) this.options.metaStore.transactions.end(transaction, 'COMMIT', this.options.onFatal);
       // Committed after its topic was deleted (and before it was created again): not dispatched.
       if (this.options.fences.deadAt('topic', message.topic, entry.index)) continue;
+      // No send path stores such a message now (SendService checks each message's topic), but one
+      // committed by an older version or a bug must not stop every replica at the same entry for
+      // good: each skips it alike (never dispatched, so never served) and says so.
+      const unfit = ConsumeQueueStore.unfitQueue(message.topic, message.queueId);
+      if (unfit !== null) {
+        this.options.logger.error({ index: entry.index, messageId: message.messageId, reason: unfit }, 'a committed message names no possible queue; not dispatched');
+        continue;
+      }
       const queue = this.options.consumeQueues.queue(message.topic, message.queueId);
       await queue.writable();
       const queueOffset = queue.append({ position: bodyPosition + offset, size, tagHash: tagHash(message.tag) });

@@ -6,8 +6,14 @@ import { ConsumeQueue } from './consume-queue.js';
 import type { ConsumeQueueOptions } from './consume-queue.js';
 import { DEFAULT_CONSUME_QUEUE_UNITS_PER_FILE } from './record-format.js';
 
-/** Topic names the store accepts as directory names (no separators, no dots: no path traversal). */
-const TOPIC_PATTERN = /^[A-Za-z0-9_%-]{1,127}$/;
+/**
+ * Topic names the store accepts as directory names: exactly the names brokers accept
+ * (lib/broker/name-rules.ts, RocketMQ's `[%|A-Za-z0-9_-]`, checked equal by a unit test), none with
+ * a separator or a dot, so no path traversal. A name the broker took but this refused stopped every
+ * replica at the entry (fuzz: topic "||").
+ */
+export const STORE_TOPIC_PATTERN = /^[%|A-Za-z0-9_-]{1,127}$/;
+const TOPIC_PATTERN = STORE_TOPIC_PATTERN;
 const QUEUE_ID_PATTERN = /^(0|[1-9]\d{0,9})$/;
 const MAX_QUEUE_ID = 0x7fffffff;
 
@@ -69,6 +75,13 @@ export class ConsumeQueueStore {
       }
     }
     return store;
+  }
+
+  /** Why no queue can exist for (`topic`, `queueId`), or null when {@link queue} accepts them. */
+  static unfitQueue(topic: string, queueId: number): string | null {
+    if (!TOPIC_PATTERN.test(topic)) return `topic ${JSON.stringify(topic.slice(0, 200))} is not a valid name`;
+    if (!Number.isInteger(queueId) || queueId < 0 || queueId > MAX_QUEUE_ID) return `queue id ${queueId} is invalid`;
+    return null;
   }
 
   /** The queue of (topic, queueId), created lazily. Throws ILLEGAL_TOPIC / BAD_REQUEST for invalid names. */

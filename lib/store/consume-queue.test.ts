@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { LedgerError } from '../common/errors.js';
 import { silentLogger } from '../common/logger.js';
-import { ConsumeQueueStore } from './consume-queue-store.js';
+import { ConsumeQueueStore, STORE_TOPIC_PATTERN } from './consume-queue-store.js';
+import { TOPIC_NAME_PATTERN } from '../broker/name-rules.js';
 import { segmentFileName } from './record-format.js';
 import { tagHash } from './tag-hash.js';
 
@@ -111,5 +112,14 @@ describe('ConsumeQueue and ConsumeQueueStore', () => {
     }
     expect(queue.maxOffset).to.equal(1);
     await store.close();
+  });
+});
+
+describe('ConsumeQueueStore names', () => {
+  it('accepts exactly the topic names brokers accept, and no path tricks', () => {
+    expect(STORE_TOPIC_PATTERN.source).to.equal(TOPIC_NAME_PATTERN.source);
+    for (const name of ['||', '%RETRY%g', 'a|b', 'Topic_1-x']) expect(ConsumeQueueStore.unfitQueue(name, 0), name).to.equal(null);
+    for (const name of ['..', 'a/b', 'a.b', '', 'x'.repeat(128)]) expect(ConsumeQueueStore.unfitQueue(name, 0), name).to.not.equal(null);
+    expect(ConsumeQueueStore.unfitQueue('ok', -1)).to.not.equal(null);
   });
 });
