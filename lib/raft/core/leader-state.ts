@@ -105,6 +105,9 @@ export class LeaderState<P> {
       if (progress.maybeDecrease(message.rejectedPrevIndex, suggestedNext)) this.sendAppend(message.from, false);
       return false;
     }
+    // No correct peer of this term matches past our log: taking such a match would point the peer's
+    // next append past the log, and replication to it would stop for the rest of the term.
+    if (message.matchIndex > this.log.lastIndex) return false;
     // A probe answered at exactly the known match point also proves the peer in sync. During an
     // install the answers to the streamed entries only move the match point.
     if (progress.maybeUpdate(message.matchIndex) || (progress.match === message.matchIndex && progress.state === 'probe')) {

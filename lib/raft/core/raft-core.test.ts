@@ -3,7 +3,7 @@
  * Readies). Scenario tests live in ../sim/testdata; randomized ones in ../sim/simulation.test.ts.
  */
 import { expect } from 'chai';
-import { RaftCore } from './raft-core.js';
+import { MAX_TERM_STEP, RaftCore } from './raft-core.js';
 import { asIndex, asTerm } from './types.js';
 import type { Message, Ready } from './types.js';
 
@@ -60,6 +60,28 @@ describe('RaftCore', () => {
     core.step({ type: 'append', from: 'n1', to: 'n0', term: asTerm(1), prevIndex: asIndex(0), prevTerm: asTerm(0), commit: asIndex(0), count: 1, entries: [{ index: asIndex(3), term: asTerm(1), kind: 'noop', data: null }] });
     expect(core.lastIndex).to.equal(0);
     expect(core.ready()?.messagesAfterPersist ?? []).to.deep.equal([]);
+  });
+
+  // Found by the fuzz suite (lib/fuzz/raft-core-fuzz.ts, test/fuzz-corpus/raft-core-term-overflow.json):
+  // a timeoutNow of term 2^53 - 1 made n0 campaign in term 2^53, which every peer's wire refuses.
+  it('drops a message whose term is absurdly far ahead, and keeps its own term', () => {
+    const core = newCore();
+    core.step({ type: 'timeoutNow', from: 'n1', to: 'n0', term: asTerm(Number.MAX_SAFE_INTEGER) });
+    core.step({ type: 'heartbeat', from: 'n1', to: 'n0', term: asTerm(MAX_TERM_STEP + 1), commit: asIndex(0) });
+    expect(core.currentTerm).to.equal(0);
+    expect(core.ready()).to.equal(null);
+    core.step({ type: 'heartbeat', from: 'n1', to: 'n0', term: asTerm(MAX_TERM_STEP), commit: asIndex(0) });
+    expect(core.currentTerm).to.equal(MAX_TERM_STEP);
+  });
+
+  it('ignores an append answer that matches past its log, and keeps replicating to that peer', () => {
+    const core = leaderWithEntries(newCore(), 3);
+    core.step(answer('n2', Number.MAX_SAFE_INTEGER));
+    expect(core.peerProgress().get('n2')?.match).to.equal(0);
+    core.propose([{ kind: 'data', data: 'after' }]);
+    core.step({ type: 'heartbeatResponse', from: 'n2', to: 'n0', term: asTerm(1) });
+    const appends = handle(core).messages.filter((m) => m.to === 'n2' && m.type === 'append');
+    expect(appends, 'appends to n2 after the lie').to.have.length.greaterThan(0);
   });
 
   /** A leader of term 1 with `count` committed data entries after its no-op, n1 in sync, n2 silent. */

@@ -22,6 +22,14 @@ import type {
   AppendRequest, AppendResponse, Entry, EntryKind, HardState, LogIndex, Membership, Message, NodeId, Ready, Refusal, Role, SoftState, Term, VoteRequest,
 } from './types.js';
 
+/**
+ * Largest step up from this node's term that a message may carry. Terms grow by one per election,
+ * so no correct peer is ever this far ahead; a lying or broken one that made this node take a term
+ * near 2^53 would leave the group with terms the wire refuses (no safe integer past 2^53 - 1), and
+ * without elections for good. Such a message is dropped.
+ */
+export const MAX_TERM_STEP = 2 ** 32;
+
 /** Settings of one core; times are in ticks. */
 export interface RaftConfig extends ReplicationLimits {
   id: NodeId;
@@ -247,9 +255,13 @@ export class RaftCore<P> {
     }
   }
 
-  /** Handles one message from a peer. Messages for other nodes or from non-members are dropped. */
+  /**
+   * Handles one message from a peer. Messages for other nodes, from non-members, or more than
+   * {@link MAX_TERM_STEP} terms ahead are dropped.
+   */
   step(message: Message<P>): void {
     if (message.to !== this.config.id || !this.isMember(message.from)) return;
+    if (message.term - this.term > MAX_TERM_STEP) return;
     if (message.term > this.term) {
       if (message.type === 'vote') {
         // A live leader's followers ignore campaigns (check-quorum lease), unless it is a transfer.
