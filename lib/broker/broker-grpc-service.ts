@@ -133,7 +133,7 @@ export function brokerServiceHandlers(deps: BrokerGrpcDeps): BrokerServiceHandle
     UpdateTopic(call, callback) {
       answer(logger, callback, async () => {
         const wire = call.request.topic;
-        if (!wire) throw new Error('UpdateTopic needs a topic');
+        if (!wire) throw new LedgerError('BAD_REQUEST', 'UpdateTopic needs a topic');
         const topic = await deps.topics.putTopic({
           name: wire.name,
           readQueues: wire.readQueues,

@@ -3,7 +3,7 @@
  * WatchTransactionChecks stream (see transaction-service.ts and transaction-watchers.ts).
  */
 import type { ServerWritableStream } from '@grpc/grpc-js';
-import { toWireStatus } from '../common/errors.js';
+import { LedgerError, toWireStatus } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { BrokerServiceHandlers } from '../gen/internal/ledgermq/v1/BrokerService.js';
 import type { TransactionCheck } from '../gen/internal/ledgermq/v1/TransactionCheck.js';
@@ -41,7 +41,7 @@ export function transactionServiceHandlers(deps: TransactionHandlerDeps): Pick<B
       try {
         requireLeader(deps.log);
         const topics = call.request.topics;
-        if (topics.length === 0 || topics.length > MAX_WATCHED_TOPICS) throw new RangeError(`a watch names 1..${MAX_WATCHED_TOPICS} topics`);
+        if (topics.length === 0 || topics.length > MAX_WATCHED_TOPICS) throw new LedgerError('BAD_REQUEST', `a watch names 1..${MAX_WATCHED_TOPICS} topics`);
         for (const topic of topics) checkTopicName(topic);
         deps.watchers.add(call, topics);
         // Checks that were waiting for a producer go out now.
