@@ -56,12 +56,12 @@ export function fireRequest(client: grpc.Client, method: FuzzMethod, frames: rea
   };
   return new Promise<FireOutcome>((resolve) => {
     let settled = false;
-    let holdTimer: NodeJS.Timeout | undefined;
+    const hold: { timer?: NodeJS.Timeout } = {};
     const finish = (grpcStatus: string): void => {
       if (settled) return;
       settled = true;
       clearTimeout(watchdog);
-      clearTimeout(holdTimer);
+      clearTimeout(hold.timer);
       resolve({ grpcStatus, appStatus, responses, elapsedMs: Date.now() - started });
     };
     const watchdog = setTimeout(() => {
@@ -104,6 +104,6 @@ export function fireRequest(client: grpc.Client, method: FuzzMethod, frames: rea
     }
     // A stream still open after the hold time is cancelled by us: the server answered, or holds
     // a long poll; either way it did not hang (the deadline would still have ended it).
-    holdTimer = setTimeout(() => call?.cancel(), streamHoldMs);
+    hold.timer = setTimeout(() => call?.cancel(), streamHoldMs);
   });
 }

@@ -142,7 +142,7 @@ export function mutateMessage(message: Record<string, unknown>, random: FuzzRand
     const roll = random.int(0, 9);
     if (roll <= 1) delete message[key];
     else if (roll <= 3 && value !== null && typeof value === 'object' && !Buffer.isBuffer(value) && !Array.isArray(value)) mutateMessage(value as Record<string, unknown>, random);
-    else if (roll === 4 && Array.isArray(value)) message[key] = Array.from({ length: random.pick([0, 1, 64, 1000]) }, () => value[0] ?? hostileValue(random));
+    else if (roll === 4 && Array.isArray(value)) message[key] = Array.from({ length: random.pick([0, 1, 64, 1000]) }, () => (value as unknown[])[0] ?? hostileValue(random));
     else message[key] = hostileValue(random);
   }
   return message;

@@ -45,6 +45,9 @@ export interface RequestPlan {
   raftSender: { nodeId: string; group: string } | null;
 }
 
+/** How long a fuzz stream is held open before this side cancels it. */
+const STREAM_HOLD_MS = 3_000;
+
 const SERVICE_WEIGHTS: ReadonlyArray<[FuzzServiceName, number]> = [['v2', 0.35], ['broker', 0.35], ['namesrv', 0.1], ['raft', 0.2]];
 
 function pickService(random: FuzzRandom): FuzzServiceName {
@@ -196,7 +199,8 @@ export class FuzzClients {
   fire(plan: RequestPlan, targets: FuzzTargets, deadlineMs: number): Promise<FireOutcome> {
     const method = methodByName(plan.service, plan.method);
     const frames = plan.frames.map((frame) => Buffer.from(frame, 'base64'));
-    return fireRequest(this.client(addressOf(plan, targets)), method, frames, metadataOf(plan, method, targets, this.credentials), deadlineMs);
+    // Streams still open after a few seconds are cancelled by us (they answered, or hold a long poll).
+    return fireRequest(this.client(addressOf(plan, targets)), method, frames, metadataOf(plan, method, targets, this.credentials), deadlineMs, Math.min(deadlineMs, STREAM_HOLD_MS));
   }
 
   close(): void {

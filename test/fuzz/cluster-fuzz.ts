@@ -11,10 +11,7 @@
  *   stopped, the committed logs agree byte for byte and every committed record verifies.
  * Counts per service, method and status are kept for the report.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { LocalCluster } from '../../lib/cluster/local-cluster.js';
+import type { LocalCluster } from '../../lib/cluster/local-cluster.js';
 import { DataChecker } from '../../lib/fuzz/data-checker.js';
 import type { DataCheckReport } from '../../lib/fuzz/data-checker.js';
 import { FuzzRandom } from '../../lib/fuzz/fuzz-random.js';
@@ -36,10 +33,10 @@ export interface ClusterFuzzOptions {
   concurrency: number;
   /** Deadline of each request. */
   deadlineMs: number;
-  basePort: number;
   /** Progress lines (a line every few seconds). */
   log: (line: string) => void;
-  keepDir?: boolean;
+  /** Requests fired first, each judged at once (the corpus of earlier findings). */
+  replays?: readonly RequestPlan[];
 }
 
 /** Something the run found wrong, with the request that shows it (the corpus format). */
@@ -101,22 +98,31 @@ function isAlive(pid: number | null): boolean {
   }
 }
 
-/** Runs the cluster fuzz; see the file comment. Never throws for a finding: it reports it. */
-export async function runClusterFuzz(options: ClusterFuzzOptions): Promise<ClusterFuzzReport> {
+/**
+ * Runs the cluster fuzz against `cluster` (a started 3-node group the caller disposes of; its nodes
+ * are stopped at the end, for the log comparison). See the file
+ * comment. Never throws for a finding: it reports it.
+ */
+export async function runClusterFuzz(options: ClusterFuzzOptions, cluster: LocalCluster): Promise<ClusterFuzzReport> {
   const random = new FuzzRandom(options.seed);
-  const dir = mkdtempSync(join(tmpdir(), 'ledgermq-fuzz-'));
-  const cluster = new LocalCluster({ dir, basePort: options.basePort, nodes: 3 });
   const report: ClusterFuzzReport = { seed: options.seed, requests: 0, elapsedMs: 0, byService: {}, byMethod: {}, outcomes: {}, methodOutcomes: {}, findings: [], data: null, divergence: '' };
   const clients = new FuzzClients();
   const suspects: Array<{ plan: RequestPlan; kind: ClusterFinding['kind']; outcome: FireOutcome }> = [];
   try {
-    await cluster.start(60_000);
+    options.log(`fuzz: cluster started (NameServer pid ${cluster.description.namesrvProcess.pid}, nodes ${cluster.nodes.map((n) => `${n.id} pid ${n.pid}`).join(', ')})`);
     const targets = targetsOf(cluster);
     const pools: NamePools = {
       topics: ['FuzzTopic', 'FuzzTopic2', `FuzzNew${options.seed % 1000}`, '%RETRY%FuzzGroup', 'TBW102'],
       groups: ['FuzzGroup', 'FuzzGroup2', 'GID_fuzz'],
       addresses: [...targets.brokers, '127.0.0.1:1', 'not-an-address', ''],
     };
+    for (const plan of options.replays ?? []) {
+      const outcome = await clients.fire(plan, targets, options.deadlineMs);
+      report.requests += 1;
+      bump(report.outcomes, `${outcome.grpcStatus}/${outcome.appStatus ?? '-'}`);
+      const kind = suspectOf(plan, outcome);
+      if (kind !== null) report.findings.push({ kind, detail: `corpus replay ${plan.service}.${plan.method}: ${outcome.grpcStatus}/${outcome.appStatus ?? '-'}`, plan });
+    }
     const checker = new DataChecker(cluster.description.namesrv, `FuzzCheck${options.seed % 100_000}`, options.seed);
     await checker.start();
     const started = Date.now();
@@ -170,7 +176,5 @@ export async function runClusterFuzz(options: ClusterFuzzOptions): Promise<Clust
   } finally {
     clients.close();
     await cluster.stop();
-    if (options.keepDir || report.findings.length > 0) options.log(`fuzz: cluster data and logs kept in ${dir}`);
-    else rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -4,9 +4,14 @@
  * store recovery fuzz (`FUZZ_RECOVERY_CASES`, default 200). Prints the counts and findings, and a
  * JSON line; exits 1 on any finding.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocalCluster } from '../../lib/cluster/local-cluster.js';
 import { fuzzRaftCore } from '../../lib/fuzz/raft-core-fuzz.js';
 import { seedFromEnvironment } from '../../lib/fuzz/fuzz-random.js';
 import { runClusterFuzz } from './cluster-fuzz.js';
+import { grpcReplays, loadCorpus } from './fuzz-corpus.js';
 import { runRecoveryFuzz } from './recovery-fuzz.js';
 
 function envNumber(name: string, fallback: number): number {
@@ -34,7 +39,15 @@ async function main(): Promise<void> {
   console.log(`store recovery: ${recovery.cases} damaged copies (${Object.entries(recovery.byDamage).map(([k, v]) => `${k} ${v}`).join(', ')}); outcomes ${JSON.stringify(recovery.outcomes)}`);
   problems.push(...recovery.findings);
 
-  const report = await runClusterFuzz({ seed, durationMs: seconds * 1000, concurrency: envNumber('FUZZ_CONCURRENCY', 8), deadlineMs: 15_000, basePort: envNumber('FUZZ_BASE_PORT', 27000), log: (line) => console.log(line) });
+  const dir = mkdtempSync(join(tmpdir(), 'ledgermq-fuzz-'));
+  const cluster = new LocalCluster({ dir, basePort: envNumber('FUZZ_BASE_PORT', 27000), nodes: 3 });
+  await cluster.start(60_000);
+  const report = await runClusterFuzz(
+    { seed, durationMs: seconds * 1000, concurrency: envNumber('FUZZ_CONCURRENCY', 8), deadlineMs: 15_000, log: (line) => console.log(line), replays: grpcReplays(loadCorpus(), 3) },
+    cluster,
+  );
+  if (report.findings.length > 0 || process.env.LEDGERMQ_KEEP_TEST_DIRS) console.log(`fuzz: cluster data and logs kept in ${dir}`);
+  else rmSync(dir, { recursive: true, force: true });
   console.log(`cluster: ${report.requests} requests in ${Math.round(report.elapsedMs / 1000)} s`);
   for (const [service, count] of Object.entries(report.byService)) console.log(`  ${service}: ${count}`);
   console.log('  by outcome (gRPC status / status code in the answer):');
