@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { fuzzRaftCore } from '../lib/fuzz/raft-core-fuzz.js';
 import { seedFromEnvironment } from '../lib/fuzz/fuzz-random.js';
 import { runClusterFuzz } from './fuzz/cluster-fuzz.js';
-import { grpcReplays, loadCorpus } from './fuzz/fuzz-corpus.js';
+import { grpcReplays, loadCorpus, queueFlips } from './fuzz/fuzz-corpus.js';
 import { runRecoveryFuzz } from './fuzz/recovery-fuzz.js';
 import { startCluster } from './cluster-helpers.js';
 
@@ -42,7 +42,7 @@ describe('fuzz suite (short run)', function () {
     try {
       const seconds = Number(process.env.FUZZ_CI_SECONDS ?? 40);
       const report = await runClusterFuzz(
-        { seed, durationMs: seconds * 1000, concurrency: 6, deadlineMs: 15_000, log: (line) => console.log(`      ${line}`), replays: grpcReplays(corpus, 3) },
+        { seed, durationMs: seconds * 1000, concurrency: 6, deadlineMs: 15_000, damageRounds: 1, log: (line) => console.log(`      ${line}`), replays: grpcReplays(corpus, 3), queueFlips: queueFlips(corpus) },
         cluster,
       );
       console.log(`      ${report.requests} requests: ${JSON.stringify(report.byService)}; outcomes ${JSON.stringify(report.outcomes)}`);

@@ -34,6 +34,7 @@ import { DISK_LEVEL_VALUE, DiskSpaceMonitor, isNoSpaceError } from './disk-space
 import { consumerProgress, storageBytes } from './broker-gauges.js';
 import { RaftMetrics } from './raft-metrics.js';
 import { timedHandlers } from './timed-handlers.js';
+import { rebuildDamagedConsumeQueues } from './consume-queue-check.js';
 import { CommitPipeline } from './commit-pipeline.js';
 import { clampConsumerProgress, cutRecordsDamagedAtRecovery, findLostEntries, rollBackCheckpoints } from './lost-log-tail.js';
 import type { LostEntries } from './lost-log-tail.js';
@@ -156,6 +157,7 @@ export class BrokerNode {
     if (lostEntries && !replicated) await rollBackCheckpoints(commitLog, metaStore);
     const consumeQueues = ConsumeQueueStore.open({ dir: dirs.consumeQueue, logger });
     await consumeQueues.truncateAllFromPosition(metaStore.dispatched().nextPosition);
+    await rebuildDamagedConsumeQueues(consumeQueues, commitLog, metaStore, config.maxBatchBytes, logger);
     logger.info({ recovery: commitLog.recovery, applied: metaStore.applied(), dispatched: metaStore.dispatched(), lastIndex: commitLog.lastIndex }, 'store recovered');
 
     const metrics = new BrokerMetrics({ cluster: config.cluster, group: config.group, node: config.nodeId });

@@ -43,7 +43,8 @@ export class DataChecker {
 
   constructor(
     private readonly namesrv: string[],
-    private readonly topic: string,
+    /** The topic the check messages go to. */
+    readonly topic: string,
     private readonly seed: number,
   ) {}
 
@@ -80,6 +81,33 @@ export class DataChecker {
         else this.read.add(Number(match[2]));
       }
     }
+  }
+
+  /**
+   * Reads every message acknowledged so far again, with a new consumer group from the first offset
+   * and no follower reads (so from the node that leads now), checking each body. Returns the
+   * numbers not read within `timeoutMs` and the bodies that were wrong.
+   */
+  async readAllAgain(group: string, timeoutMs = 60_000): Promise<{ missing: number[]; corrupt: string[] }> {
+    const wanted = [...this.acknowledged];
+    const seen = new Set<number>();
+    const corrupt: string[] = [];
+    const consumer = new PullConsumer({ nameServers: this.namesrv, group, consumeFrom: 'FIRST_OFFSET', autoCommit: false, followerReads: false, requestTimeoutMs: 10_000 });
+    try {
+      await consumer.assign(await consumer.queuesOf(this.topic));
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline && wanted.some((i) => !seen.has(i))) {
+        for (const message of await consumer.poll(1_000).catch(() => [])) {
+          const body = message.body.toString();
+          const match = BODY_PATTERN.exec(body);
+          if (match === null || body !== checkBody(this.seed, Number(match[2]))) corrupt.push(body.slice(0, 120));
+          else seen.add(Number(match[2]));
+        }
+      }
+    } finally {
+      await consumer.shutdown();
+    }
+    return { missing: wanted.filter((i) => !seen.has(i)), corrupt };
   }
 
   /** Stops sending, then reads until every acknowledged message arrived or `timeoutMs` passed. */

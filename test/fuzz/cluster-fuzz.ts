@@ -7,6 +7,9 @@
  * - every request ended with a status within its deadline (a unary call that is not a long poll
  *   and ran into its deadline is replayed once on the quiet cluster; a replay that still gets no
  *   answer is a finding), and no handler failed with gRPC UNKNOWN (a throw, not a status code);
+ * - after the requests, damage rounds: a follower's CommitLog and ConsumeQueue files are damaged
+ *   while it is down; it recovers or refuses to start, and, made leader, serves every check
+ *   message exactly (test/fuzz/damage-rounds.ts);
  * - every acknowledged check message was read back with its exact body, and, with every node
  *   stopped, the committed logs agree byte for byte and every committed record verifies.
  * Counts per service, method and status are kept for the report.
@@ -19,6 +22,8 @@ import { FuzzClients, planRequest } from '../../lib/fuzz/request-plan.js';
 import type { FuzzTargets, RequestPlan } from '../../lib/fuzz/request-plan.js';
 import type { FireOutcome } from '../../lib/fuzz/request-firer.js';
 import type { NamePools } from '../../lib/fuzz/request-generator.js';
+import { runDamageRounds } from './damage-rounds.js';
+import type { DamageRound, QueueBitFlip } from './damage-rounds.js';
 import { checkDivergence } from '../../jepsen-like-tests/checker/divergence-checker.js';
 
 /** Methods that may hold a call open (long polls, streams): running into the deadline is normal. */
@@ -35,6 +40,10 @@ export interface ClusterFuzzOptions {
   deadlineMs: number;
   /** Progress lines (a line every few seconds). */
   log: (line: string) => void;
+  /** Damage rounds after the requests (test/fuzz/damage-rounds.ts). */
+  damageRounds: number;
+  /** ConsumeQueue bit flips of the corpus, applied in the first damage round. */
+  queueFlips?: readonly QueueBitFlip[];
   /** Requests fired first, each judged at once (the corpus of earlier findings). */
   replays?: readonly RequestPlan[];
 }
@@ -58,6 +67,7 @@ export interface ClusterFuzzReport {
   methodOutcomes: Record<string, number>;
   findings: ClusterFinding[];
   data: DataCheckReport | null;
+  damage: DamageRound[];
   divergence: string;
 }
 
@@ -105,7 +115,7 @@ function isAlive(pid: number | null): boolean {
  */
 export async function runClusterFuzz(options: ClusterFuzzOptions, cluster: LocalCluster): Promise<ClusterFuzzReport> {
   const random = new FuzzRandom(options.seed);
-  const report: ClusterFuzzReport = { seed: options.seed, requests: 0, elapsedMs: 0, byService: {}, byMethod: {}, outcomes: {}, methodOutcomes: {}, findings: [], data: null, divergence: '' };
+  const report: ClusterFuzzReport = { seed: options.seed, requests: 0, elapsedMs: 0, byService: {}, byMethod: {}, outcomes: {}, methodOutcomes: {}, findings: [], data: null, damage: [], divergence: '' };
   const clients = new FuzzClients();
   const suspects: Array<{ plan: RequestPlan; kind: ClusterFinding['kind']; outcome: FireOutcome }> = [];
   try {
@@ -147,6 +157,9 @@ export async function runClusterFuzz(options: ClusterFuzzOptions, cluster: Local
     };
     await Promise.all(Array.from({ length: options.concurrency }, () => worker()));
     report.elapsedMs = Date.now() - started;
+    const damaged = await runDamageRounds(cluster, checker, random, options.damageRounds, options.log, options.queueFlips);
+    report.damage = damaged.rounds;
+    for (const problem of damaged.findings) report.findings.push({ kind: 'data', detail: problem });
     report.data = await checker.stop();
     for (const i of report.data.missing.slice(0, 10)) report.findings.push({ kind: 'data', detail: `acknowledged check message ${i} never read back` });
     for (const body of report.data.corrupt.slice(0, 10)) report.findings.push({ kind: 'data', detail: `check message read with a wrong body: ${body}` });

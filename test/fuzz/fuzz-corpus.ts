@@ -1,18 +1,21 @@
 /**
  * The corpus of cases the fuzz suite found (test/fuzz-corpus/*.json), replayed by test/fuzz.test.ts
  * on every `npm test`. Kinds: `raft-core` (a seed of lib/fuzz/raft-core-fuzz.ts), `recovery` (a
- * seed of the CommitLog recovery fuzz) and `grpc` (a request exactly as sent; with `everyTarget`,
- * sent to every node).
+ * seed of the CommitLog recovery fuzz), `grpc` (a request exactly as sent; with `everyTarget`,
+ * sent to every node) and `queue-damage` (ConsumeQueue bit flips on a stopped follower, the first
+ * damage round of the cluster run).
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RequestPlan } from '../../lib/fuzz/request-plan.js';
+import type { QueueBitFlip } from './damage-rounds.js';
 
 export type CorpusCase =
   | { kind: 'raft-core'; seed: number; messages: number; found: string; fix: string; file: string }
   | { kind: 'recovery'; seed: number; cases: number; found: string; fix: string; file: string }
-  | { kind: 'grpc'; plan: RequestPlan; everyTarget?: boolean; found: string; fix: string; file: string };
+  | { kind: 'grpc'; plan: RequestPlan; everyTarget?: boolean; found: string; fix: string; file: string }
+  | { kind: 'queue-damage'; flips: QueueBitFlip[]; found: string; fix: string; file: string };
 
 /** The corpus folder (source tree, next to the compiled test's source). */
 export function corpusDir(): string {
@@ -34,4 +37,9 @@ export function grpcReplays(corpus: readonly CorpusCase[], nodes: number): Reque
     else plans.push(entry.plan);
   }
   return plans;
+}
+
+/** The ConsumeQueue flips of every `queue-damage` case. */
+export function queueFlips(corpus: readonly CorpusCase[]): QueueBitFlip[] {
+  return corpus.flatMap((entry) => (entry.kind === 'queue-damage' ? entry.flips : []));
 }

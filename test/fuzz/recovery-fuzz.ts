@@ -8,7 +8,7 @@
  * appends after the damage. test/store-damage.test.ts and test/raft-damage.test.ts cover what a
  * broker and its group do with such a log; this fuzzes the store rule underneath them.
  */
-import { cpSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync, appendFileSync, openSync, readSync, writeSync, closeSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CorruptRecordError, LedgerError } from '../../lib/common/errors.js';
@@ -16,6 +16,7 @@ import { silentLogger } from '../../lib/common/logger.js';
 import { CommitLog } from '../../lib/store/commit-log.js';
 import { EntryType } from '../../lib/store/record-format.js';
 import { FuzzRandom } from '../../lib/fuzz/fuzz-random.js';
+import { damageFile } from './file-damage.js';
 
 export interface RecoveryFuzzOptions {
   seed: number;
@@ -41,46 +42,18 @@ function segmentFiles(dir: string): string[] {
   return readdirSync(dir).filter((name) => /^\d{20}$/.test(name)).sort().map((name) => join(dir, name));
 }
 
-/** Applies one random damage to the log in `dir`; returns its name. */
+/** Applies one random damage to the log in `dir`: to one segment, or a segment removed, or a stray one added. */
 function damage(dir: string, random: FuzzRandom): string {
   const files = segmentFiles(dir);
-  const file = random.chance(0.5) ? files[files.length - 1] : random.pick(files);
-  const size = statSync(file).size;
-  const kind = random.pick(['flip', 'flip', 'truncate', 'zero', 'garbage', 'remove', 'stray']);
-  switch (kind) {
-    case 'flip': {
-      if (size === 0) return 'none';
-      const fd = openSync(file, 'r+');
-      const at = random.int(0, size - 1);
-      const byte = Buffer.alloc(1);
-      readSync(fd, byte, 0, 1, at);
-      byte[0] ^= 1 << random.int(0, 7);
-      writeSync(fd, byte, 0, 1, at);
-      closeSync(fd);
-      return kind;
-    }
-    case 'truncate':
-      truncateSync(file, random.int(0, size));
-      return kind;
-    case 'zero': {
-      if (size === 0) return 'none';
-      const at = random.int(0, size - 1);
-      const fd = openSync(file, 'r+');
-      writeSync(fd, Buffer.alloc(Math.min(size - at, random.int(1, 200))), 0, undefined, at);
-      closeSync(fd);
-      return kind;
-    }
-    case 'garbage':
-      appendFileSync(file, random.bytes(300));
-      return kind;
-    case 'remove':
-      if (files.length < 2) return 'none';
-      rmSync(random.pick(files));
-      return kind;
-    default:
-      writeFileSync(join(dir, String(random.int(0, 10 * SEGMENT_BYTES * 20)).padStart(20, '0')), random.bytes(200));
-      return kind;
+  const roll = random.float();
+  if (roll < 0.75) return damageFile(random.chance(0.5) ? files[files.length - 1] : random.pick(files), random);
+  if (roll < 0.87) {
+    if (files.length < 2) return 'none';
+    rmSync(random.pick(files));
+    return 'remove';
   }
+  writeFileSync(join(dir, String(random.int(0, 10 * SEGMENT_BYTES * 20)).padStart(20, '0')), random.bytes(200));
+  return 'stray';
 }
 
 /** Writes the reference log; returns its records by index and the record boundaries. */

@@ -11,7 +11,7 @@ import { LocalCluster } from '../../lib/cluster/local-cluster.js';
 import { fuzzRaftCore } from '../../lib/fuzz/raft-core-fuzz.js';
 import { seedFromEnvironment } from '../../lib/fuzz/fuzz-random.js';
 import { runClusterFuzz } from './cluster-fuzz.js';
-import { grpcReplays, loadCorpus } from './fuzz-corpus.js';
+import { grpcReplays, loadCorpus, queueFlips } from './fuzz-corpus.js';
 import { runRecoveryFuzz } from './recovery-fuzz.js';
 
 function envNumber(name: string, fallback: number): number {
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   const cluster = new LocalCluster({ dir, basePort: envNumber('FUZZ_BASE_PORT', 27000), nodes: 3 });
   await cluster.start(60_000);
   const report = await runClusterFuzz(
-    { seed, durationMs: seconds * 1000, concurrency: envNumber('FUZZ_CONCURRENCY', 8), deadlineMs: 15_000, log: (line) => console.log(line), replays: grpcReplays(loadCorpus(), 3) },
+    { seed, durationMs: seconds * 1000, concurrency: envNumber('FUZZ_CONCURRENCY', 8), deadlineMs: 15_000, damageRounds: envNumber('FUZZ_DAMAGE_ROUNDS', 4), log: (line) => console.log(line), replays: grpcReplays(loadCorpus(), 3), queueFlips: queueFlips(loadCorpus()) },
     cluster,
   );
   if (report.findings.length > 0 || process.env.LEDGERMQ_KEEP_TEST_DIRS) console.log(`fuzz: cluster data and logs kept in ${dir}`);
@@ -54,6 +54,7 @@ async function main(): Promise<void> {
   for (const [outcome, count] of Object.entries(report.outcomes).sort((a, b) => b[1] - a[1])) console.log(`    ${outcome}: ${count}`);
   if (process.env.FUZZ_VERBOSE) for (const [key, count] of Object.entries(report.methodOutcomes).sort()) console.log(`    ${key}: ${count}`);
   console.log(`  check messages: ${JSON.stringify({ ...report.data, missing: report.data?.missing.length, corrupt: report.data?.corrupt.length })}`);
+  for (const round of report.damage) console.log(`  damage ${round.node} ${round.signal} ${round.damage.join(', ')}: ${round.start}`);
   console.log(`  committed logs: ${report.divergence}`);
   for (const finding of report.findings) problems.push(`cluster ${finding.kind}: ${finding.detail}${finding.plan ? `\n    request: ${JSON.stringify(finding.plan)}` : ''}`);
   console.log(problems.length === 0 ? 'fuzz: no findings' : `fuzz: ${problems.length} findings (SEED=${seed}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
