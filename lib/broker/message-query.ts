@@ -9,6 +9,7 @@ import type { MessageIndex } from '../store/message-index.js';
 import type { StoredMessage } from '../store/message-codec.js';
 import type { DeletionFences } from './deletion-fences.js';
 import type { MessageReader } from './message-reader.js';
+import { MAX_KEY_CHARS, MAX_MESSAGE_ID_CHARS } from './message-validator.js';
 import { checkTopicName } from './name-rules.js';
 
 /** Hits answered at most per query. */
@@ -35,10 +36,16 @@ export interface QueriedMessage {
 export class MessageQuery {
   constructor(private readonly deps: { index: MessageIndex; reader: MessageReader; fences: DeletionFences }) {}
 
-  /** BAD_REQUEST unless exactly one of key and message id is given (a key with its topic). */
+  /**
+   * BAD_REQUEST unless exactly one of key and message id is given (a key with its topic);
+   * ILLEGAL_MESSAGE_KEY / ILLEGAL_MESSAGE_ID when longer than a message may carry.
+   */
   async query(request: MessageQueryRequest): Promise<QueriedMessage[]> {
     if ((request.key === '') === (request.messageId === '')) throw new LedgerError('BAD_REQUEST', 'give either a key (with its topic) or a message id');
     if (request.topic !== '' || request.key !== '') checkTopicName(request.topic);
+    // No stored message has a longer one, and the index refuses keys past its size limit.
+    if (request.key.length > MAX_KEY_CHARS) throw new LedgerError('ILLEGAL_MESSAGE_KEY', `a key has at most ${MAX_KEY_CHARS} characters`);
+    if (request.messageId.length > MAX_MESSAGE_ID_CHARS) throw new LedgerError('ILLEGAL_MESSAGE_ID', `a message id has at most ${MAX_MESSAGE_ID_CHARS} characters`);
     const limit = request.maxMessages === 0 ? DEFAULT_QUERY_MESSAGES : request.maxMessages;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_QUERY_MESSAGES) throw new LedgerError('BAD_REQUEST', `max messages must be 1..${MAX_QUERY_MESSAGES}`);
     const endMs = request.endMs > 0 ? request.endMs : Number.MAX_SAFE_INTEGER;

@@ -7,9 +7,11 @@ import { checkTopicName } from './name-rules.js';
 export type IncomingMessage = Omit<StoredMessage, 'queueId'>;
 
 const MAX_TAG_CHARS = 255;
-const MAX_KEY_CHARS = 255;
+/** Longest message key a message may carry (and a query may name). */
+export const MAX_KEY_CHARS = 255;
 const MAX_KEYS = 64;
-const MAX_MESSAGE_ID_CHARS = 128;
+/** Longest message id a message may carry (and a query may name). */
+export const MAX_MESSAGE_ID_CHARS = 128;
 const PROPERTY_NAME_PATTERN = /^[A-Za-z0-9_.\-:]{1,128}$/;
 
 type Limits = Pick<BrokerConfig, 'maxBodyBytes' | 'maxPropertyCount' | 'maxPropertiesBytes' | 'maxBatchMessages' | 'maxBatchBytes'>;
