@@ -146,18 +146,26 @@ export class BrokerNode {
     const trace = DurabilityTrace.fromEnvironment(config.nodeId);
     const watermark = DurableWatermark.fromEnvironment(config.nodeId);
     const onDurable = trace || watermark ? (index: number): void => { trace?.record('durable', index); watermark?.record(index); } : undefined;
-    const commitLog = await CommitLog.open({
-      dir: dirs.commitLog, segmentSizeBytes: config.segmentSizeBytes, logger, recoverFromPosition: replayFrom, onDurable,
+    const openLog = (recoverFromPosition: number): Promise<CommitLog> => CommitLog.open({
+      dir: dirs.commitLog, segmentSizeBytes: config.segmentSizeBytes, logger, recoverFromPosition, onDurable,
     });
+    let commitLog = await openLog(replayFrom);
+    const consumeQueues = ConsumeQueueStore.open({ dir: dirs.consumeQueue, logger });
+    await consumeQueues.truncateAllFromPosition(metaStore.dispatched().nextPosition);
+    if (await rebuildDamagedConsumeQueues(consumeQueues, commitLog, metaStore, config.maxBatchBytes, logger)) {
+      // Replay now reads records recovery trusted: recover again from the new checkpoint, so a
+      // damaged one among them is handled like any found at recovery (below), not met at replay.
+      await commitLog.close();
+      commitLog = await openLog(Math.min(replayFrom, metaStore.dispatched().nextPosition));
+    }
     // The catch-up marker it persists is picked up by RaftNode.start.
     if (replicated) await cutRecordsDamagedAtRecovery(commitLog, metaStore, logger);
     const lostEntries = findLostEntries(commitLog, metaStore, logger);
     // A single node has no replica to restore committed entries its log lost: forget them. In a
     // group the leader sends them again, byte for byte, and the state machine skips what it applied.
     if (lostEntries && !replicated) await rollBackCheckpoints(commitLog, metaStore);
-    const consumeQueues = ConsumeQueueStore.open({ dir: dirs.consumeQueue, logger });
+    // Again: a single node that lost entries rolled its dispatch checkpoint back.
     await consumeQueues.truncateAllFromPosition(metaStore.dispatched().nextPosition);
-    await rebuildDamagedConsumeQueues(consumeQueues, commitLog, metaStore, config.maxBatchBytes, logger);
     logger.info({ recovery: commitLog.recovery, applied: metaStore.applied(), dispatched: metaStore.dispatched(), lastIndex: commitLog.lastIndex }, 'store recovered');
 
     const metrics = new BrokerMetrics({ cluster: config.cluster, group: config.group, node: config.nodeId });

@@ -4,9 +4,10 @@
  * past the end of the CommitLog, or that overlaps or precedes the unit before it cannot have come
  * from dispatch: a damaged file. Serving through it would stop its queue for good (the read fails
  * and refetching the intact CommitLog mends nothing), so the queues are rebuilt: the dispatch
- * checkpoint moves back to the record holding the last plausible unit before the first damaged
- * one (or the log's first record), every queue is cut there, and replay dispatches the committed
- * entries again (the path a replay from an older checkpoint always takes).
+ * checkpoint moves back to the start of the segment holding the last plausible unit before the
+ * first damaged one (or of the log), every queue is cut there, and replay dispatches the committed
+ * entries again (the path a replay from an older checkpoint always takes). The caller recovers the
+ * CommitLog again from there: replay reads records that recovery had trusted.
  *
  * A flip that leaves a unit plausible (low bits of its position, its tag hash) is not caught here;
  * a read through it fails the message's checksum and the queue stops there (never served wrong).
@@ -40,6 +41,23 @@ async function firstImplausibleUnit(queue: ConsumeQueue, checkedBelow: number, l
 }
 
 /**
+ * The checkpoint just before the segment holding `position` (the log's first segment when null or
+ * outside the log): a record boundary found without reading a record, so damage cannot stop it.
+ */
+function segmentStartHolding(commitLog: CommitLog, position: number | null): LogCheckpoint {
+  let firstIndex = commitLog.firstIndex;
+  if (position !== null) {
+    try {
+      firstIndex = commitLog.firstIndexOfSegmentAt(position);
+    } catch {
+      // below the first segment (retention deleted it): rebuild from the log's start
+    }
+  }
+  const cursor = commitLog.cursorAt(firstIndex);
+  return { index: cursor.index - 1, nextPosition: cursor.position };
+}
+
+/**
  * Checks every queue (see the file comment); when one is damaged, cuts every queue and moves the
  * dispatch checkpoint back so replay rebuilds them. Returns the new checkpoint, or null when every
  * queue is plausible. Call after `truncateAllFromPosition(dispatched)` and before the state
@@ -48,19 +66,17 @@ async function firstImplausibleUnit(queue: ConsumeQueue, checkedBelow: number, l
 export async function rebuildDamagedConsumeQueues(consumeQueues: ConsumeQueueStore, commitLog: CommitLog, metaStore: MetaStore, maxMessageBytes: number, logger: Logger): Promise<LogCheckpoint | null> {
   const dispatched = metaStore.dispatched();
   if (commitLog.lastIndex < commitLog.firstIndex) return null;
-  let rebuildFrom: number | null = null;
+  let rebuildFrom: LogCheckpoint | null = null;
   for (const queue of consumeQueues.queues()) {
     const damaged = await firstImplausibleUnit(queue, dispatched.nextPosition, commitLog.endPosition, maxMessageBytes);
     if (damaged === null) continue;
     logger.error({ topic: queue.topic, queueId: queue.queueId, offset: damaged.offset, reason: damaged.reason }, 'CONSUME QUEUE DAMAGED: a unit cannot have come from dispatch; rebuilding the queues from the CommitLog');
-    const from = damaged.lastGoodPosition === null || damaged.lastGoodPosition < (await commitLog.read(commitLog.firstIndex)).position ? null : damaged.lastGoodPosition;
-    const position = from === null ? (await commitLog.read(commitLog.firstIndex)).position : (await commitLog.read(await commitLog.indexAtPosition(from))).position;
-    rebuildFrom = rebuildFrom === null ? position : Math.min(rebuildFrom, position);
+    const from = segmentStartHolding(commitLog, damaged.lastGoodPosition);
+    if (rebuildFrom === null || from.nextPosition < rebuildFrom.nextPosition) rebuildFrom = from;
   }
   if (rebuildFrom === null) return null;
-  const index = await commitLog.indexAtPosition(rebuildFrom);
-  const checkpoint: LogCheckpoint = { index: index - 1, nextPosition: rebuildFrom };
-  await consumeQueues.truncateAllFromPosition(rebuildFrom);
+  const checkpoint = rebuildFrom;
+  await consumeQueues.truncateAllFromPosition(checkpoint.nextPosition);
   await metaStore.writeCheckpoint(checkpoint);
   logger.warn({ from: checkpoint, was: dispatched }, 'consume queues cut for a rebuild; replay dispatches again from the checkpoint');
   return checkpoint;
