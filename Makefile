@@ -1,6 +1,6 @@
 # LedgerMQ developer entry points. Every target that needs dependencies installs them first
 # (npm ci, re-run only when package-lock.json changes).
-.PHONY: all install build lint test up certs sim bench bench-consume bench-longpoll bench-query bench-delay jepsen jepsen-deps clean
+.PHONY: all install build lint test up certs sim fuzz bench bench-consume bench-longpoll bench-query bench-delay jepsen jepsen-deps clean
 
 NODE_STAMP := node_modules/.ledgermq-installed
 DATA_DIR ?= ./data
@@ -30,6 +30,13 @@ test: build
 # Randomized Raft simulation: SEEDS=N seeds (default 10,000), SEED=S replays one, NODES=3|5.
 sim: build
 	node dist/lib/raft/sim/run-seeds.js
+
+# Fuzz suite, long run: FUZZ_SECONDS (300) of random and mutated v2, broker, name service and Raft
+# requests against a 3-node group with damage rounds (FUZZ_DAMAGE_ROUNDS, 4), after FUZZ_CORE_SEEDS
+# (20,000) Raft core seeds and FUZZ_RECOVERY_CASES (200) damaged CommitLogs. SEED=S replays a run;
+# prints counts per service and status, findings; exits 1 on any finding.
+fuzz: build
+	node dist/test/fuzz/run-fuzz.js
 
 # LedgerMQ (3-node group, official client via the Proxy) then NATS JetStream R3, same parameters.
 # Env: BENCH_COUNT BENCH_LAT_COUNT BENCH_RUNS BENCH_SIZE BENCH_WINDOW BENCH_MAX_SECONDS BENCH_SKIP_NATS

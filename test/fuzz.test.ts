@@ -50,7 +50,7 @@ describe('fuzz suite (short run)', function () {
       expect(report.findings.map((f) => `${f.kind}: ${f.detail}${f.plan ? ` ${JSON.stringify(f.plan)}` : ''}`)).to.deep.equal([]);
       expect(report.requests, 'requests sent').to.be.greaterThan(500);
       expect(report.data?.acknowledged, 'check messages acknowledged').to.be.greaterThan(0);
-      for (const service of ['v2', 'broker', 'namesrv', 'raft']) expect(report.byService[service] ?? 0, service).to.be.greaterThan(0);
+      for (const service of ['v2', 'broker', 'namesrv', 'raft', 'raw-tcp']) expect(report.byService[service] ?? 0, service).to.be.greaterThan(0);
     } finally {
       await cluster.dispose();
     }

@@ -2,7 +2,7 @@
  * The cluster fuzz run: a real NameServer/Proxy and 3-node broker group (LocalCluster, 127.0.0.1),
  * random and mutated requests to every method of the v2 MessagingService, the internal
  * BrokerService and NameService, and the Raft service (lib/fuzz), for a bounded time with bounded
- * concurrency, while a DataChecker writes and reads known messages. Afterwards:
+ * concurrency (and raw TCP garbage below gRPC to every listener), while a DataChecker writes and reads known messages. Afterwards:
  * - every process it started is still alive (by PID) and healthy;
  * - every request ended with a status within its deadline (a unary call that is not a long poll
  *   and ran into its deadline is replayed once on the quiet cluster; a replay that still gets no
@@ -18,6 +18,7 @@ import type { LocalCluster } from '../../lib/cluster/local-cluster.js';
 import { DataChecker } from '../../lib/fuzz/data-checker.js';
 import type { DataCheckReport } from '../../lib/fuzz/data-checker.js';
 import { FuzzRandom } from '../../lib/fuzz/fuzz-random.js';
+import { fireRawConnection, rawConnectionBytes } from '../../lib/fuzz/raw-socket-fuzz.js';
 import { FuzzClients, planRequest } from '../../lib/fuzz/request-plan.js';
 import type { FuzzTargets, RequestPlan } from '../../lib/fuzz/request-plan.js';
 import type { FireOutcome } from '../../lib/fuzz/request-firer.js';
@@ -135,11 +136,21 @@ export async function runClusterFuzz(options: ClusterFuzzOptions, cluster: Local
     }
     const checker = new DataChecker(cluster.description.namesrv, `FuzzCheck${options.seed % 100_000}`, options.seed);
     await checker.start();
+    const rawTargets = [targets.proxy, targets.namesrv, cluster.description.namesrvProcess.http, ...cluster.nodes.flatMap((node) => [node.broker, node.raft ?? node.broker, node.http])];
     const started = Date.now();
     const endAt = started + options.durationMs;
     let lastLog = started;
     const worker = async (): Promise<void> => {
       while (Date.now() < endAt) {
+        if (random.chance(0.04)) {
+          // Below gRPC: raw bytes to any listener of the cluster.
+          const address = random.pick(rawTargets);
+          const outcome = await fireRawConnection(address, rawConnectionBytes(random), 1_000);
+          report.requests += 1;
+          bump(report.byService, 'raw-tcp');
+          bump(report.outcomes, `raw/${outcome}`);
+          continue;
+        }
         const plan = planRequest(random, targets, pools);
         const outcome = await clients.fire(plan, targets, options.deadlineMs);
         report.requests += 1;
