@@ -115,7 +115,9 @@ function isAlive(pid: number | null): boolean {
  * comment. Never throws for a finding: it reports it.
  */
 export async function runClusterFuzz(options: ClusterFuzzOptions, cluster: LocalCluster): Promise<ClusterFuzzReport> {
-  const random = new FuzzRandom(options.seed);
+  // One generator per worker and one for the damage rounds: each draws the same sequence in a
+  // replay (SEED=), however the workers interleave.
+  const damageRandom = new FuzzRandom(options.seed + 1);
   const report: ClusterFuzzReport = { seed: options.seed, requests: 0, elapsedMs: 0, byService: {}, byMethod: {}, outcomes: {}, methodOutcomes: {}, findings: [], data: null, damage: [], divergence: '' };
   const clients = new FuzzClients();
   const suspects: Array<{ plan: RequestPlan; kind: ClusterFinding['kind']; outcome: FireOutcome }> = [];
@@ -140,7 +142,8 @@ export async function runClusterFuzz(options: ClusterFuzzOptions, cluster: Local
     const started = Date.now();
     const endAt = started + options.durationMs;
     let lastLog = started;
-    const worker = async (): Promise<void> => {
+    const worker = async (workerIndex: number): Promise<void> => {
+      const random = new FuzzRandom(options.seed + 7919 * (workerIndex + 1));
       while (Date.now() < endAt) {
         if (random.chance(0.04)) {
           // Below gRPC: raw bytes to any listener of the cluster.
@@ -166,9 +169,9 @@ export async function runClusterFuzz(options: ClusterFuzzOptions, cluster: Local
         }
       }
     };
-    await Promise.all(Array.from({ length: options.concurrency }, () => worker()));
+    await Promise.all(Array.from({ length: options.concurrency }, (_, i) => worker(i)));
     report.elapsedMs = Date.now() - started;
-    const damaged = await runDamageRounds(cluster, checker, random, options.damageRounds, options.log, options.queueFlips);
+    const damaged = await runDamageRounds(cluster, checker, damageRandom, options.damageRounds, options.log, options.queueFlips);
     report.damage = damaged.rounds;
     for (const problem of damaged.findings) report.findings.push({ kind: 'data', detail: problem });
     report.data = await checker.stop();
