@@ -10,10 +10,16 @@
  * - after the requests, damage rounds: a follower's CommitLog and ConsumeQueue files are damaged
  *   while it is down; it recovers or refuses to start, and, made leader, serves every check
  *   message exactly (test/fuzz/damage-rounds.ts);
+ * - `ledgermq admin check` reports the group OK (leader, every member answering and caught up);
  * - every acknowledged check message was read back with its exact body, and, with every node
  *   stopped, the committed logs agree byte for byte and every committed record verifies.
  * Counts per service, method and status are kept for the report.
  */
+import { evaluate, overall } from '../../lib/admin/check-command.js';
+import type { CheckLevel } from '../../lib/admin/check-command.js';
+import { registrations } from '../../lib/admin/cluster-commands.js';
+import { gatherRaftStatus } from '../../lib/admin/raft-status.js';
+import { ClientContext } from '../../lib/client/client-context.js';
 import type { LocalCluster } from '../../lib/cluster/local-cluster.js';
 import { DataChecker } from '../../lib/fuzz/data-checker.js';
 import type { DataCheckReport } from '../../lib/fuzz/data-checker.js';
@@ -26,6 +32,9 @@ import type { NamePools } from '../../lib/fuzz/request-generator.js';
 import { runDamageRounds } from './damage-rounds.js';
 import type { DamageRound, QueueBitFlip } from './damage-rounds.js';
 import { checkDivergence } from '../../jepsen-like-tests/checker/divergence-checker.js';
+
+/** The defaults of `ledgermq admin check`. */
+const CHECK_THRESHOLDS = { lagWarn: 1_000, lagCrit: 100_000, contactWarnMs: 1_000, contactCritMs: 5_000 };
 
 /** Methods that may hold a call open (long polls, streams): running into the deadline is normal. */
 const HOLDING_METHODS = new Set([
@@ -96,6 +105,23 @@ function suspectOf(plan: RequestPlan, outcome: FireOutcome): ClusterFinding['kin
   if (outcome.appStatus === 'INTERNAL_ERROR' || outcome.appStatus === 'INTERNAL_SERVER_ERROR' || outcome.appStatus === 'UNDECODABLE_RESPONSE') return 'internal-error';
   if (outcome.grpcStatus === 'INTERNAL' && plan.mutation !== 'bytes') return 'internal-error';
   return null;
+}
+
+/** `ledgermq admin check` (default thresholds) until it says OK or `timeoutMs` passed; its last level. */
+async function adminCheckLevel(cluster: LocalCluster, timeoutMs: number): Promise<CheckLevel> {
+  const context = new ClientContext({ nameServers: cluster.description.namesrv });
+  const deadline = Date.now() + timeoutMs;
+  let level: CheckLevel = 'UNKNOWN';
+  try {
+    while (Date.now() < deadline) {
+      level = await gatherRaftStatus(await registrations(context)).then((groups) => overall(evaluate(groups, CHECK_THRESHOLDS)), () => 'UNKNOWN' as const);
+      if (level === 'OK') return level;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    return level;
+  } finally {
+    context.close();
+  }
 }
 
 /** Whether process `pid` runs. */
@@ -193,6 +219,8 @@ export async function runClusterFuzz(options: ClusterFuzzOptions, cluster: Local
       else if (!(await fetch(`http://${node.http}/healthz`).then((r) => r.ok, () => false))) report.findings.push({ kind: 'process-died', detail: `${node.id} does not answer /healthz` });
     }
     if (!isAlive(cluster.description.namesrvProcess.pid)) report.findings.push({ kind: 'process-died', detail: 'the NameServer/Proxy is not running' });
+    const health = await adminCheckLevel(cluster, 30_000);
+    if (health !== 'OK') report.findings.push({ kind: 'process-died', detail: `ledgermq admin check stays ${health} (default thresholds)` });
     const commitIndexes = await Promise.all(cluster.nodes.map((node) => cluster.nodeStatus(node.id).then((s) => (s.raft as { commitIndex: number }).commitIndex, () => null)));
     clients.close();
     for (const node of cluster.nodes) await cluster.stopNode(node.id, 'SIGTERM');

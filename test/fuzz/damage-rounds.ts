@@ -55,7 +55,8 @@ async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs:
 
 /** The last error-level line of a node's log, for the report. */
 function lastErrorLine(logFile: string): string {
-  const lines = readFileSync(logFile, 'utf8').split('\n').filter((line) => line.includes('"level":50') || line.includes('"level":60'));
+  // Error-level records, or text the process wrote before its logger ran (a crash's stack).
+  const lines = readFileSync(logFile, 'utf8').split('\n').filter((line) => line.includes('"level":50') || line.includes('"level":60') || (line.trim() !== '' && !line.startsWith('{')));
   return (lines.at(-1) ?? '(no error logged)').slice(0, 300);
 }
 
