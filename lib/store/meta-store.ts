@@ -30,6 +30,7 @@ import type { AclUser } from '../security/acl-user.js';
 import type { InflightEntry } from '../broker/pop-state.js';
 import type { GroupMembership } from '../raft/driver/group-membership.js';
 import type { DeadInterval } from '../broker/deletion-fences.js';
+import { keyText } from './lmdb-keys.js';
 import { MessageIndex } from './message-index.js';
 import type { IndexedMessage } from './message-index.js';
 import { TimerIndex } from './timer-index.js';
@@ -159,19 +160,20 @@ export class MetaStore {
 
   /** Every persisted deletion fence (see lib/broker/deletion-fences.ts). */
   fences(): Array<{ key: string; intervals: DeadInterval[] }> {
-    return [...this.fenceDb.getRange()].map((entry) => ({ key: entry.key, intervals: entry.value }));
+    return [...this.fenceDb.getRange()].map((entry) => ({ key: keyText(entry.key), intervals: entry.value }));
   }
 
   /** Every persisted queue progress, keyed `group NUL topic NUL queueId`. */
   progress(): Array<{ key: string; value: QueueProgress }> {
-    return [...this.progressDb.getRange()].map((entry) => ({ key: entry.key, value: entry.value }));
+    return [...this.progressDb.getRange()].map((entry) => ({ key: keyText(entry.key), value: entry.value }));
   }
 
   /** Every persisted inflight entry with its queue key and offset. */
   inflight(): Array<{ queueKey: string; offset: number; value: InflightEntry }> {
     return [...this.inflightDb.getRange()].map((entry) => {
-      const cut = entry.key.lastIndexOf('\u0000');
-      return { queueKey: entry.key.slice(0, cut), offset: Number(entry.key.slice(cut + 1)), value: entry.value };
+      const key = keyText(entry.key);
+      const cut = key.lastIndexOf('\u0000');
+      return { queueKey: key.slice(0, cut), offset: Number(key.slice(cut + 1)), value: entry.value };
     });
   }
 

@@ -11,6 +11,7 @@
  * remembered in memory (bounded), so a repeated EndTransaction gets the same answer.
  */
 import type { Database } from 'lmdb';
+import { keyText } from './lmdb-keys.js';
 
 /** The topic half messages wait in (one queue). */
 export const HALF_TOPIC = 'RMQ_SYS_TRANS_HALF_TOPIC';
@@ -50,7 +51,7 @@ export class TransactionTable {
   private readonly ended = new Map<string, TransactionOutcome>();
 
   constructor(private readonly db: Database<HalfMessage, string>) {
-    for (const { key, value } of db.getRange()) this.pending.set(key, value);
+    for (const { key, value } of db.getRange()) this.pending.set(keyText(key), value);
   }
 
   /** A half message was dispatched. */
