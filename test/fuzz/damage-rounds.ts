@@ -3,7 +3,7 @@
  * segments and ConsumeQueue files are damaged (lib/fuzz file damage), and it is started again. It
  * must either come up and catch up (cutting or repairing what is damaged from the group), or refuse
  * to start with an error in its log (then its data is wiped and it is started again to catch up
- * from the others). Either way it is then made leader and every acknowledged check message is
+ * from the others); dying of an uncaught exception is a finding. Either way it is then made leader and every acknowledged check message is
  * read again from it with a new consumer group: every body exact, none missing.
  */
 import { closeSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
@@ -51,6 +51,11 @@ async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs:
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** The uncaught exception a node's process died of at startup (its stderr is in the log), or null. */
+function uncaughtError(logFile: string): string | null {
+  return readFileSync(logFile, 'utf8').split('\n').find((line) => /^[A-Z]\w*Error\b/.test(line)) ?? null;
 }
 
 /** The last error-level line of a node's log, for the report. */
@@ -112,6 +117,9 @@ export async function runDamageRounds(cluster: LocalCluster, checker: DataChecke
       await cluster.startNode(victim.id, 60_000);
     } catch (error) {
       start = `refused: ${lastErrorLine(victim.logFile)}`;
+      // Refusing with a clear error is allowed; dying of an uncaught exception is a crash.
+      const crash = uncaughtError(victim.logFile);
+      if (crash !== null) findings.push(`${victim.id} crashed at startup after ${damage.join(', ')}: ${crash}`);
       log(`fuzz: ${victim.id} did not start after ${damage.join(', ')} (${String(error)}); wiping it`);
       await cluster.stopNode(victim.id, 'SIGKILL');
       rmSync(victim.dataDir, { recursive: true, force: true });
