@@ -1,11 +1,12 @@
 /**
- * The one place that makes the fuzz suite's gRPC clients and call metadata. Peer authentication
- * (cluster secret signatures, mTLS) is being added beside this suite: when it lands, its channel
- * credentials and call signing plug into {@link FuzzCredentials}, and every fuzz client (Raft,
- * broker, name service, Proxy) picks them up, so the fuzz keeps testing what a peer or a client
- * with the right credentials can send, and what one without them gets.
+ * The one place that makes the fuzz suite's gRPC clients and call metadata. Credentials plug into
+ * {@link FuzzCredentials} and every fuzz client (Raft, broker, name service, Proxy) picks them up:
+ * with {@link clusterSecretCredentials}, Raft calls that name a sender carry the cluster signature
+ * (lib/security/cluster-auth.ts), so the fuzz reaches the Raft decoder and core as a member with a
+ * broken or lying implementation would; calls naming no sender stay unsigned and are refused.
  */
 import * as grpc from '@grpc/grpc-js';
+import { clusterHeaders } from '../security/request-signature.js';
 
 /** How fuzz calls authenticate. The default is the cluster's current insecure transport. */
 export interface FuzzCredentials {
@@ -19,6 +20,21 @@ export const insecureFuzzCredentials: FuzzCredentials = {
   channel: () => grpc.credentials.createInsecure(),
   sign: (metadata) => metadata,
 };
+
+const RAFT_PATH_PREFIX = '/ledgermq.raft.v1.RaftService/';
+
+/** Plaintext channels; Raft calls naming a sender are signed with `clusterSecret` as that sender. */
+export function clusterSecretCredentials(clusterSecret: string): FuzzCredentials {
+  return {
+    channel: () => grpc.credentials.createInsecure(),
+    sign: (metadata, path) => {
+      const sender = metadata.get('x-ledgermq-node')[0];
+      if (!path.startsWith(RAFT_PATH_PREFIX) || typeof sender !== 'string' || sender === '') return metadata;
+      for (const [key, value] of Object.entries(clusterHeaders(sender, clusterSecret, path, Date.now()))) metadata.set(key, value);
+      return metadata;
+    },
+  };
+}
 
 /** Who a Raft call claims to come from (the metadata keys of lib/raft/driver/raft-transport.ts). */
 export interface RaftSender {

@@ -20,7 +20,7 @@ describe('MetaStore keys of long names', () => {
       await store.write({
         applied: { index: 1, nextPosition: 100 }, topics: [], groups: [], progress: [{ key: queueKey, value: { ackOffset: 4, popOffset: 5 } }],
         inflightPut: [{ key: inflightKey(queueKey, 4), value: { visibleAtMs: 1, attempts: 1, handleSeq: 1 } }], inflightDelete: [], topicsDelete: [], groupsDelete: [], progressDelete: [],
-        fences: [{ key: fenceKey, intervals: [{ from: 0, to: 3 }] }],
+        fences: [{ key: fenceKey, intervals: [{ from: 0, to: 3 }] }], aclPut: [], aclDelete: [],
       });
       await store.close();
       store = MetaStore.open(dir);

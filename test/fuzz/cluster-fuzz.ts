@@ -15,6 +15,8 @@
  *   stopped, the committed logs agree byte for byte and every committed record verifies.
  * Counts per service, method and status are kept for the report.
  */
+import { readFileSync } from 'node:fs';
+import { clusterSecretCredentials } from '../../lib/fuzz/fuzz-channel.js';
 import { evaluate, overall } from '../../lib/admin/check-command.js';
 import type { CheckLevel } from '../../lib/admin/check-command.js';
 import { registrations } from '../../lib/admin/cluster-commands.js';
@@ -145,7 +147,8 @@ export async function runClusterFuzz(options: ClusterFuzzOptions, cluster: Local
   // replay (SEED=), however the workers interleave.
   const damageRandom = new FuzzRandom(options.seed + 1);
   const report: ClusterFuzzReport = { seed: options.seed, requests: 0, elapsedMs: 0, byService: {}, byMethod: {}, outcomes: {}, methodOutcomes: {}, findings: [], data: null, damage: [], divergence: '' };
-  const clients = new FuzzClients();
+  // Raft calls naming a sender are signed with the cluster's secret: the fuzz plays a member.
+  const clients = new FuzzClients(clusterSecretCredentials(readFileSync(cluster.description.clusterSecretFile, 'utf8').trim()));
   const suspects: Array<{ plan: RequestPlan; kind: ClusterFinding['kind']; outcome: FireOutcome }> = [];
   try {
     options.log(`fuzz: cluster started (NameServer pid ${cluster.description.namesrvProcess.pid}, nodes ${cluster.nodes.map((n) => `${n.id} pid ${n.pid}`).join(', ')})`);
