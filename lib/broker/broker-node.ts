@@ -66,6 +66,8 @@ import { loadServerTls } from '../security/tls-config.js';
 import { peerAuthRefusedCounter } from '../security/peer-auth-metric.js';
 import { AclService } from './acl-service.js';
 import { loadAclTable, withAccessControl } from './broker-access.js';
+import { combinedRecovery } from '../store/commit-log-recovery.js';
+import type { RecoveryReport } from '../store/commit-log-recovery.js';
 
 /** How long a leadership transfer may take (the target first catches up, then wins at once). */
 const TRANSFER_TIMEOUT_MS = 3_000;
@@ -91,6 +93,8 @@ export class BrokerNode {
   private checkpointRunning: Promise<void> = Promise.resolve();
   private scrubber: CommitLogScrubber | null = null;
   private deferred: DeferredDelivery | null = null;
+  /** What recovering the CommitLog found and cut in this start (/status). */
+  private recovery: RecoveryReport | null = null;
   private disk: DiskSpaceMonitor | null = null;
 
   private constructor(
@@ -150,6 +154,7 @@ export class BrokerNode {
       dir: dirs.commitLog, segmentSizeBytes: config.segmentSizeBytes, logger, recoverFromPosition, onDurable,
     });
     let commitLog = await openLog(replayFrom);
+    let recovery = commitLog.recovery;
     const consumeQueues = ConsumeQueueStore.open({ dir: dirs.consumeQueue, logger });
     await consumeQueues.truncateAllFromPosition(metaStore.dispatched().nextPosition);
     if (await rebuildDamagedConsumeQueues(consumeQueues, commitLog, metaStore, config.maxBatchBytes, logger)) {
@@ -157,6 +162,7 @@ export class BrokerNode {
       // damaged one among them is handled like any found at recovery (below), not met at replay.
       await commitLog.close();
       commitLog = await openLog(Math.min(replayFrom, metaStore.dispatched().nextPosition));
+      recovery = combinedRecovery(recovery, commitLog.recovery);
     }
     // The catch-up marker it persists is picked up by RaftNode.start.
     if (replicated) await cutRecordsDamagedAtRecovery(commitLog, metaStore, logger);
@@ -166,7 +172,7 @@ export class BrokerNode {
     if (lostEntries && !replicated) await rollBackCheckpoints(commitLog, metaStore);
     // Again: a single node that lost entries rolled its dispatch checkpoint back.
     await consumeQueues.truncateAllFromPosition(metaStore.dispatched().nextPosition);
-    logger.info({ recovery: commitLog.recovery, applied: metaStore.applied(), dispatched: metaStore.dispatched(), lastIndex: commitLog.lastIndex }, 'store recovered');
+    logger.info({ recovery, applied: metaStore.applied(), dispatched: metaStore.dispatched(), lastIndex: commitLog.lastIndex }, 'store recovered');
 
     const metrics = new BrokerMetrics({ cluster: config.cluster, group: config.group, node: config.nodeId });
     const raftMetrics = replicated ? new RaftMetrics(metrics.registry) : null;
@@ -341,6 +347,7 @@ export class BrokerNode {
     topicTable.onDeleted((kind, name) => (kind === 'topic' ? metrics.forgetTopic(name) : metrics.forgetConsumerGroup(name)));
     holder.node = node;
     node.deferred = deferred;
+    node.recovery = recovery;
     node.disk = disk;
     // Retries, delayed messages and transactions left by an earlier run (a leader of one node never changes role).
     deferred.wakeAll();
@@ -404,7 +411,7 @@ export class BrokerNode {
       lastIndex: this.commitLog.lastIndex,
       broker: this.brokerAddress,
       topics: this.topicTable.topics().map((t) => t.name),
-      recovery: this.commitLog.recovery,
+      recovery: this.recovery,
       lostEntries: this.lostEntries,
       scrub: this.scrubber?.status() ?? null,
       raft: this.raft?.status() ?? null,

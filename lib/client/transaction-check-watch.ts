@@ -2,7 +2,8 @@
  * Listens for transaction checks (WatchTransactionChecks) of some topics on the leader of every
  * broker group, and hands each to `onCheck`: our Producer's transaction checker, or the v2 Proxy,
  * which asks an official client over Telemetry. A stream that ends (the node stopped leading, or
- * died) is opened again on the group's current leader after `retryMs`; `stop()` ends them all.
+ * died) is opened again on the group's current leader: quickly (200 ms) for about 10 s of
+ * attempts in a row, then with exponential backoff from `retryMs`; `stop()` ends them all.
  * Broker groups are those the NameServers know when the watch starts.
  */
 import type { ClientReadableStream } from '@grpc/grpc-js';
@@ -12,6 +13,14 @@ import type { BrokerGateway } from './broker-gateway.js';
 import type { RouteSource } from './route-source.js';
 
 const MAX_RETRY_MS = 10_000;
+/**
+ * Pause before a stream is opened again (a leader change ends it: NOT_LEADER, the leader died, no
+ * leader known yet). An election takes well under a second; backing off at once, as after a
+ * failure, made a watch miss every check of a transaction that failed over twice (seen in CI).
+ */
+const QUICK_RETRY_MS = 200;
+/** Quick retries in a row (about 10 s) before the watch backs off exponentially. */
+const MAX_QUICK_RETRIES = 50;
 /** A stream that lasted this long was healthy: the next one opens without backoff. */
 const HEALTHY_STREAM_MS = 10_000;
 
@@ -59,8 +68,13 @@ export class TransactionCheckWatch {
     this.timers.clear();
   }
 
-  private watch(group: string, failures: number): void {
+  private watch(group: string, failures: number, quickRetries = 0): void {
     if (this.stopped) return;
+    /** Looks again soon for the first MAX_QUICK_RETRIES times in a row, then backs off. */
+    const soon = (): void => {
+      if (quickRetries >= MAX_QUICK_RETRIES) this.later(() => this.watch(group, failures + 1, quickRetries), failures);
+      else this.later(() => this.watch(group, failures, quickRetries + 1), 0, QUICK_RETRY_MS);
+    };
     this.gateway.leaderAddress(group).then((address) => {
       if (this.stopped) return;
       const stream = this.gateway.client(address).WatchTransactionChecks({ topics: [...this.topics] });
@@ -72,8 +86,9 @@ export class TransactionCheckWatch {
         if (retried) return;
         retried = true;
         this.gateway.forgetLeader(group);
-        const lasted = Date.now() - openedAt >= HEALTHY_STREAM_MS;
-        this.later(() => this.watch(group, lasted ? 0 : failures + 1), lasted ? 0 : failures);
+        // A stream that lasted was healthy: start counting afresh.
+        if (Date.now() - openedAt >= HEALTHY_STREAM_MS) this.later(() => this.watch(group, 0, 0), 0, QUICK_RETRY_MS);
+        else soon();
       };
       stream.on('data', (check: TransactionCheck__Output) => {
         if (check.status) return; // the last message: why the stream ends
@@ -83,14 +98,17 @@ export class TransactionCheckWatch {
       stream.on('end', again);
     }, (error: unknown) => {
       this.logger?.debug({ err: error, group }, 'transaction-check watch: no leader yet');
-      this.later(() => this.watch(group, failures + 1), failures);
+      soon();
     });
   }
 
-  /** Runs `run` after the backoff for `failures` earlier failures (jittered), unless stopped. */
-  private later(run: () => void, failures: number): void {
+  /**
+   * Runs `run` after the backoff for `failures` earlier failures (from `retryMs`, or `baseMs` when
+   * given; jittered), unless stopped.
+   */
+  private later(run: () => void, failures: number, baseMs = this.retryMs): void {
     if (this.stopped) return;
-    const base = Math.min(MAX_RETRY_MS, this.retryMs * 2 ** Math.min(failures, 10));
+    const base = Math.min(MAX_RETRY_MS, baseMs * 2 ** Math.min(failures, 10));
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       if (!this.stopped) run();

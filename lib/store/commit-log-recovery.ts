@@ -25,6 +25,22 @@ export interface RecoveryReport {
   corruptRecords: Array<{ segmentFile: string; position: number; index: number }>;
 }
 
+/**
+ * One report for two recoveries of a log in one start (a node opens its log again after rebuilding
+ * damaged ConsumeQueues): the earlier cut is this start's too, and the records still kept corrupt
+ * are the later recovery's.
+ */
+export function combinedRecovery(first: RecoveryReport, second: RecoveryReport): RecoveryReport {
+  const cuts = [first.truncatedAtPosition, second.truncatedAtPosition].filter((position): position is number => position !== null);
+  return {
+    scannedFromPosition: Math.min(first.scannedFromPosition, second.scannedFromPosition),
+    truncatedAtPosition: cuts.length === 0 ? null : Math.min(...cuts),
+    bytesCut: first.bytesCut + second.bytesCut,
+    reason: [first.reason, second.reason].filter((reason) => reason !== null).join('; ') || null,
+    corruptRecords: second.corruptRecords,
+  };
+}
+
 /** The recovered log state. */
 export interface RecoveredLog {
   segments: LogSegment[];
