@@ -122,14 +122,14 @@ export function messagingServiceHandlers(options: MessagingServiceOptions): Mess
   /**
    * Checks, with the client's signature (call within asCaller), that brokers let it publish to
    * `topics` and consume as `group` ('' none): one read per topic and the group's creation, on
-   * brokers that enforce ACL. Without ACL they pass.
+   * brokers that enforce ACL (without ACL they pass). Resolves with the group's policy (null: no group).
    */
-  async function authorizeSession(topics: string[], group: string): Promise<void> {
+  async function authorizeSession(topics: string[], group: string): Promise<GroupConsumePolicy | null> {
     for (const topic of topics) {
       const groups = await groupsOf(topic);
       await gateway.getTopic(groups[0].group, { name: topic, autoCreate: false }, options.brokerTimeoutMs);
     }
-    if (group !== '') await ensureGroup(group);
+    return group === '' ? null : ensureGroup(group);
   }
 
   function unary<Res extends { status?: V2StatusType | null }>(
@@ -313,13 +313,18 @@ export function messagingServiceHandlers(options: MessagingServiceOptions): Mess
         const published = settings.publishing?.topics.map((t) => t.name).filter((name) => name !== '') ?? [];
         const group = settings.subscription?.group?.name ?? '';
         const known = allowed !== null && published.every((topic) => allowed!.topics.has(topic)) && (group === '' || group === allowed.group);
-        const checked = known ? Promise.resolve() : asCaller(call.metadata, () => authorizeSession(published, group)).then(() => {
+        // A check yields the group's policy (the group is created then); a known session's is read again.
+        const checked: Promise<GroupConsumePolicy | null | undefined> = known ? Promise.resolve(undefined) : asCaller(call.metadata, () => authorizeSession(published, group)).then((policy) => {
           allowed = { topics: new Set(published), group };
+          return policy;
         });
-        checked.then(() => answerSettings(settings, published), (error: unknown) => call.write({ status: v2StatusOf(error) }));
+        checked.then((policy) => answerSettings(settings, published, policy), (error: unknown) => call.write({ status: v2StatusOf(error) }));
       });
-      /** Starts the session's transaction checks and answers its settings (with the group's policy). */
-      const answerSettings = (settings: NonNullable<TelemetryCommand__Output['settings']>, published: string[]): void => {
+      /**
+       * Starts the session's transaction checks and answers its settings with the group's policy
+       * (`undefined`: not read yet, so read it now).
+       */
+      const answerSettings = (settings: NonNullable<TelemetryCommand__Output['settings']>, published: string[], policy: GroupConsumePolicy | null | undefined): void => {
         if (published.length > 0) {
           stopChecks();
           unregister = checkRelay.register(published, ({ brokerGroup, check }) => {
@@ -334,6 +339,10 @@ export function messagingServiceHandlers(options: MessagingServiceOptions): Mess
         };
         if (!group) {
           reply(null);
+          return;
+        }
+        if (policy !== undefined) {
+          reply(policy);
           return;
         }
         ensureGroup(group).then(reply, (error: unknown) => call.write({ status: v2StatusOf(error) }));
