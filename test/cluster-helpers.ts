@@ -8,14 +8,15 @@ import { Producer, SimpleConsumer } from 'rocketmq-client-nodejs';
 import { LocalCluster } from '../lib/cluster/local-cluster.js';
 import { LedgerError } from '../lib/common/errors.js';
 import type { LocalClusterOptions } from '../lib/cluster/local-cluster.js';
+import { PortBlocks } from '../lib/process/port-range.js';
 
-let nextBasePort = 21000 + (process.pid % 50) * 200;
+/** Each test cluster gets a free block of 100 ports (a cluster uses base+0..2 and base+10i+10..12 per node). */
+const portBlocks = new PortBlocks(100, process.pid * 7);
 
 /** A LocalCluster in a fresh temp folder on its own port range; `dispose()` stops it and removes the folder (see LEDGERMQ_KEEP_TEST_DIRS). */
 export async function startCluster(options: Partial<LocalClusterOptions> = {}): Promise<LocalCluster & { dispose: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'ledgermq-test-'));
-  const basePort = nextBasePort;
-  nextBasePort += 100;
+  const basePort = await portBlocks.take();
   const cluster = new LocalCluster({ dir, basePort, nodes: 1, ...options });
   await cluster.start();
   return Object.assign(cluster, {

@@ -100,7 +100,7 @@ export class LedgerMqDb {
     const ns = this.network.namesrv;
     const child = this.spawnOn(ns.id, ['namesrv', '--host', ns.address, '--port', String(ns.ports.main), '--proxy-port', String(ns.ports.second), '--http-port', String(ns.ports.http), '--cluster-secret-file', this.clusterSecretFile], {});
     this.namesrvChild = child;
-    await waitHealthy(`${ns.address}:${ns.ports.http}`, child, timeoutMs);
+    await waitHealthy(`${ns.address}:${ns.ports.http}`, child, timeoutMs, this.logFile(ns.id));
     await Promise.all(this.nodeIds.map((id) => this.startNode(id, timeoutMs)));
     await this.waitRouted(timeoutMs);
   }
@@ -133,7 +133,7 @@ export class LedgerMqDb {
     const child = this.spawnOn(id, ['broker', '--config', configFile], this.options.nodeEnvironment?.(id) ?? {});
     this.children.set(id, child);
     this.startedOnce.add(id);
-    await waitHealthy(`${host.address}:${host.ports.http}`, child, timeoutMs);
+    await waitHealthy(`${host.address}:${host.ports.http}`, child, timeoutMs, this.logFile(id));
   }
 
   isRunning(id: string): boolean {

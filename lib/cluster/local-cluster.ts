@@ -180,7 +180,7 @@ export class LocalCluster {
     this.brokerChildren.set(id, child);
     node.pid = child.pid ?? null;
     const startedAtMs = Date.now();
-    await waitHealthy(node.http, child, timeoutMs);
+    await waitHealthy(node.http, child, timeoutMs, node.logFile);
     // A node removed from its group does not register (expectRegistration false).
     if (this.namesrvChild && expectRegistration) await this.waitRegistered(node.id, startedAtMs, timeoutMs);
     this.writeDescription();
@@ -250,7 +250,7 @@ export class LocalCluster {
     );
     this.namesrvChild = child;
     info.pid = child.pid ?? null;
-    await waitHealthy(info.http, child, timeoutMs);
+    await waitHealthy(info.http, child, timeoutMs, info.logFile);
   }
 
   /** Makes the cluster secret file once; kept across restarts, as the nodes' data outlive one `up`. Sync: startup only. */
