@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 /** The `ledgermq` command: every process and operator tool of LedgerMQ behind one binary. */
+import { parseProxyLimits } from '../lib/proxy/proxy-limits.js';
+import type { ProxyLimits } from '../lib/proxy/proxy-limits.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { parseBrokerConfig, parseConfigOverride, withDefaults } from '../lib/broker/broker-config.js';
@@ -57,7 +59,15 @@ addServerTlsOptions(program
   .option('--proxy-port <port>', 'v2 Proxy port (clients connect here)', '8081')
   .option('--http-port <port>', '/metrics, /healthz, /status', '5556')
   .option('--cluster-secret-file <file>', 'brokers must sign registrations with the secret in this file (their clusterSecretFile)')
-  .action(async (options: { host: string; port: string; proxyPort: string; httpPort: string; clusterSecretFile?: string } & ServerTlsFlags) => {
+  .option('--proxy-set <key=value>', 'set one Proxy limit (repeatable; keys and defaults: lib/proxy/proxy-limits.ts), e.g. --proxy-set maxInflightBytes=67108864', (value: string, list: string[]) => [...list, value], [] as string[])
+  .action(async (options: { host: string; port: string; proxyPort: string; httpPort: string; clusterSecretFile?: string; proxySet: string[] } & ServerTlsFlags) => {
+    let proxyLimits: Partial<ProxyLimits>;
+    try {
+      proxyLimits = parseProxyLimits(options.proxySet);
+    } catch (error) {
+      console.error(error instanceof Error ? error.message : String(error));
+      process.exit(64);
+    }
     const logger = createLogger('namesrv');
     const processHandle = await NamesrvProcess.start({
       host: options.host,
@@ -67,6 +77,7 @@ addServerTlsOptions(program
       logger,
       clusterSecretFile: options.clusterSecretFile,
       tls: serverTlsFrom(options),
+      proxyLimits,
     });
     exitOnSignal(() => processHandle.close());
   });

@@ -60,7 +60,8 @@ import { MessageQuery } from './message-query.js';
 import { TopicService } from './topic-service.js';
 import { TopicTable } from './topic-table.js';
 import { ClusterAuth } from '../security/cluster-auth.js';
-import { listenGrpc } from '../security/secure-listener.js';
+import { brokerLimitGuard } from './broker-server-limits.js';
+import type { ServerLimitGuard } from '../common/server-limits.js';
 import type { BoundListener } from '../security/secure-listener.js';
 import { loadServerTls } from '../security/tls-config.js';
 import { peerAuthRefusedCounter } from '../security/peer-auth-metric.js';
@@ -93,6 +94,7 @@ export class BrokerNode {
   private checkpointRunning: Promise<void> = Promise.resolve();
   private scrubber: CommitLogScrubber | null = null;
   private deferred: DeferredDelivery | null = null;
+  private limitGuard: ServerLimitGuard | null = null;
   /** What recovering the CommitLog found and cut in this start (/status). */
   private recovery: RecoveryReport | null = null;
   private disk: DiskSpaceMonitor | null = null;
@@ -196,7 +198,8 @@ export class BrokerNode {
       onMembership: (membership, index) => raftRef?.applyMembership(membership, index),
     });
     const waitApplied = (index: number): Promise<unknown> => (stateMachine.appliedIndex >= index ? Promise.resolve() : stateMachine.waitApplied(index));
-    const waiters = new PollWaiters(config.maxParkedPolls);
+    const limitGuard = brokerLimitGuard(config, metrics.registry);
+    const waiters = new PollWaiters(config.maxParkedPolls, Date.now, () => limitGuard.refused('parked_polls'));
     stateMachine.onDispatch((topic, queueId) => waiters.notify(topic, queueId));
     // Entries up to a checkpoint were applied, so committed: replay them before serving.
     const knownCommitted = Math.min(commitLog.lastIndex, Math.max(metaStore.applied().index, metaStore.dispatched().index));
@@ -277,8 +280,8 @@ export class BrokerNode {
 
     const pullStreams = new OpenPullStreams();
     const configEditor = new BrokerConfigEditor(config, config.dataDir);
-    const server = new grpc.Server({ 'grpc.max_receive_message_length': config.maxBatchBytes + 1024 * 1024 });
-    server.addService(loadInternal().ledgermq.v1.BrokerService.service, timedHandlers(withAccessControl(brokerServiceHandlers({
+    const server = new grpc.Server(limitGuard.serverOptions());
+    server.addService(limitGuard.service(loadInternal().ledgermq.v1.BrokerService.service), timedHandlers(withAccessControl(brokerServiceHandlers({
       producer, queueLocks, timers: deferred.timers, transactions: deferred.transactions, transactionWatchers: deferred.transactionWatchers, popper, puller, topics, offsets, consumers, retries, log, metrics, logger, maxPullsPerStream: config.maxPullsPerStream, pullStreams,
       transferLeadership: raft === null ? null : (target) => transferLeadership(raft, log, target, TRANSFER_TIMEOUT_MS),
       nodeId: config.nodeId,
@@ -287,7 +290,7 @@ export class BrokerNode {
       membership: raft === null ? null : new MembershipChanger({ raft, log, waitApplied, logger, maxPromoteLagEntries: MAX_PROMOTE_LAG_ENTRIES }),
       acl: new AclService(aclTable, pipeline),
     }), { config, acl: aclTable, clusterAuth, registry: metrics.registry, logger }), metrics.rpcLatency, new Set(['PullStream'])));
-    const listener = await listenGrpc(server, brokerAddress, { tls, role: 'client' });
+    const listener = await limitGuard.listen(server, brokerAddress, { tls, role: 'client' });
 
     const registrar = brokerRegistrar({ config, brokerAddress, log, topicTable, tls, clusterAuth, logger });
     topicTable.onTopicsChanged(() => registrar.notifyChange());
@@ -347,6 +350,7 @@ export class BrokerNode {
     topicTable.onDeleted((kind, name) => (kind === 'topic' ? metrics.forgetTopic(name) : metrics.forgetConsumerGroup(name)));
     holder.node = node;
     node.deferred = deferred;
+    node.limitGuard = limitGuard;
     node.recovery = recovery;
     node.disk = disk;
     // Retries, delayed messages and transactions left by an earlier run (a leader of one node never changes role).
@@ -438,6 +442,10 @@ export class BrokerNode {
       dispatchBehindBytes: Math.max(0, this.commitLog.endPosition - this.stateMachine.dispatchPosition().nextPosition),
       unflushedEntries: Math.max(0, this.commitLog.lastIndex - this.commitLog.durableIndex),
       parkedPolls: this.waiters.size,
+      inflightBytes: this.limitGuard?.budget.usedBytes ?? 0,
+      peakInflightBytes: this.limitGuard?.budget.peakBytes ?? 0,
+      waitingRequests: this.limitGuard?.budget.waitingRequests ?? 0,
+      connections: this.limitGuard?.connections ?? 0,
       topics: this.topicTable.topics().length,
       subscriptionGroups: this.topicTable.groups().length,
     };

@@ -68,7 +68,8 @@ export class PollWaiters {
   private parked = 0;
   private closed = false;
 
-  constructor(private readonly maxParked: number, private readonly clock: () => number = Date.now) {}
+  /** `onRefused` is told of every wait refused at the bound (metrics). */
+  constructor(private readonly maxParked: number, private readonly clock: () => number = Date.now, private readonly onRefused: () => void = () => undefined) {}
 
   /** How many requests are parked now. */
   get size(): number {
@@ -92,6 +93,7 @@ export class PollWaiters {
     if (signal?.aborted) return Promise.resolve('aborted');
     if (this.closed) return Promise.reject(new LedgerError('HA_NOT_AVAILABLE', 'this node is shutting down'));
     if (this.parked >= this.maxParked) {
+      this.onRefused();
       return Promise.reject(new LedgerError('TOO_MANY_REQUESTS', `too many parked long-poll requests (${this.maxParked})`));
     }
     return new Promise((resolve) => {

@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, openSync, closeSync, writeFileSync } from 'node:
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BrokerConfigInput } from '../broker/broker-config.js';
+import type { ProxyLimits } from '../proxy/proxy-limits.js';
 import type { NameServerStatus } from '../namesrv/name-server.js';
 import { stopChild, waitHealthy } from '../process/child-processes.js';
 import type { TlsMode } from '../security/tls-config.js';
@@ -32,6 +33,8 @@ export interface LocalClusterOptions {
    * Tests put it on a small filesystem of its own (test/disk-full.test.ts).
    */
   dataRoot?: string;
+  /** Proxy limits (`ledgermq namesrv --proxy-set`). */
+  proxyLimits?: Partial<ProxyLimits>;
 }
 
 /** TLS of a local cluster, as `cluster.json` records it: clients need `caFile`. */
@@ -245,7 +248,8 @@ export class LocalCluster {
     const info = this.description.namesrvProcess;
     const [host, port] = this.description.namesrv[0].split(':');
     const child = this.spawnLogged(
-      ['namesrv', '--host', host, '--port', port, '--proxy-port', this.description.accessPoint.split(':')[1], '--http-port', info.http.split(':')[1], '--cluster-secret-file', this.description.clusterSecretFile, ...this.tlsFlags()],
+      ['namesrv', '--host', host, '--port', port, '--proxy-port', this.description.accessPoint.split(':')[1], '--http-port', info.http.split(':')[1], '--cluster-secret-file', this.description.clusterSecretFile, ...this.tlsFlags(),
+        ...Object.entries(this.options.proxyLimits ?? {}).flatMap(([key, value]) => ['--proxy-set', `${key}=${value}`])],
       info.logFile,
     );
     this.namesrvChild = child;

@@ -3,6 +3,7 @@ import { HttpEndpoint } from '../common/http-endpoint.js';
 import type { Logger } from '../common/logger.js';
 import { NameServer } from '../namesrv/name-server.js';
 import { ProxyServer } from '../proxy/proxy-server.js';
+import type { ProxyLimits } from '../proxy/proxy-limits.js';
 import { collectProcessMetrics } from '../common/process-metrics.js';
 import { startupFacts } from '../common/process-facts.js';
 import { ClusterAuth } from '../security/cluster-auth.js';
@@ -20,6 +21,8 @@ export interface NamesrvProcessOptions {
   clusterSecretFile?: string;
   /** TLS of the name service and Proxy ports (`--tls-*` flags); absent: off. The HTTP port stays plaintext. */
   tls?: ServerTlsFiles;
+  /** The v2 Proxy's limits (defaults: DEFAULT_PROXY_LIMITS). */
+  proxyLimits?: Partial<ProxyLimits>;
 }
 
 /**
@@ -48,6 +51,8 @@ export class NamesrvProcess {
       port: options.proxyPort,
       logger: options.logger,
       tls,
+      registry,
+      limits: options.proxyLimits,
       routes: { route: (topic) => table.route(topic), groups: () => table.groups() },
       clusterAuth,
     });
@@ -55,7 +60,10 @@ export class NamesrvProcess {
       host: options.host,
       port: options.httpPort,
       registry,
-      status: () => ({ ...nameServer.statusJson(), accessPoint: proxy.address, namesrv: nameServer.address }),
+      status: () => ({
+        ...nameServer.statusJson(), accessPoint: proxy.address, namesrv: nameServer.address,
+        proxy: { inflightBytes: proxy.limitGuard.budget.usedBytes, peakInflightBytes: proxy.limitGuard.budget.peakBytes, connections: proxy.limitGuard.connections, rssBytes: process.memoryUsage().rss },
+      }),
     });
     options.logger.info({ ...startupFacts(startedAtMs), namesrv: nameServer.address, accessPoint: proxy.address, http: http.address }, 'NameServer and v2 Proxy serving');
     if (tls !== null) options.logger.info({ tlsMode: tls.mode }, 'TLS on the name service and Proxy ports');

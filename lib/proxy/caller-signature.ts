@@ -13,15 +13,18 @@ import type * as grpc from '@grpc/grpc-js';
 import type { ClusterAuth } from '../security/cluster-auth.js';
 import { AUTHORIZATION_HEADER, DATE_TIME_HEADER } from '../security/request-signature.js';
 import type { CallHeaders } from '../security/signing-interceptor.js';
+import { CLIENT_ID_HEADER } from '../common/request-limits.js';
 
 /** The member id the Proxy names in its cluster signature. */
 const PROXY_MEMBER_ID = 'proxy';
 
 const callerHeaders = new AsyncLocalStorage<Record<string, string>>();
 
-/** The signature headers of a client's call (only the two the signature is made of). */
+/** The headers of a client's call passed on: the two its signature is made of, and its client id (brokers share their in-flight budget fairly by it). */
 function signatureOf(metadata: grpc.Metadata): Record<string, string> {
   const headers: Record<string, string> = {};
+  const clientId = metadata.get(CLIENT_ID_HEADER)[0];
+  if (typeof clientId === 'string' && clientId !== '') headers[CLIENT_ID_HEADER] = clientId;
   const authorization = metadata.get(AUTHORIZATION_HEADER)[0];
   const dateTime = metadata.get(DATE_TIME_HEADER)[0];
   if (typeof authorization === 'string' && typeof dateTime === 'string') {

@@ -26,6 +26,7 @@ import type { BrokerGateway } from '../client/broker-gateway.js';
 import type { RouteSource } from '../client/route-source.js';
 import { retryPolicyOf, settingsFor } from './telemetry-settings.js';
 import type { GroupConsumePolicy, SettingsLimits } from './telemetry-settings.js';
+import type { LimitRefusal } from '../common/server-limits.js';
 import { V2_OK, durationToMs, fromV2Message, messageTypeName, toV2Message, toV2Status, toTimestamp, v2Status } from './v2-codec.js';
 
 export interface MessagingServiceOptions {
@@ -39,6 +40,8 @@ export interface MessagingServiceOptions {
   brokerTimeoutMs: number;
   /** Longest a ReceiveMessage is held at the broker. */
   maxPollMs: number;
+  /** Bounds on held calls; `refused` counts each refusal (metrics). */
+  requestLimits: { maxParkedReceives: number; maxSessionsPerClientId: number; refused: (reason: LimitRefusal) => void };
 }
 
 /** Turns anything thrown into the v2 status the client sees. */
@@ -62,7 +65,12 @@ export function messagingServiceHandlers(options: MessagingServiceOptions): Mess
   const { gateway, routes, logger } = options;
   const [proxyHost, proxyPort] = splitAddress(options.accessPoint);
   const checkRelay = new TransactionCheckRelay(gateway, routes, logger);
+  const { requestLimits } = options;
   let nextGroup = 0;
+  /** ReceiveMessage calls being served now (most of them long polling at a broker). */
+  let parkedReceives = 0;
+  /** Open Telemetry sessions per `x-mq-client-id`. */
+  const sessionsByClient = new Map<string, number>();
 
   /** One v2 MessageQueue per broker group: id 0, broker id 0, the Proxy's one address. */
   function queueOf(topic: string, group: string, config: TopicConfig__Output): MessageQueue {
@@ -201,6 +209,12 @@ export function messagingServiceHandlers(options: MessagingServiceOptions): Mess
         call.write({ deliveryTimestamp: toTimestamp(Date.now()) });
         call.end();
       };
+      if (parkedReceives >= requestLimits.maxParkedReceives) {
+        requestLimits.refused('parked_receives');
+        finish(v2Status('TOO_MANY_REQUESTS', `too many ReceiveMessage calls held by this Proxy (${requestLimits.maxParkedReceives}); retry later`));
+        return;
+      }
+      parkedReceives += 1;
       (async () => {
         const topic = request.messageQueue?.topic?.name ?? '';
         const group = request.group?.name ?? '';
@@ -233,6 +247,8 @@ export function messagingServiceHandlers(options: MessagingServiceOptions): Mess
       })().catch((error: unknown) => {
         if (!(error instanceof LedgerError)) logger.error({ err: error }, 'ReceiveMessage failed');
         finish(v2StatusOf(error));
+      }).finally(() => {
+        parkedReceives -= 1;
       });
     },
     AckMessage(call, callback) {
@@ -298,6 +314,23 @@ export function messagingServiceHandlers(options: MessagingServiceOptions): Mess
       callback(null, { status: V2_OK });
     },
     Telemetry(call) {
+      const clientId = String(call.metadata.get('x-mq-client-id')[0] ?? '');
+      const sessions = sessionsByClient.get(clientId) ?? 0;
+      if (clientId !== '' && sessions >= requestLimits.maxSessionsPerClientId) {
+        requestLimits.refused('client_sessions');
+        call.write({ status: v2Status('TOO_MANY_REQUESTS', `client ${clientId} has ${sessions} sessions open with this Proxy (maxSessionsPerClientId)`) });
+        call.end();
+        return;
+      }
+      sessionsByClient.set(clientId, sessions + 1);
+      let sessionOpen = true;
+      const endSession = (): void => {
+        if (!sessionOpen) return;
+        sessionOpen = false;
+        const left = (sessionsByClient.get(clientId) ?? 1) - 1;
+        if (left > 0) sessionsByClient.set(clientId, left);
+        else sessionsByClient.delete(clientId);
+      };
       // A producer session answers transaction checks of its topics (RecoverOrphanedTransactionCommand).
       let unregister: (() => void) | null = null;
       const stopChecks = (): void => {
@@ -307,6 +340,10 @@ export function messagingServiceHandlers(options: MessagingServiceOptions): Mess
       // What the client was allowed when the session opened (its signature is checked then: a later
       // settings command naming something else is checked again with the stream's headers).
       let allowed: { topics: Set<string>; group: string } | null = null;
+      const closeSession = (): void => {
+        endSession();
+        stopChecks();
+      };
       call.on('data', (command: TelemetryCommand__Output) => {
         if (!command.settings) return;
         const settings = command.settings;
@@ -348,11 +385,12 @@ export function messagingServiceHandlers(options: MessagingServiceOptions): Mess
         ensureGroup(group).then(reply, (error: unknown) => call.write({ status: v2StatusOf(error) }));
       };
       call.on('end', () => {
-        stopChecks();
+        closeSession();
         call.end();
       });
-      call.on('error', stopChecks);
-      call.on('cancelled', stopChecks);
+      call.on('error', closeSession);
+      call.on('cancelled', closeSession);
+      call.on('close', closeSession);
     },
     EndTransaction(call, callback) {
       unary(callback, async () => {

@@ -1,7 +1,10 @@
 /**
- * Binds a gRPC server with the TLS of its role and mode (see {@link TlsMode}):
+ * Binds a gRPC server with the TLS of its role and mode (see {@link TlsMode}), optionally behind a
+ * {@link ConnectionGate} (connections per remote address):
  *
- * - mode off, or a client port in strict mode: gRPC's own bind (plaintext, or TLS).
+ * - mode off, or a client port in strict mode: gRPC's own bind (plaintext, or TLS); with a gate, our
+ *   own TCP listener admits each socket and hands it to a connection injector of the same
+ *   credentials.
  * - a client port in permissive mode: one TCP port for both. The first byte of a connection tells
  *   them apart (0x16 starts a TLS ClientHello; an HTTP/2 preface starts with "P"), and the socket
  *   goes to a TLS or a plaintext connection injector of the same gRPC server.
@@ -13,6 +16,7 @@
 import * as grpc from '@grpc/grpc-js';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
+import type { ConnectionGate } from '../common/connection-gate.js';
 import { LedgerError } from '../common/errors.js';
 import type { ServerTls } from './tls-config.js';
 import { serverCredentials } from './transport-credentials.js';
@@ -28,6 +32,8 @@ export interface ListenOptions {
   role: ListenerRole;
   /** Told of every connection a mutual-TLS port refused, before the socket is closed. */
   onRefused?: (reason: RefusalReason, remoteAddress: string, error: Error | null) => void;
+  /** Counts connections per remote address and closes those over its cap, before TLS or HTTP/2. */
+  gate?: ConnectionGate;
 }
 
 /** A bound listener. */
@@ -53,12 +59,43 @@ const FIRST_BYTE_TIMEOUT_MS = 10_000;
  */
 export async function listenGrpc(server: grpc.Server, address: string, options: ListenOptions): Promise<BoundListener> {
   const material = options.tls;
-  if (material === null || (options.role === 'client' && material.mode === 'strict')) {
+  const single = material === null || (options.role === 'client' && material.mode === 'strict');
+  if (single && !options.gate) {
     const port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(address, serverCredentials(material, options.role), (error, bound) => (error ? reject(error) : resolve(bound)));
     });
     return { port, close: () => undefined };
   }
+  let accept: (socket: net.Socket) => void;
+  if (single) {
+    const only = server.createConnectionInjector(serverCredentials(material, options.role));
+    accept = (socket) => only.injectConnection(socket);
+  } else {
+    const route = tlsRouter(server, material, options);
+    accept = (socket) => routeByFirstByte(socket, route);
+  }
+  const gate = options.gate;
+  const listener = net.createServer({ noDelay: true }, (socket) => {
+    if (!gate || gate.admit(socket)) accept(socket);
+  });
+  const { host, port } = splitHostPort(address);
+  await new Promise<void>((resolve, reject) => {
+    listener.once('error', reject);
+    listener.listen({ host, port }, () => {
+      listener.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    port: (listener.address() as net.AddressInfo).port,
+    close: () => {
+      if (listener.listening) listener.close();
+    },
+  };
+}
+
+/** Where a socket goes once its first byte says TLS or not: permissive client ports, mutual-TLS Raft ports. */
+function tlsRouter(server: grpc.Server, material: ServerTls, options: ListenOptions): (socket: net.Socket, isTls: boolean) => void {
   const plaintext = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   let route: (socket: net.Socket, isTls: boolean) => void;
   if (options.role === 'client') {
@@ -84,21 +121,7 @@ export async function listenGrpc(server: grpc.Server, address: string, options: 
       else refuse('plaintext', socket, null);
     };
   }
-  const listener = net.createServer((socket) => routeByFirstByte(socket, route));
-  const { host, port } = splitHostPort(address);
-  await new Promise<void>((resolve, reject) => {
-    listener.once('error', reject);
-    listener.listen({ host, port }, () => {
-      listener.off('error', reject);
-      resolve();
-    });
-  });
-  return {
-    port: (listener.address() as net.AddressInfo).port,
-    close: () => {
-      if (listener.listening) listener.close();
-    },
-  };
+  return route;
 }
 
 /** Waits for a connection's first bytes, puts them back, and routes the socket by the first one. */

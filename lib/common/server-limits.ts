@@ -1,0 +1,115 @@
+/**
+ * Everything a LedgerMQ gRPC server (broker, Proxy) needs to enforce its transport limits, built
+ * in one place so the servers' own files only pass it along:
+ *
+ * - `grpc.max_receive_message_length`: a request larger than the configured batch (or body)
+ *   limit plus headroom is refused by grpc-js from its 5-byte length prefix with RESOURCE_EXHAUSTED,
+ *   before its body is buffered (measured: 640 MiB of oversized sends left a server's RSS as it was);
+ * - `grpc.max_concurrent_streams`: calls open at once on one connection;
+ * - the in-flight bytes budget per process and per connection, taken before a request is read
+ *   ({@link requestLimitsInterceptor});
+ * - connections per remote address ({@link ConnectionGate}, asked by {@link listenGrpc});
+ * - `ledgermq_limit_refusals_total{reason}`, one counter for every refusal by a limit.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { Counter } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { listenGrpc } from '../security/secure-listener.js';
+import type { BoundListener, ListenOptions } from '../security/secure-listener.js';
+import { ConnectionGate } from './connection-gate.js';
+import { InflightBudget } from './inflight-budget.js';
+import { requestLimitsInterceptor, sizedService } from './request-limits.js';
+import type { RequestRefusal } from './request-limits.js';
+
+/** Reasons a request or connection is refused by a limit (the `reason` label). */
+export type LimitRefusal =
+  | RequestRefusal
+  | 'connections_per_address'
+  | 'parked_polls'
+  | 'pulls_per_stream'
+  | 'parked_receives'
+  | 'client_sessions';
+
+/** The transport limits of one server; functions so that live config changes apply at once. */
+export interface ServerLimits {
+  /** Largest request accepted, bytes (a batch at its limit plus headroom for its envelope). */
+  maxReceiveMessageBytes: number;
+  /** Calls open at once on one connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS). */
+  maxStreamsPerConnection: number;
+  maxInflightBytes: () => number;
+  maxInflightBytesPerConnection: () => number;
+  maxConnectionsPerAddress: () => number;
+}
+
+/** Requests waiting, unread, for the in-flight budget: in the process, on one connection. */
+export const MAX_WAITING_REQUESTS = 1_024;
+export const MAX_WAITING_REQUESTS_PER_CONNECTION = 128;
+
+export interface ServerLimitGuardOptions {
+  limits: ServerLimits;
+  /** Where `ledgermq_limit_refusals_total` is registered. */
+  registry: Registry;
+  /** A refused call's answer: a response with status TOO_MANY_REQUESTS, or null for RESOURCE_EXHAUSTED. */
+  busyAnswer: (method: string, message: string) => object | null;
+}
+
+/** Headroom above the largest batch for a request's envelope (topic, properties, ids). */
+export const RECEIVE_HEADROOM_BYTES = 1024 * 1024;
+
+/** See the file comment. One per server. */
+export class ServerLimitGuard {
+  readonly budget: InflightBudget;
+  private readonly refusals: Counter<'reason'>;
+  readonly gate: ConnectionGate;
+
+  constructor(private readonly options: ServerLimitGuardOptions) {
+    const { limits } = options;
+    this.budget = new InflightBudget(() => ({
+      maxInflightBytes: limits.maxInflightBytes(),
+      maxInflightBytesPerConnection: limits.maxInflightBytesPerConnection(),
+      maxWaiting: MAX_WAITING_REQUESTS,
+      maxWaitingPerConnection: MAX_WAITING_REQUESTS_PER_CONNECTION,
+    }));
+    this.refusals = new Counter({
+      name: 'ledgermq_limit_refusals_total',
+      help: 'Requests and connections refused by a limit, by reason',
+      labelNames: ['reason'],
+      registers: [options.registry],
+    });
+    this.gate = new ConnectionGate({ maxConnectionsPerAddress: limits.maxConnectionsPerAddress, onRefused: () => this.refused('connections_per_address') });
+  }
+
+  /** Counts one refusal (also for limits enforced elsewhere: parked polls, pulls per stream). */
+  refused(reason: LimitRefusal, count = 1): void {
+    this.refusals.inc({ reason }, count);
+  }
+
+  /** Options for `new grpc.Server(...)`. */
+  serverOptions(): grpc.ServerOptions {
+    return {
+      'grpc.max_receive_message_length': this.options.limits.maxReceiveMessageBytes,
+      'grpc.max_concurrent_streams': this.options.limits.maxStreamsPerConnection,
+      interceptors: [requestLimitsInterceptor({
+        budget: this.budget,
+        requestGrantBytes: this.options.limits.maxReceiveMessageBytes,
+        busyAnswer: this.options.busyAnswer,
+        onRefused: (reason) => this.refused(reason),
+      })],
+    };
+  }
+
+  /** `service` with message sizes noted for the budget: register this with `addService`. */
+  service(service: grpc.ServiceDefinition): grpc.ServiceDefinition {
+    return sizedService(service);
+  }
+
+  /** Binds `server` on `address` (TLS as `listen` says) behind the per-address connection cap. */
+  listen(server: grpc.Server, address: string, listen: Omit<ListenOptions, 'gate'>): Promise<BoundListener> {
+    return listenGrpc(server, address, { ...listen, gate: this.gate });
+  }
+
+  /** Connections open now. */
+  get connections(): number {
+    return this.gate.size;
+  }
+}
