@@ -76,14 +76,14 @@ describe('limits and backpressure under a flood (real processes)', function () {
         maxBodyBytes: BODY_LIMIT,
         maxBatchBytes: BATCH_LIMIT,
         maxInflightBytes: INFLIGHT,
-        maxInflightBytesPerConnection: INFLIGHT_PER_CONNECTION,
+        maxInflightBytesPerClient: INFLIGHT_PER_CONNECTION,
         maxParkedPolls: PARKED_PULLS + PARKED_RECEIVES + 500,
       },
       proxyLimits: {
         maxBodyBytes: BODY_LIMIT,
         maxBatchBytes: BATCH_LIMIT,
         maxInflightBytes: INFLIGHT,
-        maxInflightBytesPerConnection: INFLIGHT_PER_CONNECTION,
+        maxInflightBytesPerClient: INFLIGHT_PER_CONNECTION,
         maxParkedReceives: PARKED_RECEIVES,
       },
     });
@@ -134,11 +134,12 @@ describe('limits and backpressure under a flood (real processes)', function () {
     }, 60_000);
 
     // The floods, each over connections of its own.
-    // [bytes, window]: oversized (refused from the length prefix), over the body limit (read,
-    // then refused), just under it (stored, or refused by the connection's budget: 16 MiB asked of 8).
+    // [bytes, window]: oversized (refused from the length prefix); just under the receive limit,
+    // 48 at once (read whole, then refused for the body limit: without admission before reading
+    // they would all be buffered together, 144 MiB a connection); under the body limit (stored).
     const before = new Map<number, number>();
     for (const pid of [leader.pid!, proxyPid]) before.set(pid, await rssBytes(pid));
-    const kinds: Array<[number, number]> = [[2 * RECEIVE_LIMIT, 2], [BODY_LIMIT + MiB, 8], [BODY_LIMIT - 1024, 16]];
+    const kinds: Array<[number, number]> = [[2 * RECEIVE_LIMIT, 2], [RECEIVE_LIMIT - 64 * 1024, 48], [BODY_LIMIT - 1024, 16]];
     const plan: FloodPlan = {
       durationMs: FLOOD_MS, intervalMs: FLOOD_INTERVAL_MS, topic: 'Flood',
       floods: [
@@ -169,7 +170,7 @@ describe('limits and backpressure under a flood (real processes)', function () {
     const sorted = [...latenciesMs].sort((a, b) => a - b);
     const leaderRefusals = sumByLabel(await fetchMetrics(leader.http), 'ledgermq_limit_refusals_total', 'reason');
     const proxyRefusals = sumByLabel(await fetchMetrics(cluster.description.namesrvProcess.http), 'ledgermq_limit_refusals_total', 'reason');
-    const labels = ['broker oversized', 'broker over body limit', 'broker under body limit', 'proxy oversized', 'proxy over body limit', 'proxy under body limit'];
+    const labels = ['broker oversized', 'broker just under the receive limit', 'broker under body limit', 'proxy oversized', 'proxy just under the receive limit', 'proxy under body limit'];
     console.log(`      parked at the leader: ${parked}; Proxy receives: ${show(receives.outcomes)}; parked pulls: errors ${pulls.errors}`);
     outcomes.forEach((o, i) => console.log(`      flood ${labels[i]}: ${sumOf(o)} answers: ${show(o)}`));
     console.log(`      normal sends: ${sent.length}, ack latency p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms, max ${sorted[sorted.length - 1].toFixed(1)} ms`);
@@ -181,7 +182,7 @@ describe('limits and backpressure under a flood (real processes)', function () {
     // Oversized requests are refused unread, with RESOURCE_EXHAUSTED, at both doors.
     assert.deepEqual([...outcomes[0].keys()], ['grpc:RESOURCE_EXHAUSTED']);
     assert.deepEqual([...outcomes[3].keys()], ['grpc:RESOURCE_EXHAUSTED']);
-    // Bodies over the limit: MESSAGE_BODY_TOO_LARGE (or TOO_MANY_REQUESTS when over the budget).
+    // Bodies over the limit: MESSAGE_BODY_TOO_LARGE (or TOO_MANY_REQUESTS after a wait too long).
     for (const o of [outcomes[1], outcomes[4]]) {
       assert.ok((o.get('MESSAGE_BODY_TOO_LARGE') ?? 0) > 0, show(o));
       assert.deepEqual([...o.keys()].filter((k) => k !== 'MESSAGE_BODY_TOO_LARGE' && k !== 'TOO_MANY_REQUESTS'), []);

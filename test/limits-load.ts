@@ -93,6 +93,13 @@ export function proxySender(accessPoint: string, topic: string, bodyBytes: numbe
  * SimpleConsumers hold them: each call long-polls `longPollingSeconds`, and is made again when it
  * ends. Outcomes count the first status of every call.
  */
+/** An official client names its instance in every call: one id per channel here (a SimpleConsumer each). */
+function metadataOf(channel: number): grpc.Metadata {
+  const metadata = new grpc.Metadata();
+  metadata.set('x-mq-client-id', `parked-receiver-${channel}`);
+  return metadata;
+}
+
 export class ParkedReceives {
   readonly outcomes: Outcomes = new Map();
   private readonly clients: MessagingServiceClient[];
@@ -123,7 +130,7 @@ export class ParkedReceives {
             invisibleDuration: { seconds: 30, nanos: 0 },
             autoRenew: false,
             longPollingTimeout: { seconds: longPollingSeconds, nanos: 0 },
-          }, { deadline: Date.now() + (longPollingSeconds + 20) * 1000 });
+          }, metadataOf(i % this.clients.length), { deadline: Date.now() + (longPollingSeconds + 20) * 1000 });
           this.calls.add(call);
           call.on('data', (response: ReceiveMessageResponse__Output) => {
             if (status === '' && response.status) status = String(response.status.code);

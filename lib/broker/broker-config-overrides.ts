@@ -20,7 +20,7 @@ import { maskSecret } from '../security/acl-user.js';
 export const LIVE_KEYS: ReadonlySet<keyof BrokerConfig> = new Set<keyof BrokerConfig>([
   'autoCreateTopics', 'autoCreateGroups', 'defaultQueueCount', 'maxDeliveryAttempts', 'retryBackoffInitialMs', 'retryBackoffMaxMs', 'retryBackoffMultiplier',
   'maxBodyBytes', 'maxPropertyCount', 'maxPropertiesBytes', 'maxBatchMessages',
-  'maxInflightBytes', 'maxInflightBytesPerConnection', 'maxConnectionsPerAddress',
+  'maxInflightBytes', 'maxInflightBytesPerClient', 'maxConnectionsPerAddress',
   'minInvisibleMs', 'maxInvisibleMs', 'defaultInvisibleMs', 'maxInflightPerQueue', 'maxPollTimeoutMs', 'followerReadLagBytes',
   'timerMaxDelayMs', 'transactionTimeoutMs', 'transactionCheckIntervalMs', 'transactionCheckMax', 'transactionCommitWhenUnresolved',
   'diskSpaceWarningLevelRatio', 'diskSpaceResumeLevelRatio', 'diskMinFreeBytes', 'diskResumeFreeBytes', 'diskCriticalFreeBytes',

@@ -107,13 +107,16 @@ export interface BrokerConfig {
   /** Most (client, group) memberships the leader tracks; heartbeats past it are refused. */
   maxConsumerConnections: number;
   /**
-   * Bytes of requests being processed (sends until committed and answered, pull and pop answers
-   * until written) in the node at most; a send, pull or pop arriving over it is answered
-   * TOO_MANY_REQUESTS before its body is read (RocketMQ's SYSTEM_BUSY).
+   * Bytes of requests being read or processed (sends until committed and answered, pull and pop
+   * answers until written) in the node at most; a request waits, unread, until the receive limit
+   * fits under it (lib/common/inflight-budget.ts; RocketMQ's SYSTEM_BUSY when the wait is full).
    */
   maxInflightBytes: number;
-  /** The same for one client connection, so one client cannot take the node's whole budget. */
-  maxInflightBytesPerConnection: number;
+  /**
+   * Decoded request and answer bytes one client (its `x-mq-client-id`, else its connection) may
+   * hold before its next request waits, so one client cannot take the node's whole budget.
+   */
+  maxInflightBytesPerClient: number;
   /** Connections open at once from one client IP address; one more is closed at once. */
   maxConnectionsPerAddress: number;
   /** Calls open at once on one connection (HTTP/2 max concurrent streams; the Proxy parks one per ReceiveMessage). */
@@ -229,7 +232,7 @@ export function withDefaults(input: BrokerConfigInput): BrokerConfig {
     consumerExpiryMs: 5_000,
     maxConsumerConnections: 100_000,
     maxInflightBytes: 128 * 1024 * 1024,
-    maxInflightBytesPerConnection: 64 * 1024 * 1024,
+    maxInflightBytesPerClient: 64 * 1024 * 1024,
     maxConnectionsPerAddress: 1_000,
     maxStreamsPerConnection: 20_000,
     messageDelayLevel: DEFAULT_DELAY_LEVELS,
@@ -328,7 +331,7 @@ function checkRanges(config: BrokerConfig): void {
   if (config.retryBackoffMultiplier < 1) throw bad(`retryBackoffMultiplier must be 1 or more, got ${config.retryBackoffMultiplier}`);
   if (config.retryBackoffInitialMs > config.retryBackoffMaxMs) throw bad('retryBackoffInitialMs must not exceed retryBackoffMaxMs');
   if (config.minInvisibleMs > config.defaultInvisibleMs || config.defaultInvisibleMs > config.maxInvisibleMs) throw bad('invisible times must be minInvisibleMs <= defaultInvisibleMs <= maxInvisibleMs');
-  if (config.maxInflightBytesPerConnection > config.maxInflightBytes) throw bad('maxInflightBytesPerConnection must not exceed maxInflightBytes');
+  if (config.maxInflightBytesPerClient > config.maxInflightBytes) throw bad('maxInflightBytesPerClient must not exceed maxInflightBytes');
   if (config.maxBodyBytes > config.maxBatchBytes) throw bad(`maxBodyBytes (${config.maxBodyBytes}) must not exceed maxBatchBytes (${config.maxBatchBytes})`);
   if (config.electionTimeoutMs < 2 * config.heartbeatIntervalMs) throw bad('electionTimeoutMs must be at least twice heartbeatIntervalMs');
   if ((config.aclAdminAccessKey === '') !== (config.aclAdminSecretKey === '')) throw bad('aclAdminAccessKey and aclAdminSecretKey go together');

@@ -444,7 +444,7 @@ export class BrokerNode {
       parkedPolls: this.waiters.size,
       inflightBytes: this.limitGuard?.budget.usedBytes ?? 0,
       peakInflightBytes: this.limitGuard?.budget.peakBytes ?? 0,
-      waitingRequests: this.limitGuard?.budget.waitingRequests ?? 0,
+      waitingRequests: this.limitGuard?.waitingRequests ?? 0,
       connections: this.limitGuard?.connections ?? 0,
       topics: this.topicTable.topics().length,
       subscriptionGroups: this.topicTable.groups().length,

@@ -18,10 +18,11 @@ export function brokerLimitGuard(config: BrokerConfig, registry: Registry): Serv
       maxReceiveMessageBytes: config.maxBatchBytes + RECEIVE_HEADROOM_BYTES,
       maxStreamsPerConnection: config.maxStreamsPerConnection,
       maxInflightBytes: () => config.maxInflightBytes,
-      maxInflightBytesPerConnection: () => config.maxInflightBytesPerConnection,
+      maxInflightBytesPerClient: () => config.maxInflightBytesPerClient,
       maxConnectionsPerAddress: () => config.maxConnectionsPerAddress,
     },
     registry,
+    bodyMethods: new Set(['SendMessages']),
     busyAnswer: (method, message) => (NO_STATUS_FIELD.has(method) ? null : { status: { code: StatusCode.TOO_MANY_REQUESTS, message } }),
   });
 }

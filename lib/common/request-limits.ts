@@ -2,10 +2,13 @@
  * The in-flight bytes budget ({@link InflightBudget}) applied to a gRPC server, as a grpc-js
  * server interceptor plus a service definition whose (de)serializers note each message's size.
  *
- * - **Admission before reading.** A unary or server-streaming call's request is read only once the
- *   budget grants it the server's receive limit (the largest request it may be): grpc-js keeps the
- *   HTTP/2 stream paused until the handler's first read, and this interceptor holds that read. So
- *   requests are never buffered beyond the budget, however many start at once. A call that cannot
+ * - **Admission before reading.** A send's request is read only once the budget grants it the
+ *   server's receive limit (the largest request it may be): grpc-js keeps the HTTP/2 stream paused
+ *   until the handler's first read, and this interceptor holds that read. So sends are never
+ *   buffered beyond the budget, however many start at once. Requests of every other method (acks,
+ *   pops, heartbeats: small by nature) are read on one of a few read slots instead, so that they do
+ *   not queue behind sends for bytes; a hostile near-limit request to such a method costs at most
+ *   one receive limit per slot. Decoded, they are held in the budget like sends. A call that cannot
  *   even wait (the wait is full) or waits longer than {@link MAX_WAIT_MS} is answered with the
  *   server's busy answer (a response whose status is TOO_MANY_REQUESTS, or the gRPC status
  *   RESOURCE_EXHAUSTED where the method has no status field), unread; so is a granted request whose
@@ -62,8 +65,12 @@ export function sizedService(service: grpc.ServiceDefinition): grpc.ServiceDefin
 
 export interface RequestLimitsOptions {
   budget: InflightBudget;
-  /** Bytes asked for before a request is read: the server's receive limit. */
+  /** Bytes asked of `budget` before a request of a body method is read: the server's receive limit. */
   requestGrantBytes: number;
+  /** Methods whose requests carry message bodies (sends): read on a grant of `requestGrantBytes`. */
+  bodyMethods: ReadonlySet<string>;
+  /** Slots (1 "byte" each) for reading requests of every other method; decoded, they move to `budget`. */
+  readSlots: InflightBudget;
   /**
    * The answer a refused call of `method` gets: a response message (sent with gRPC status OK), or
    * null to end the call with gRPC status RESOURCE_EXHAUSTED.
@@ -83,7 +90,7 @@ export const READ_TIMEOUT_MS = 10_000;
 
 const REASON_TEXT: Record<RequestRefusal, string> = {
   read_queue_node: 'the node has too many requests waiting to be read (in-flight bytes budget spent); retry later',
-  read_queue_connection: 'this connection has too many requests waiting to be read (in-flight bytes budget spent); retry later',
+  read_queue_client: 'this client has too many requests waiting to be read (in-flight bytes budget spent); retry later',
   read_wait_timeout: `the request waited ${MAX_WAIT_MS} ms for the in-flight bytes budget; retry later`,
   read_timeout: `the request body did not arrive within ${READ_TIMEOUT_MS} ms of being admitted`,
 };
@@ -108,6 +115,11 @@ export function requestLimitsInterceptor(options: RequestLimitsOptions): grpc.Se
     // Fair shares go by client instance where the caller names one (official clients, and the
     // Proxy passing their id on), else by connection.
     let connection = call.getPeer();
+    const body = options.bodyMethods.has(method);
+    const pool = body ? budget : options.readSlots;
+    /** The grant the request is read on, then (body methods) its decoded size. */
+    let reading: Reservation | null = null;
+    /** The decoded request's bytes in `budget` (other methods). */
     let request: Reservation | null = null;
     const answers: Reservation[] = [];
     let cancelWait: () => void = () => undefined;
@@ -117,6 +129,7 @@ export function requestLimitsInterceptor(options: RequestLimitsOptions): grpc.Se
       ended = true;
       clearTimeout(timer);
       cancelWait();
+      reading?.release();
       request?.release();
       for (const answer of answers.splice(0)) answer.release();
     };
@@ -136,17 +149,17 @@ export function requestLimitsInterceptor(options: RequestLimitsOptions): grpc.Se
     };
     const admit = (read: () => void): void => {
       // Reads after the request (its half-close) need nothing more.
-      if (ended || request !== null) {
+      if (ended || reading !== null) {
         read();
         return;
       }
-      const asked = budget.request(connection, options.requestGrantBytes, (granted) => {
+      const asked = pool.request(connection, body ? options.requestGrantBytes : 1, (granted) => {
         clearTimeout(timer);
         if (ended) {
           granted.release();
           return;
         }
-        request = granted;
+        reading = granted;
         timer = setTimeout(() => refuse('read_timeout'), READ_TIMEOUT_MS);
         read();
       });
@@ -155,7 +168,7 @@ export function requestLimitsInterceptor(options: RequestLimitsOptions): grpc.Se
         return;
       }
       cancelWait = asked;
-      if (request === null) timer = setTimeout(() => refuse('read_wait_timeout'), MAX_WAIT_MS);
+      if (reading === null) timer = setTimeout(() => refuse('read_wait_timeout'), MAX_WAIT_MS);
     };
     return new AdmittedCall(call, {
       start(next) {
@@ -167,7 +180,13 @@ export function requestLimitsInterceptor(options: RequestLimitsOptions): grpc.Se
           },
           onReceiveMessage(message, pass) {
             clearTimeout(timer);
-            request?.resize(encodedSizeOf(message));
+            const size = encodedSizeOf(message);
+            if (body) {
+              reading?.resize(size);
+            } else if (!ended) {
+              reading?.release();
+              request = budget.hold(connection, size);
+            }
             pass(message);
           },
           onCancel: finish,

@@ -37,13 +37,21 @@ export interface ServerLimits {
   /** Calls open at once on one connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS). */
   maxStreamsPerConnection: number;
   maxInflightBytes: () => number;
-  maxInflightBytesPerConnection: () => number;
+  maxInflightBytesPerClient: () => number;
   maxConnectionsPerAddress: () => number;
 }
 
-/** Requests waiting, unread, for the in-flight budget: in the process, on one connection. */
+/** Requests waiting, unread, for the in-flight budget: in the process, for one client. */
 export const MAX_WAITING_REQUESTS = 1_024;
-export const MAX_WAITING_REQUESTS_PER_CONNECTION = 128;
+export const MAX_WAITING_REQUESTS_PER_CLIENT = 128;
+/** Requests of one client being read at once. */
+export const MAX_READING_PER_CLIENT = 8;
+/**
+ * Requests of methods other than sends being read at once in the process, and for one client: each
+ * may be up to the receive limit, so these bound what such reads can hold (16 × the receive limit).
+ */
+export const MAX_OTHER_READS = 16;
+export const MAX_OTHER_READS_PER_CLIENT = 4;
 
 export interface ServerLimitGuardOptions {
   limits: ServerLimits;
@@ -51,6 +59,8 @@ export interface ServerLimitGuardOptions {
   registry: Registry;
   /** A refused call's answer: a response with status TOO_MANY_REQUESTS, or null for RESOURCE_EXHAUSTED. */
   busyAnswer: (method: string, message: string) => object | null;
+  /** Methods whose requests carry message bodies (sends); see {@link requestLimitsInterceptor}. */
+  bodyMethods: ReadonlySet<string>;
 }
 
 /** Headroom above the largest batch for a request's envelope (topic, properties, ids). */
@@ -59,6 +69,8 @@ export const RECEIVE_HEADROOM_BYTES = 1024 * 1024;
 /** See the file comment. One per server. */
 export class ServerLimitGuard {
   readonly budget: InflightBudget;
+  /** Read slots of the methods other than sends. */
+  private readonly readSlots: InflightBudget;
   private readonly refusals: Counter<'reason'>;
   readonly gate: ConnectionGate;
 
@@ -66,9 +78,17 @@ export class ServerLimitGuard {
     const { limits } = options;
     this.budget = new InflightBudget(() => ({
       maxInflightBytes: limits.maxInflightBytes(),
-      maxInflightBytesPerConnection: limits.maxInflightBytesPerConnection(),
+      maxInflightBytesPerClient: limits.maxInflightBytesPerClient(),
+      maxReadingPerClient: MAX_READING_PER_CLIENT,
       maxWaiting: MAX_WAITING_REQUESTS,
-      maxWaitingPerConnection: MAX_WAITING_REQUESTS_PER_CONNECTION,
+      maxWaitingPerClient: MAX_WAITING_REQUESTS_PER_CLIENT,
+    }));
+    this.readSlots = new InflightBudget(() => ({
+      maxInflightBytes: MAX_OTHER_READS,
+      maxInflightBytesPerClient: Number.MAX_SAFE_INTEGER,
+      maxReadingPerClient: MAX_OTHER_READS_PER_CLIENT,
+      maxWaiting: MAX_WAITING_REQUESTS,
+      maxWaitingPerClient: MAX_WAITING_REQUESTS_PER_CLIENT,
     }));
     this.refusals = new Counter({
       name: 'ledgermq_limit_refusals_total',
@@ -92,6 +112,8 @@ export class ServerLimitGuard {
       interceptors: [requestLimitsInterceptor({
         budget: this.budget,
         requestGrantBytes: this.options.limits.maxReceiveMessageBytes,
+        bodyMethods: this.options.bodyMethods,
+        readSlots: this.readSlots,
         busyAnswer: this.options.busyAnswer,
         onRefused: (reason) => this.refused(reason),
       })],
@@ -111,5 +133,10 @@ export class ServerLimitGuard {
   /** Connections open now. */
   get connections(): number {
     return this.gate.size;
+  }
+
+  /** Requests waiting now to be read, sends and others. */
+  get waitingRequests(): number {
+    return this.budget.waitingRequests + this.readSlots.waitingRequests;
   }
 }

@@ -16,8 +16,8 @@ export interface ProxyLimits {
   maxBatchBytes: number;
   /** Request and answer bytes being read or forwarded at once in the whole Proxy; requests wait, unread, for room (see lib/common/inflight-budget.ts). */
   maxInflightBytes: number;
-  /** The same for one client connection. */
-  maxInflightBytesPerConnection: number;
+  /** Decoded bytes one client (its `x-mq-client-id`, else its connection) may hold before its next request waits. */
+  maxInflightBytesPerClient: number;
   /** Connections open at once from one client IP address. */
   maxConnectionsPerAddress: number;
   /** Calls open at once on one connection (each parked ReceiveMessage holds one). */
@@ -33,7 +33,7 @@ export const DEFAULT_PROXY_LIMITS: ProxyLimits = {
   maxBodyBytes: 4 * 1024 * 1024,
   maxBatchBytes: 8 * 1024 * 1024,
   maxInflightBytes: 128 * 1024 * 1024,
-  maxInflightBytesPerConnection: 64 * 1024 * 1024,
+  maxInflightBytesPerClient: 64 * 1024 * 1024,
   maxConnectionsPerAddress: 1_000,
   maxStreamsPerConnection: 20_000,
   maxParkedReceives: 10_000,
@@ -47,11 +47,12 @@ export function proxyLimitGuard(limits: ProxyLimits, registry: Registry): Server
       maxReceiveMessageBytes: limits.maxBatchBytes + RECEIVE_HEADROOM_BYTES,
       maxStreamsPerConnection: limits.maxStreamsPerConnection,
       maxInflightBytes: () => limits.maxInflightBytes,
-      maxInflightBytesPerConnection: () => limits.maxInflightBytesPerConnection,
+      maxInflightBytesPerClient: () => limits.maxInflightBytesPerClient,
       maxConnectionsPerAddress: () => limits.maxConnectionsPerAddress,
     },
     registry,
     // Every v2 answer but Telemetry's (a stream, not admitted here) has a status field.
+    bodyMethods: new Set(['SendMessage']),
     busyAnswer: (_method, message) => ({ status: v2Status('TOO_MANY_REQUESTS', message) }),
   });
 }
