@@ -3,7 +3,6 @@
  * own host of a {@link HostNetwork}. Starts, kills (SIGKILL), pauses (SIGSTOP/SIGCONT) and restarts
  * nodes by the PIDs it started, and never signals anything else.
  */
-import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
@@ -11,6 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BrokerConfigInput } from '../../lib/broker/broker-config.js';
 import { stopChild, waitHealthy } from '../../lib/process/child-processes.js';
+import { writeRandomClusterSecret } from '../../lib/security/cluster-auth.js';
 import type { HostNetwork } from '../net/host-network.js';
 
 const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../../cmd/ledgermq.js');
@@ -96,7 +96,7 @@ export class LedgerMqDb {
   /** Starts the NameServer and every node, and waits until the group has a leader the NameServer routes to. */
   async start(timeoutMs = 60_000): Promise<void> {
     mkdirSync(join(resolve(this.options.dir), 'logs'), { recursive: true });
-    writeFileSync(this.clusterSecretFile, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+    writeRandomClusterSecret(this.clusterSecretFile);
     const ns = this.network.namesrv;
     const child = this.spawnOn(ns.id, ['namesrv', '--host', ns.address, '--port', String(ns.ports.main), '--proxy-port', String(ns.ports.second), '--http-port', String(ns.ports.http), '--cluster-secret-file', this.clusterSecretFile], {});
     this.namesrvChild = child;

@@ -5,7 +5,6 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, openSync, closeSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +13,7 @@ import type { ProxyLimits } from '../proxy/proxy-limits.js';
 import type { NameServerStatus } from '../namesrv/name-server.js';
 import { stopChild, waitHealthy } from '../process/child-processes.js';
 import type { TlsMode } from '../security/tls-config.js';
+import { writeRandomClusterSecret } from '../security/cluster-auth.js';
 
 export interface LocalClusterOptions {
   dir: string;
@@ -261,7 +261,7 @@ export class LocalCluster {
   private ensureClusterSecret(): void {
     const file = this.description.clusterSecretFile;
     mkdirSync(dirname(file), { recursive: true });
-    if (!existsSync(file)) writeFileSync(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+    if (!existsSync(file)) writeRandomClusterSecret(file);
   }
 
   /** Broker config keys of this cluster's TLS (none when off). */

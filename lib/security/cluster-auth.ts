@@ -5,7 +5,8 @@
  * the method path before anything else. Mutual TLS, when configured, is checked by the TLS layer
  * on top of this; with neither, anyone who reaches a port is taken for a member.
  */
-import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { LedgerError } from '../common/errors.js';
 import {
   AUTHORIZATION_HEADER, CLUSTER_ALGORITHM, DATE_TIME_HEADER, DEFAULT_MAX_SKEW_MS,
@@ -21,6 +22,14 @@ export type ClusterAuthOutcome = { ok: true; memberId: string } | { ok: false; r
 
 /** Shortest cluster secret accepted (bytes of text): a short one could be guessed offline from one header. */
 export const MIN_CLUSTER_SECRET_LENGTH = 16;
+
+/**
+ * Writes a new random cluster secret (32 bytes, hex) to `file`, readable by its owner only.
+ * Startup only: synchronous write.
+ */
+export function writeRandomClusterSecret(file: string): void {
+  writeFileSync(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+}
 
 /** Signs and checks cluster members' calls with one cluster secret. */
 export class ClusterAuth {
