@@ -19,6 +19,7 @@ import type { LocalCluster } from '../lib/cluster/local-cluster.js';
 import { startCluster, startProducer, waitFor } from './cluster-helpers.js';
 import type { Closable } from './cluster-helpers.js';
 import { ParkedReceives, RssSampler, rssBytes } from './limits-load.js';
+import { MAX_OTHER_READS } from '../lib/common/server-limits.js';
 import type { Outcomes } from './limits-load.js';
 import type { FloodPlan } from './limits-flood-client.js';
 
@@ -46,9 +47,10 @@ const PARKED_RECEIVES = 2_000;
  * The bound asserted on each process, the documented one (lib/broker/README.md, "Memory bound"):
  * its RSS once the 10,000 consumers are parked, plus 4 × maxInflightBytes (request bytes admitted
  * under the budget exist in a few copies: HTTP/2 chunks, the joined message, the decoded one, the
- * forwarded or replicated one, until the garbage collector frees them).
+ * forwarded or replicated one, until the garbage collector frees them), plus what the read slots
+ * of methods other than sends may take (each up to the receive limit).
  */
-const FLOOD_GROWTH_BOUND = 4 * INFLIGHT;
+const FLOOD_GROWTH_BOUND = 4 * INFLIGHT + MAX_OTHER_READS * RECEIVE_LIMIT;
 const FLOOD_MS = 15_000;
 /** Each flood loop starts a send at most this often. */
 const FLOOD_INTERVAL_MS = 100;
@@ -137,6 +139,12 @@ describe('limits and backpressure under a flood (real processes)', function () {
     // [bytes, window]: oversized (refused from the length prefix); just under the receive limit,
     // 48 at once (read whole, then refused for the body limit: without admission before reading
     // they would all be buffered together, 144 MiB a connection); under the body limit (stored).
+    const inflight = async (): Promise<[number, number]> => {
+      const leaderRuntime = (await cluster.nodeStatus(leaderId)).runtime as { inflightBytes: number };
+      const proxy = ((await (await fetch(`http://${cluster.description.namesrvProcess.http}/status`)).json()) as { proxy: { inflightBytes: number } }).proxy;
+      return [leaderRuntime.inflightBytes, proxy.inflightBytes];
+    };
+    const inflightBefore = await inflight();
     const before = new Map<number, number>();
     for (const pid of [leader.pid!, proxyPid]) before.set(pid, await rssBytes(pid));
     const kinds: Array<[number, number]> = [[2 * RECEIVE_LIMIT, 2], [RECEIVE_LIMIT - 64 * 1024, 48], [BODY_LIMIT - 1024, 16]];
@@ -163,6 +171,12 @@ describe('limits and backpressure under a flood (real processes)', function () {
     }
     const outcomes = await flooding;
     await waitFor('every normal message consumed', () => sent.every((body) => received.has(body)), 30_000);
+    // Every byte the flood took is given back (a leak would show here): parked requests hold what they held before.
+    const inflightAfter = await waitFor('in-flight bytes back to their level before the flood', async () => {
+      const now = await inflight();
+      return now.every((bytes, i) => bytes <= inflightBefore[i] + MiB) ? now : undefined;
+    }, 20_000);
+    console.log(`      in-flight bytes before → after the flood: leader ${inflightBefore[0]} → ${inflightAfter[0]}, Proxy ${inflightBefore[1]} → ${inflightAfter[1]}`);
 
     sampler.stop();
     const leaderPeak = sampler.peaks.get(leader.pid!) ?? 0;
@@ -187,8 +201,8 @@ describe('limits and backpressure under a flood (real processes)', function () {
       assert.ok((o.get('MESSAGE_BODY_TOO_LARGE') ?? 0) > 0, show(o));
       assert.deepEqual([...o.keys()].filter((k) => k !== 'MESSAGE_BODY_TOO_LARGE' && k !== 'TOO_MANY_REQUESTS'), []);
     }
-    // Just under the limit, 16 at once on one connection: they wait for the connection's budget
-    // (16 MiB asked of 8) unread, and are stored; a wait too long is told TOO_MANY_REQUESTS.
+    // Under the body limit, 16 at once on one connection: they wait for the client's share
+    // (16 × 3 MiB asked of 8 MiB) unread, and are stored; a wait too long is told TOO_MANY_REQUESTS.
     for (const o of [outcomes[2], outcomes[5]]) {
       assert.ok((o.get('OK') ?? 0) > 0, show(o));
       assert.deepEqual([...o.keys()].filter((k) => k !== 'OK' && k !== 'TOO_MANY_REQUESTS'), []);

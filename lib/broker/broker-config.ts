@@ -332,6 +332,9 @@ function checkRanges(config: BrokerConfig): void {
   if (config.retryBackoffInitialMs > config.retryBackoffMaxMs) throw bad('retryBackoffInitialMs must not exceed retryBackoffMaxMs');
   if (config.minInvisibleMs > config.defaultInvisibleMs || config.defaultInvisibleMs > config.maxInvisibleMs) throw bad('invisible times must be minInvisibleMs <= defaultInvisibleMs <= maxInvisibleMs');
   if (config.maxInflightBytesPerClient > config.maxInflightBytes) throw bad('maxInflightBytesPerClient must not exceed maxInflightBytes');
+  // A send is read on a grant of its receive limit (maxBatchBytes + 1 MiB): budgets under it would starve sends.
+  const receiveLimit = config.maxBatchBytes + 1024 * 1024;
+  if (config.maxInflightBytesPerClient < receiveLimit) throw bad(`maxInflightBytesPerClient (${config.maxInflightBytesPerClient}) must be at least maxBatchBytes + 1 MiB (${receiveLimit})`);
   if (config.maxBodyBytes > config.maxBatchBytes) throw bad(`maxBodyBytes (${config.maxBodyBytes}) must not exceed maxBatchBytes (${config.maxBatchBytes})`);
   if (config.electionTimeoutMs < 2 * config.heartbeatIntervalMs) throw bad('electionTimeoutMs must be at least twice heartbeatIntervalMs');
   if ((config.aclAdminAccessKey === '') !== (config.aclAdminSecretKey === '')) throw bad('aclAdminAccessKey and aclAdminSecretKey go together');

@@ -3,14 +3,18 @@ import { StatusCode } from '../common/status-codes.js';
 import { RECEIVE_HEADROOM_BYTES, ServerLimitGuard } from '../common/server-limits.js';
 import type { BrokerConfig } from './broker-config.js';
 
-/** BrokerService methods whose answer has no `status` field: refused with gRPC RESOURCE_EXHAUSTED. */
-const NO_STATUS_FIELD: ReadonlySet<string> = new Set(['ListAclUsers', 'WatchTransactionChecks', 'PullStream']);
+/**
+ * Refused with gRPC RESOURCE_EXHAUSTED rather than a status answer: a transaction-check watch, whose
+ * answers are checks (the watcher reopens it after a pause). Every other admitted method's answer
+ * has a `status` field. PullStream is a bidirectional stream, never admitted.
+ */
+const REFUSED_BY_TRANSPORT: ReadonlySet<string> = new Set(['WatchTransactionChecks']);
 
 /**
  * The transport limits of a broker node's BrokerService (see `../common/server-limits.ts`): the
  * largest request is a batch at `maxBatchBytes` plus headroom (read at start), the budgets and the
  * connection cap are read from `config` at each request (live keys). A refused call is answered
- * `{ status: TOO_MANY_REQUESTS }`, or ends with RESOURCE_EXHAUSTED where its answer has no status.
+ * `{ status: TOO_MANY_REQUESTS }` (a transaction-check watch ends with RESOURCE_EXHAUSTED).
  */
 export function brokerLimitGuard(config: BrokerConfig, registry: Registry): ServerLimitGuard {
   return new ServerLimitGuard({
@@ -23,6 +27,6 @@ export function brokerLimitGuard(config: BrokerConfig, registry: Registry): Serv
     },
     registry,
     bodyMethods: new Set(['SendMessages']),
-    busyAnswer: (method, message) => (NO_STATUS_FIELD.has(method) ? null : { status: { code: StatusCode.TOO_MANY_REQUESTS, message } }),
+    busyAnswer: (method, message) => (REFUSED_BY_TRANSPORT.has(method) ? null : { status: { code: StatusCode.TOO_MANY_REQUESTS, message } }),
   });
 }

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { InflightBudget } from './inflight-budget.js';
 import type { InflightBudgetLimits, Reservation } from './inflight-budget.js';
 
-const limits: InflightBudgetLimits = { maxInflightBytes: 100, maxInflightBytesPerClient: 60, maxReadingPerClient: 2, maxWaiting: 4, maxWaitingPerClient: 3 };
+const limits: InflightBudgetLimits = { maxInflightBytes: 100, maxInflightBytesPerClient: 60, maxReadingPerClient: 2, maxReadingPerConnection: 3, maxWaiting: 4, maxWaitingPerClient: 3 };
 
 interface Asked {
   granted: Reservation | null;
@@ -10,9 +10,9 @@ interface Asked {
 }
 
 /** Asks and records the grant (or the refusal). */
-function ask(budget: InflightBudget, client: string, bytes: number): Asked {
+function ask(budget: InflightBudget, client: string, bytes: number, connection = `conn-${client}`): Asked {
   const slot: Asked = { granted: null, answer: 'read_queue_node' };
-  slot.answer = budget.request(client, bytes, (r) => {
+  slot.answer = budget.request(client, connection, bytes, (r) => {
     slot.granted = r;
   });
   return slot;
@@ -59,7 +59,8 @@ describe('InflightBudget', () => {
     for (let step = 0; step < 5_000; step++) {
       if (random() < 0.55) {
         const grant = 1 + Math.floor(random() * 40);
-        budget.request(`c${Math.floor(random() * 3)}`, grant, (r) => {
+        const client = `c${Math.floor(random() * 3)}`;
+        budget.request(client, client, grant, (r) => {
           held.push(r);
           // Decoded: never more than the grant (the receive limit).
           r.resize(Math.min(grant, Math.floor(random() * 10)));
@@ -89,8 +90,8 @@ describe('InflightBudget', () => {
     const budget = new InflightBudget(() => ({ ...limits, maxWaiting: 100, maxWaitingPerClient: 50 }));
     const first = ask(budget, 'flood', 100);
     const order: string[] = [];
-    for (let i = 0; i < 10; i++) budget.request('flood', 100, (r) => { order.push('flood'); r.release(); });
-    budget.request('quiet', 100, (r) => { order.push('quiet'); r.release(); });
+    for (let i = 0; i < 10; i++) budget.request('flood', 'f', 100, (r) => { order.push('flood'); r.release(); });
+    budget.request('quiet', 'q', 100, (r) => { order.push('quiet'); r.release(); });
     first.granted!.release();
     expect(order.indexOf('quiet')).to.be.at.most(1);
     expect(order).to.have.length(11);
@@ -108,5 +109,23 @@ describe('InflightBudget', () => {
     expect(b.granted).to.equal(null);
     expect(budget.usedBytes).to.equal(0);
     expect(budget.waitingRequests).to.equal(0);
+  });
+
+  it('caps reads per connection whatever client ids it names', () => {
+    const budget = new InflightBudget(() => ({ ...limits, maxInflightBytes: 1_000 }));
+    const reads = ['a', 'b', 'c', 'd'].map((id) => ask(budget, id, 10, 'one-connection'));
+    expect(reads.map((r) => r.granted !== null)).to.deep.equal([true, true, true, false]);
+    reads[0].granted!.resize(1); // decoded: no longer being read
+    expect(reads[3].granted).to.not.equal(null);
+  });
+
+  it('grants nothing while the extra condition is false, and grants on wake', () => {
+    let open = false;
+    const budget = new InflightBudget(() => limits, () => open);
+    const a = ask(budget, 'c1', 1);
+    expect(a.granted).to.equal(null);
+    open = true;
+    budget.wake();
+    expect(a.granted).to.not.equal(null);
   });
 });

@@ -16,7 +16,8 @@
  *
  * So the request bytes held by the process stay under `maxInflightBytes` (one request larger than
  * the whole budget is admitted alone), plus answers, which are counted but never wait (an answer
- * is built by then; its bytes are released when written).
+ * is built by then; the caller releases its bytes once written). A connection may also have at
+ * most `maxReadingPerConnection` requests being read, whatever client ids it names.
  */
 
 /** Why a request was refused instead of waiting. */
@@ -29,6 +30,8 @@ export interface InflightBudgetLimits {
   maxInflightBytesPerClient: number;
   /** Requests of one client being read at once at most. */
   maxReadingPerClient: number;
+  /** Requests being read at once on one connection at most, whatever clients it names. */
+  maxReadingPerConnection: number;
   /** Requests waiting for bytes in the whole process at most. */
   maxWaiting: number;
   /** Requests waiting for bytes for one client at most. */
@@ -54,6 +57,7 @@ export interface Reservation {
 
 interface Waiter {
   bytes: number;
+  connection: string;
   grant: (reservation: Reservation) => void;
 }
 
@@ -66,8 +70,34 @@ export class InflightBudget {
   private readonly waiting = new Map<string, Waiter[]>();
   private waitingCount = 0;
   private pumping = false;
+  /** Requests being read per connection. */
+  private readonly readingOn = new Map<string, number>();
+  private readonly roomListeners: Array<() => void> = [];
 
-  constructor(private readonly limits: () => InflightBudgetLimits) {}
+  /**
+   * `admissible`: a further condition on every grant (a read slot pool asks whether the byte budget
+   * has room); when it can turn true, call {@link wake}.
+   */
+  constructor(
+    private readonly limits: () => InflightBudgetLimits,
+    private readonly admissible: (client: string) => boolean = () => true,
+  ) {}
+
+  /** Whether the process and `client` are under their byte budgets now (nothing is asked). */
+  hasRoom(client: string): boolean {
+    const limits = this.limits();
+    return this.used < limits.maxInflightBytes && this.clientBytes(client) < limits.maxInflightBytesPerClient;
+  }
+
+  /** Calls `listener` whenever bytes come back (a release or a shrink). */
+  onRoom(listener: () => void): void {
+    this.roomListeners.push(listener);
+  }
+
+  /** Grants what fits now (after `admissible` may have turned true). */
+  wake(): void {
+    this.pump();
+  }
 
   /** Bytes held now in the whole process. */
   get usedBytes(): number {
@@ -90,19 +120,19 @@ export class InflightBudget {
   }
 
   /**
-   * Asks for `bytes` for `client`: `grant` is called (now or later) with the reservation, unless
+   * Asks for `bytes` for `client` on `connection`: `grant` is called (now or later) with the reservation, unless
    * the returned cancel function is called first. Returns the refusal instead when the wait is full.
    */
-  request(client: string, bytes: number, grant: (reservation: Reservation) => void): BudgetRefusal | (() => void) {
-    if (this.waitingCount === 0 && this.fits(client, bytes)) {
-      grant(this.reserve(client, bytes, true));
+  request(client: string, connection: string, bytes: number, grant: (reservation: Reservation) => void): BudgetRefusal | (() => void) {
+    if (this.waitingCount === 0 && this.fits(client, connection, bytes)) {
+      grant(this.reserve(client, bytes, connection));
       return () => undefined;
     }
     const limits = this.limits();
     const queue = this.waiting.get(client) ?? [];
     if (queue.length >= limits.maxWaitingPerClient) return 'read_queue_client';
     if (this.waitingCount >= limits.maxWaiting) return 'read_queue_node';
-    const waiter: Waiter = { bytes, grant };
+    const waiter: Waiter = { bytes, connection, grant };
     queue.push(waiter);
     this.waiting.set(client, queue);
     this.waitingCount += 1;
@@ -113,11 +143,15 @@ export class InflightBudget {
 
   /** Holds `bytes` at once, whatever the budgets (an answer already built). */
   hold(client: string, bytes: number): Reservation {
-    return this.reserve(client, bytes, false);
+    return this.reserve(client, bytes, null);
   }
 
-  /** A reservation of `bytes` for `client`; `reading`: a grant, counted as being read until its first resize. */
-  private reserve(client: string, bytes: number, reading: boolean): Reservation {
+  /**
+   * A reservation of `bytes` for `client`; with a `connection`, a grant, counted as being read (for
+   * the client and the connection) until its first resize or its release.
+   */
+  private reserve(client: string, bytes: number, connection: string | null): Reservation {
+    const reading = connection !== null;
     const share = this.shares.get(client) ?? { held: 0, reading: 0, active: 0 };
     this.shares.set(client, share);
     let held = 0;
@@ -129,9 +163,12 @@ export class InflightBudget {
       share.held += delta;
     };
     const endReading = (): void => {
-      if (!isReading) return;
+      if (!isReading || connection === null) return;
       isReading = false;
       share.reading -= 1;
+      const left = (this.readingOn.get(connection) ?? 1) - 1;
+      if (left > 0) this.readingOn.set(connection, left);
+      else this.readingOn.delete(connection);
     };
     const reservation: Reservation = {
       resize: (next) => {
@@ -141,7 +178,7 @@ export class InflightBudget {
         const shrank = target < held;
         change(target - held);
         held = target;
-        if (shrank) this.pump();
+        if (shrank) this.freed();
       },
       release: () => {
         if (released) return;
@@ -151,22 +188,31 @@ export class InflightBudget {
         held = 0;
         share.active -= 1;
         if (share.active === 0) this.shares.delete(client);
-        this.pump();
+        this.freed();
       },
     };
     share.active += 1;
-    if (reading) {
+    if (connection !== null) {
       share.reading += 1;
+      this.readingOn.set(connection, (this.readingOn.get(connection) ?? 0) + 1);
     }
     change(bytes);
     held = bytes;
     return reservation;
   }
 
-  /** Whether a request of `bytes` may be read for `client` now (anything fits where nothing is held). */
-  private fits(client: string, bytes: number): boolean {
+  /** Bytes came back: grant what fits, and tell whoever waits on this budget's room. */
+  private freed(): void {
+    this.pump();
+    for (const listener of this.roomListeners) listener();
+  }
+
+  /** Whether a request of `bytes` may be read for `client` on `connection` now (anything fits where nothing is held). */
+  private fits(client: string, connection: string, bytes: number): boolean {
     const limits = this.limits();
     if (this.used !== 0 && this.used + bytes > limits.maxInflightBytes) return false;
+    if ((this.readingOn.get(connection) ?? 0) >= limits.maxReadingPerConnection) return false;
+    if (!this.admissible(client)) return false;
     const share = this.shares.get(client);
     if (!share) return true;
     return share.reading < limits.maxReadingPerClient && (share.held === 0 || share.held + bytes <= limits.maxInflightBytesPerClient);
@@ -190,14 +236,14 @@ export class InflightBudget {
       granted = false;
       for (const [client, queue] of [...this.waiting]) {
         const head = queue[0];
-        if (!this.fits(client, head.bytes)) continue;
+        if (!head || !this.fits(client, head.connection, head.bytes)) continue;
         queue.shift();
         this.waitingCount -= 1;
         // To the back of the round-robin order (or out of it).
         this.waiting.delete(client);
         if (queue.length > 0) this.waiting.set(client, queue);
         granted = true;
-        head.grant(this.reserve(client, head.bytes, true));
+        head.grant(this.reserve(client, head.bytes, head.connection));
       }
     }
   }

@@ -7,19 +7,23 @@
  *   until the handler's first read, and this interceptor holds that read. So sends are never
  *   buffered beyond the budget, however many start at once. Requests of every other method (acks,
  *   pops, heartbeats: small by nature) are read on one of a few read slots instead, so that they do
- *   not queue behind sends for bytes; a hostile near-limit request to such a method costs at most
- *   one receive limit per slot. Decoded, they are held in the budget like sends. A call that cannot
+ *   not queue behind sends for grants of the receive limit; a hostile near-limit request to such a
+ *   method costs at most one receive limit per slot. Decoded, they are held in the budget like sends. A call that cannot
  *   even wait (the wait is full) or waits longer than {@link MAX_WAIT_MS} is answered with the
  *   server's busy answer (a response whose status is TOO_MANY_REQUESTS, or the gRPC status
  *   RESOURCE_EXHAUSTED where the method has no status field), unread; so is a granted request whose
  *   body does not arrive within {@link READ_TIMEOUT_MS} (a slow sender cannot sit on the budget).
- * - **Fair shares.** The per-connection budget and the round robin go by client instance where
- *   the call names one (`x-mq-client-id`: official clients, and the Proxy passing their id on to
- *   brokers), else by connection: clients behind one Proxy connection are not one client.
- * - **Accounting.** Once decoded, the grant shrinks to the request's encoded size and is held, with
- *   each answer's encoded size from when it was serialized, until the call ends (answered,
- *   cancelled, deadline). So a send waiting for its Raft commit, a Proxy forward and a pull answer
- *   being written all count, and new requests wait for them.
+ * - **Fair shares.** The per-client share and the round robin go by client instance where the
+ *   call names one (`x-mq-client-id`: official clients, and the Proxy passing their id on to
+ *   brokers), else by connection: clients behind one Proxy connection are not one client. Reads at
+ *   once are also capped per connection, so naming many ids does not buy more.
+ * - **Accounting.** Once decoded, the grant shrinks to the request's encoded size and is held until
+ *   the call ends (answered, cancelled, deadline); each answer's encoded size is held from when it
+ *   was serialized until it is handed to the stream (HTTP/2 flow control holds it back from a slow
+ *   reader). So a send waiting for its Raft commit, a Proxy forward and a pull answer being
+ *   written all count, and new requests wait for them: read slots are given only while the budget
+ *   has room for the client. A granted request must be read whole, to its half-close, within
+ *   {@link READ_TIMEOUT_MS}.
  * - Bidirectional and client streams (PullStream, Telemetry, Raft) pass unchecked: their reads are
  *   open-ended (a held read would hold the budget while idle); each of their messages is bounded by
  *   the receive limit and their number by the server's own caps (pulls per stream, sessions).
@@ -78,6 +82,10 @@ export interface RequestLimitsOptions {
   busyAnswer: (method: string, message: string) => object | null;
   /** Told of every refusal (metrics). */
   onRefused: (reason: RequestRefusal, method: string) => void;
+  /** Longest wait for a grant (default {@link MAX_WAIT_MS}). */
+  maxWaitMs?: number;
+  /** Longest a granted request may take to arrive whole (default {@link READ_TIMEOUT_MS}). */
+  readTimeoutMs?: number;
 }
 
 /** Why a call was refused by the budget: the wait was full, too long, or the body too slow. */
@@ -95,14 +103,29 @@ const REASON_TEXT: Record<RequestRefusal, string> = {
   read_timeout: `the request body did not arrive within ${READ_TIMEOUT_MS} ms of being admitted`,
 };
 
+/** What {@link AdmittedCall} hands back to the interceptor. */
+interface AdmissionHooks {
+  /** Runs `read` once the request may be read (the first read only; later ones pass). */
+  admit: (read: () => void) => void;
+  /** An answer was handed to the stream (its write callback ran). */
+  written: () => void;
+}
+
 /** A call whose reads go through `admit` first (grpc-js reads nothing until the first read). */
 class AdmittedCall extends grpc.ServerInterceptingCall {
-  constructor(next: grpc.ServerInterceptingCallInterface, responder: grpc.Responder, private readonly admit: (read: () => void) => void) {
+  constructor(next: grpc.ServerInterceptingCallInterface, responder: grpc.Responder, private readonly hooks: AdmissionHooks) {
     super(next, responder);
   }
 
   override startRead(): void {
-    this.admit(() => super.startRead());
+    this.hooks.admit(() => super.startRead());
+  }
+
+  override sendMessage(message: unknown, callback: () => void): void {
+    super.sendMessage(message, () => {
+      this.hooks.written();
+      callback();
+    });
   }
 }
 
@@ -112,15 +135,17 @@ export function requestLimitsInterceptor(options: RequestLimitsOptions): grpc.Se
   return (descriptor, call) => {
     if (descriptor.requestStream) return new grpc.ServerInterceptingCall(call);
     const method = descriptor.path.slice(descriptor.path.lastIndexOf('/') + 1);
+    const peer = call.getPeer();
     // Fair shares go by client instance where the caller names one (official clients, and the
-    // Proxy passing their id on), else by connection.
-    let connection = call.getPeer();
+    // Proxy passing their id on), else by connection; reads are capped per connection as well.
+    let client = peer;
     const body = options.bodyMethods.has(method);
     const pool = body ? budget : options.readSlots;
     /** The grant the request is read on, then (body methods) its decoded size. */
     let reading: Reservation | null = null;
     /** The decoded request's bytes in `budget` (other methods). */
     let request: Reservation | null = null;
+    /** Answers not written yet, oldest first (writes complete in order). */
     const answers: Reservation[] = [];
     let cancelWait: () => void = () => undefined;
     let timer: NodeJS.Timeout | undefined;
@@ -138,7 +163,7 @@ export function requestLimitsInterceptor(options: RequestLimitsOptions): grpc.Se
       if (ended) return;
       finish();
       options.onRefused(reason, method);
-      const text = `${REASON_TEXT[reason]} (${budget.usedBytes} bytes in flight, ${budget.waitingRequests} requests waiting)`;
+      const text = `${REASON_TEXT[reason]} (${budget.usedBytes} bytes in flight, ${budget.waitingRequests + options.readSlots.waitingRequests} requests waiting)`;
       const answer = options.busyAnswer(method, text);
       if (answer === null) {
         call.sendStatus({ code: grpc.status.RESOURCE_EXHAUSTED, details: text });
@@ -148,19 +173,20 @@ export function requestLimitsInterceptor(options: RequestLimitsOptions): grpc.Se
       call.sendStatus({ code: grpc.status.OK, details: 'OK' });
     };
     const admit = (read: () => void): void => {
-      // Reads after the request (its half-close) need nothing more.
+      // Reads after the first (the half-close) need nothing more.
       if (ended || reading !== null) {
         read();
         return;
       }
-      const asked = pool.request(connection, body ? options.requestGrantBytes : 1, (granted) => {
+      const asked = pool.request(client, peer, body ? options.requestGrantBytes : 1, (granted) => {
         clearTimeout(timer);
         if (ended) {
           granted.release();
           return;
         }
         reading = granted;
-        timer = setTimeout(() => refuse('read_timeout'), READ_TIMEOUT_MS);
+        // Until the half-close: a request whose end never comes would hold its bytes for good.
+        timer = setTimeout(() => refuse('read_timeout'), options.readTimeoutMs ?? READ_TIMEOUT_MS);
         read();
       });
       if (typeof asked === 'string') {
@@ -168,26 +194,31 @@ export function requestLimitsInterceptor(options: RequestLimitsOptions): grpc.Se
         return;
       }
       cancelWait = asked;
-      if (reading === null) timer = setTimeout(() => refuse('read_wait_timeout'), MAX_WAIT_MS);
+      if (reading === null) timer = setTimeout(() => refuse('read_wait_timeout'), options.maxWaitMs ?? MAX_WAIT_MS);
     };
     return new AdmittedCall(call, {
       start(next) {
         next({
           onReceiveMetadata(metadata, pass) {
             const clientId = metadata.get(CLIENT_ID_HEADER)[0];
-            if (typeof clientId === 'string' && clientId !== '') connection = `client ${clientId.slice(0, 128)}`;
+            if (typeof clientId === 'string' && clientId !== '') client = `client ${clientId.slice(0, 128)}`;
             pass(metadata);
           },
           onReceiveMessage(message, pass) {
-            clearTimeout(timer);
             const size = encodedSizeOf(message);
             if (body) {
               reading?.resize(size);
             } else if (!ended) {
+              // A second message (a protocol error grpc-js answers) resizes, never leaks, the first hold.
               reading?.release();
-              request = budget.hold(connection, size);
+              if (request) request.resize(size);
+              else request = budget.hold(client, size);
             }
             pass(message);
+          },
+          onReceiveHalfClose(pass) {
+            clearTimeout(timer);
+            pass();
           },
           onCancel: finish,
         });
@@ -195,12 +226,15 @@ export function requestLimitsInterceptor(options: RequestLimitsOptions): grpc.Se
       sendMessage(message, next) {
         next(message);
         // Serialized by now (the base call does it synchronously when no metadata is pending).
-        if (!ended) answers.push(budget.hold(connection, encodedSizeOf(message)));
+        if (!ended) answers.push(budget.hold(client, encodedSizeOf(message)));
       },
       sendStatus(status, next) {
         finish();
         next(status);
       },
-    }, admit);
+    }, {
+      admit,
+      written: () => answers.shift()?.release(),
+    });
   };
 }

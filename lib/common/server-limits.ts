@@ -6,7 +6,7 @@
  *   limit plus headroom is refused by grpc-js from its 5-byte length prefix with RESOURCE_EXHAUSTED,
  *   before its body is buffered (measured: 640 MiB of oversized sends left a server's RSS as it was);
  * - `grpc.max_concurrent_streams`: calls open at once on one connection;
- * - the in-flight bytes budget per process and per connection, taken before a request is read
+ * - the in-flight bytes budget per process and per client, taken before a request is read
  *   ({@link requestLimitsInterceptor});
  * - connections per remote address ({@link ConnectionGate}, asked by {@link listenGrpc});
  * - `ledgermq_limit_refusals_total{reason}`, one counter for every refusal by a limit.
@@ -26,7 +26,6 @@ export type LimitRefusal =
   | RequestRefusal
   | 'connections_per_address'
   | 'parked_polls'
-  | 'pulls_per_stream'
   | 'parked_receives'
   | 'client_sessions';
 
@@ -44,14 +43,17 @@ export interface ServerLimits {
 /** Requests waiting, unread, for the in-flight budget: in the process, for one client. */
 export const MAX_WAITING_REQUESTS = 1_024;
 export const MAX_WAITING_REQUESTS_PER_CLIENT = 128;
-/** Requests of one client being read at once. */
+/** Sends of one client, and on one connection, being read at once. */
 export const MAX_READING_PER_CLIENT = 8;
+export const MAX_READING_PER_CONNECTION = 16;
 /**
- * Requests of methods other than sends being read at once in the process, and for one client: each
- * may be up to the receive limit, so these bound what such reads can hold (16 × the receive limit).
+ * Requests of methods other than sends being read at once in the process, for one client and on
+ * one connection: each may be up to the receive limit, so these bound what such reads can hold
+ * (32 × the receive limit).
  */
-export const MAX_OTHER_READS = 16;
+export const MAX_OTHER_READS = 32;
 export const MAX_OTHER_READS_PER_CLIENT = 4;
+export const MAX_OTHER_READS_PER_CONNECTION = 8;
 
 export interface ServerLimitGuardOptions {
   limits: ServerLimits;
@@ -80,6 +82,7 @@ export class ServerLimitGuard {
       maxInflightBytes: limits.maxInflightBytes(),
       maxInflightBytesPerClient: limits.maxInflightBytesPerClient(),
       maxReadingPerClient: MAX_READING_PER_CLIENT,
+      maxReadingPerConnection: MAX_READING_PER_CONNECTION,
       maxWaiting: MAX_WAITING_REQUESTS,
       maxWaitingPerClient: MAX_WAITING_REQUESTS_PER_CLIENT,
     }));
@@ -87,9 +90,12 @@ export class ServerLimitGuard {
       maxInflightBytes: MAX_OTHER_READS,
       maxInflightBytesPerClient: Number.MAX_SAFE_INTEGER,
       maxReadingPerClient: MAX_OTHER_READS_PER_CLIENT,
+      maxReadingPerConnection: MAX_OTHER_READS_PER_CONNECTION,
       maxWaiting: MAX_WAITING_REQUESTS,
       maxWaitingPerClient: MAX_WAITING_REQUESTS_PER_CLIENT,
-    }));
+    }), (client) => this.budget.hasRoom(client));
+    // A read slot waits for room in the byte budget too: wake the slots when bytes come back.
+    this.budget.onRoom(() => this.readSlots.wake());
     this.refusals = new Counter({
       name: 'ledgermq_limit_refusals_total',
       help: 'Requests and connections refused by a limit, by reason',
@@ -99,7 +105,7 @@ export class ServerLimitGuard {
     this.gate = new ConnectionGate({ maxConnectionsPerAddress: limits.maxConnectionsPerAddress, onRefused: () => this.refused('connections_per_address') });
   }
 
-  /** Counts one refusal (also for limits enforced elsewhere: parked polls, pulls per stream). */
+  /** Counts one refusal (also for limits enforced elsewhere: parked polls, parked receives, sessions). */
   refused(reason: LimitRefusal, count = 1): void {
     this.refusals.inc({ reason }, count);
   }

@@ -70,5 +70,14 @@ export function parseProxyLimits(assignments: readonly string[]): Partial<ProxyL
     if (!Number.isSafeInteger(value) || value <= 0) throw new LedgerError('BAD_REQUEST', `Proxy limit ${key} must be a positive integer, got ${JSON.stringify(raw)}`);
     limits[key as keyof ProxyLimits] = value;
   }
+  checkProxyLimits({ ...DEFAULT_PROXY_LIMITS, ...limits });
   return limits;
+}
+
+/** Throws LedgerError BAD_REQUEST when the limits contradict each other (budgets a send cannot fit in). */
+export function checkProxyLimits(limits: ProxyLimits): void {
+  const receiveLimit = limits.maxBatchBytes + RECEIVE_HEADROOM_BYTES;
+  if (limits.maxInflightBytesPerClient > limits.maxInflightBytes) throw new LedgerError('BAD_REQUEST', 'Proxy limit maxInflightBytesPerClient must not exceed maxInflightBytes');
+  if (limits.maxInflightBytesPerClient < receiveLimit) throw new LedgerError('BAD_REQUEST', `Proxy limit maxInflightBytesPerClient must be at least maxBatchBytes + 1 MiB (${receiveLimit})`);
+  if (limits.maxBodyBytes > limits.maxBatchBytes) throw new LedgerError('BAD_REQUEST', 'Proxy limit maxBodyBytes must not exceed maxBatchBytes');
 }

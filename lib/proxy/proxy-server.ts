@@ -6,7 +6,7 @@ import { messagingServiceHandlers } from './messaging-service.js';
 import type { RouteSource } from '../client/route-source.js';
 import { Registry } from 'prom-client';
 import type { ServerLimitGuard } from '../common/server-limits.js';
-import { DEFAULT_PROXY_LIMITS, proxyLimitGuard } from './proxy-limits.js';
+import { DEFAULT_PROXY_LIMITS, checkProxyLimits, proxyLimitGuard } from './proxy-limits.js';
 import type { ProxyLimits } from './proxy-limits.js';
 import type { BoundListener } from '../security/secure-listener.js';
 import { internalClientTls } from '../security/tls-config.js';
@@ -55,6 +55,7 @@ export class ProxyServer {
     const address = `${options.host}:${options.port}`;
     const gateway = new BrokerGateway(options.routes, channelCredentials(internalClientTls(options.tls ?? null)), proxySigner(options.clusterAuth ?? null));
     const limits: ProxyLimits = { ...DEFAULT_PROXY_LIMITS, ...options.limits };
+    checkProxyLimits(limits);
     const limitGuard = proxyLimitGuard(limits, options.registry ?? new Registry());
     const server = new grpc.Server(limitGuard.serverOptions());
     server.addService(
