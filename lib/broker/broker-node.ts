@@ -32,6 +32,7 @@ import { startupFacts } from '../common/process-facts.js';
 import { BrokerMetrics } from './broker-metrics.js';
 import { DISK_LEVEL_VALUE, DiskSpaceMonitor, isNoSpaceError } from './disk-space-monitor.js';
 import { consumerProgress, storageBytes } from './broker-gauges.js';
+import { runtimeFigures } from './broker-runtime.js';
 import { RaftMetrics } from './raft-metrics.js';
 import { timedHandlers } from './timed-handlers.js';
 import { rebuildDamagedConsumeQueues } from './consume-queue-check.js';
@@ -423,31 +424,9 @@ export class BrokerNode {
       delayedMessages: this.deferred?.timers.pending() ?? 0,
       openTransactions: this.deferred?.transactions.pending() ?? 0,
       disk: this.disk?.status() ?? null,
-      runtime: this.runtime(),
-    };
-  }
-
-  /** Process and store figures for `/status` (admin brokerStatus). */
-  private runtime(): Record<string, number | string> {
-    const memory = process.memoryUsage();
-    const storage = storageBytes(this.commitLog, this.consumeQueues);
-    return {
-      pid: process.pid,
-      nodeVersion: process.version,
-      uptimeSeconds: Math.round(process.uptime()),
-      rssBytes: memory.rss,
-      heapUsedBytes: memory.heapUsed,
-      commitLogBytes: storage.commitLog,
-      consumeQueueBytes: storage.consumeQueue,
-      dispatchBehindBytes: Math.max(0, this.commitLog.endPosition - this.stateMachine.dispatchPosition().nextPosition),
-      unflushedEntries: Math.max(0, this.commitLog.lastIndex - this.commitLog.durableIndex),
-      parkedPolls: this.waiters.size,
-      inflightBytes: this.limitGuard?.budget.usedBytes ?? 0,
-      peakInflightBytes: this.limitGuard?.budget.peakBytes ?? 0,
-      waitingRequests: this.limitGuard?.waitingRequests ?? 0,
-      connections: this.limitGuard?.connections ?? 0,
-      topics: this.topicTable.topics().length,
-      subscriptionGroups: this.topicTable.groups().length,
+      runtime: runtimeFigures({
+        commitLog: this.commitLog, consumeQueues: this.consumeQueues, stateMachine: this.stateMachine, waiters: this.waiters, topicTable: this.topicTable, limitGuard: this.limitGuard,
+      }),
     };
   }
 
