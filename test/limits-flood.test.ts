@@ -20,6 +20,7 @@ import { startCluster, startProducer, waitFor } from './cluster-helpers.js';
 import type { Closable } from './cluster-helpers.js';
 import { ParkedReceives, RssSampler, rssBytes } from './limits-load.js';
 import { MAX_OTHER_READS } from '../lib/common/server-limits.js';
+import { receiveLimitOf } from '../lib/common/receive-limit.js';
 import type { Outcomes } from './limits-load.js';
 import type { FloodPlan } from './limits-flood-client.js';
 
@@ -38,7 +39,7 @@ const MiB = 1024 * 1024;
 const BODY_LIMIT = 1 * MiB;
 const BATCH_LIMIT = 2 * MiB;
 /** A request over this is refused by grpc-js from its length prefix (batch limit + 1 MiB headroom). */
-const RECEIVE_LIMIT = BATCH_LIMIT + MiB;
+const RECEIVE_LIMIT = receiveLimitOf(BATCH_LIMIT);
 const INFLIGHT = 48 * MiB;
 const INFLIGHT_PER_CONNECTION = 8 * MiB;
 const PARKED_PULLS = 8_000;

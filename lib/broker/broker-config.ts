@@ -1,5 +1,6 @@
 import { totalmem } from 'node:os';
 import { LedgerError } from '../common/errors.js';
+import { receiveLimitOf } from '../common/receive-limit.js';
 import { DEFAULT_DELAY_LEVELS } from './delay-levels.js';
 import { DEFAULT_MAX_SKEW_MS } from '../security/request-signature.js';
 import { checkServerTlsFiles } from '../security/tls-config.js';
@@ -333,7 +334,7 @@ function checkRanges(config: BrokerConfig): void {
   if (config.minInvisibleMs > config.defaultInvisibleMs || config.defaultInvisibleMs > config.maxInvisibleMs) throw bad('invisible times must be minInvisibleMs <= defaultInvisibleMs <= maxInvisibleMs');
   if (config.maxInflightBytesPerClient > config.maxInflightBytes) throw bad('maxInflightBytesPerClient must not exceed maxInflightBytes');
   // A send is read on a grant of its receive limit (maxBatchBytes + 1 MiB): budgets under it would starve sends.
-  const receiveLimit = config.maxBatchBytes + 1024 * 1024;
+  const receiveLimit = receiveLimitOf(config.maxBatchBytes);
   if (config.maxInflightBytesPerClient < receiveLimit) throw bad(`maxInflightBytesPerClient (${config.maxInflightBytesPerClient}) must be at least maxBatchBytes + 1 MiB (${receiveLimit})`);
   if (config.maxBodyBytes > config.maxBatchBytes) throw bad(`maxBodyBytes (${config.maxBodyBytes}) must not exceed maxBatchBytes (${config.maxBatchBytes})`);
   if (config.electionTimeoutMs < 2 * config.heartbeatIntervalMs) throw bad('electionTimeoutMs must be at least twice heartbeatIntervalMs');

@@ -1,6 +1,6 @@
 import type { Registry } from 'prom-client';
 import { StatusCode } from '../common/status-codes.js';
-import { RECEIVE_HEADROOM_BYTES, ServerLimitGuard } from '../common/server-limits.js';
+import { ServerLimitGuard } from '../common/server-limits.js';
 import type { BrokerConfig } from './broker-config.js';
 
 /**
@@ -18,13 +18,8 @@ const REFUSED_BY_TRANSPORT: ReadonlySet<string> = new Set(['WatchTransactionChec
  */
 export function brokerLimitGuard(config: BrokerConfig, registry: Registry): ServerLimitGuard {
   return new ServerLimitGuard({
-    limits: {
-      maxReceiveMessageBytes: config.maxBatchBytes + RECEIVE_HEADROOM_BYTES,
-      maxStreamsPerConnection: config.maxStreamsPerConnection,
-      maxInflightBytes: () => config.maxInflightBytes,
-      maxInflightBytesPerClient: () => config.maxInflightBytesPerClient,
-      maxConnectionsPerAddress: () => config.maxConnectionsPerAddress,
-    },
+    // Read at each use: updateBrokerConfig changes the live keys in this object.
+    limits: config,
     registry,
     bodyMethods: new Set(['SendMessages']),
     busyAnswer: (method, message) => (REFUSED_BY_TRANSPORT.has(method) ? null : { status: { code: StatusCode.TOO_MANY_REQUESTS, message } }),

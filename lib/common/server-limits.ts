@@ -17,6 +17,7 @@ import type { Registry } from 'prom-client';
 import { listenGrpc } from '../security/secure-listener.js';
 import type { BoundListener, ListenOptions } from '../security/secure-listener.js';
 import { ConnectionGate } from './connection-gate.js';
+import { receiveLimitOf } from './receive-limit.js';
 import { InflightBudget } from './inflight-budget.js';
 import { requestLimitsInterceptor, sizedService } from './request-limits.js';
 import type { RequestRefusal } from './request-limits.js';
@@ -29,15 +30,19 @@ export type LimitRefusal =
   | 'parked_receives'
   | 'client_sessions';
 
-/** The transport limits of one server; functions so that live config changes apply at once. */
+/**
+ * The transport limits of one server, as a broker's config or the Proxy's limits hold them. The
+ * object is read at each use, so live config changes apply at once; `maxBatchBytes` (the receive
+ * limit) and `maxStreamsPerConnection` are read when the server is built.
+ */
 export interface ServerLimits {
-  /** Largest request accepted, bytes (a batch at its limit plus headroom for its envelope). */
-  maxReceiveMessageBytes: number;
+  /** Largest batch: requests up to {@link receiveLimitOf} it are read. */
+  readonly maxBatchBytes: number;
   /** Calls open at once on one connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS). */
-  maxStreamsPerConnection: number;
-  maxInflightBytes: () => number;
-  maxInflightBytesPerClient: () => number;
-  maxConnectionsPerAddress: () => number;
+  readonly maxStreamsPerConnection: number;
+  readonly maxInflightBytes: number;
+  readonly maxInflightBytesPerClient: number;
+  readonly maxConnectionsPerAddress: number;
 }
 
 /** Requests waiting, unread, for the in-flight budget: in the process, for one client. */
@@ -65,8 +70,6 @@ export interface ServerLimitGuardOptions {
   bodyMethods: ReadonlySet<string>;
 }
 
-/** Headroom above the largest batch for a request's envelope (topic, properties, ids). */
-export const RECEIVE_HEADROOM_BYTES = 1024 * 1024;
 
 /** See the file comment. One per server. */
 export class ServerLimitGuard {
@@ -74,13 +77,15 @@ export class ServerLimitGuard {
   /** Read slots of the methods other than sends. */
   private readonly readSlots: InflightBudget;
   private readonly refusals: Counter<'reason'>;
-  readonly gate: ConnectionGate;
+  private readonly gate: ConnectionGate;
+  /** The largest request read (grpc-js refuses larger ones from their length prefix). */
+  private readonly receiveLimit: number;
 
   constructor(private readonly options: ServerLimitGuardOptions) {
     const { limits } = options;
     this.budget = new InflightBudget(() => ({
-      maxInflightBytes: limits.maxInflightBytes(),
-      maxInflightBytesPerClient: limits.maxInflightBytesPerClient(),
+      maxInflightBytes: limits.maxInflightBytes,
+      maxInflightBytesPerClient: limits.maxInflightBytesPerClient,
       maxReadingPerClient: MAX_READING_PER_CLIENT,
       maxReadingPerConnection: MAX_READING_PER_CONNECTION,
       maxWaiting: MAX_WAITING_REQUESTS,
@@ -102,7 +107,8 @@ export class ServerLimitGuard {
       labelNames: ['reason'],
       registers: [options.registry],
     });
-    this.gate = new ConnectionGate({ maxConnectionsPerAddress: limits.maxConnectionsPerAddress, onRefused: () => this.refused('connections_per_address') });
+    this.receiveLimit = receiveLimitOf(limits.maxBatchBytes);
+    this.gate = new ConnectionGate({ maxConnectionsPerAddress: () => limits.maxConnectionsPerAddress, onRefused: () => this.refused('connections_per_address') });
   }
 
   /** Counts one refusal (also for limits enforced elsewhere: parked polls, parked receives, sessions). */
@@ -113,11 +119,11 @@ export class ServerLimitGuard {
   /** Options for `new grpc.Server(...)`. */
   serverOptions(): grpc.ServerOptions {
     return {
-      'grpc.max_receive_message_length': this.options.limits.maxReceiveMessageBytes,
+      'grpc.max_receive_message_length': this.receiveLimit,
       'grpc.max_concurrent_streams': this.options.limits.maxStreamsPerConnection,
       interceptors: [requestLimitsInterceptor({
         budget: this.budget,
-        requestGrantBytes: this.options.limits.maxReceiveMessageBytes,
+        requestGrantBytes: this.receiveLimit,
         bodyMethods: this.options.bodyMethods,
         readSlots: this.readSlots,
         busyAnswer: this.options.busyAnswer,

@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
-import { RECEIVE_HEADROOM_BYTES, ServerLimitGuard } from '../common/server-limits.js';
+import { ServerLimitGuard } from '../common/server-limits.js';
+import { receiveLimitOf } from '../common/receive-limit.js';
 import { LedgerError } from '../common/errors.js';
 import { v2Status } from './v2-codec.js';
 
@@ -43,13 +44,7 @@ export const DEFAULT_PROXY_LIMITS: ProxyLimits = {
 /** The Proxy's transport limits (see `../common/server-limits.ts`); refusals answer v2 TOO_MANY_REQUESTS. */
 export function proxyLimitGuard(limits: ProxyLimits, registry: Registry): ServerLimitGuard {
   return new ServerLimitGuard({
-    limits: {
-      maxReceiveMessageBytes: limits.maxBatchBytes + RECEIVE_HEADROOM_BYTES,
-      maxStreamsPerConnection: limits.maxStreamsPerConnection,
-      maxInflightBytes: () => limits.maxInflightBytes,
-      maxInflightBytesPerClient: () => limits.maxInflightBytesPerClient,
-      maxConnectionsPerAddress: () => limits.maxConnectionsPerAddress,
-    },
+    limits,
     registry,
     // Every v2 answer but Telemetry's (a stream, not admitted here) has a status field.
     bodyMethods: new Set(['SendMessage']),
@@ -76,7 +71,7 @@ export function parseProxyLimits(assignments: readonly string[]): Partial<ProxyL
 
 /** Throws LedgerError BAD_REQUEST when the limits contradict each other (budgets a send cannot fit in). */
 export function checkProxyLimits(limits: ProxyLimits): void {
-  const receiveLimit = limits.maxBatchBytes + RECEIVE_HEADROOM_BYTES;
+  const receiveLimit = receiveLimitOf(limits.maxBatchBytes);
   if (limits.maxInflightBytesPerClient > limits.maxInflightBytes) throw new LedgerError('BAD_REQUEST', 'Proxy limit maxInflightBytesPerClient must not exceed maxInflightBytes');
   if (limits.maxInflightBytesPerClient < receiveLimit) throw new LedgerError('BAD_REQUEST', `Proxy limit maxInflightBytesPerClient must be at least maxBatchBytes + 1 MiB (${receiveLimit})`);
   if (limits.maxBodyBytes > limits.maxBatchBytes) throw new LedgerError('BAD_REQUEST', 'Proxy limit maxBodyBytes must not exceed maxBatchBytes');
